@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * iser_target: DMA buffers of a connection. Receive and login buffers are
+ * a small header slot followed by whole pages, each mapped on its own, so
+ * no buffer ever needs a high-order allocation and the receive ring is
+ * sized from what the login negotiated.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/slab.h>
+#include <linux/mm.h>
+
+#include "iser.h"
+
+/**
+ * iser_buf_free() - unmap and free what iser_buf_alloc() set up
+ * @dev: the device the buffer is mapped for
+ * @buf: the buffer; pieces never allocated are skipped
+ * @dir: the mapping direction used at allocation
+ */
+void iser_buf_free(struct iser_device *dev, struct iser_buf *buf,
+		   enum dma_data_direction dir)
+{
+	struct ib_device *ibd = dev->ib_dev;
+	unsigned int i;
+
+	for (i = 0; i < buf->nsegs; i++) {
+		if (!buf->segs[i].addr)
+			continue;
+		ib_dma_unmap_single(ibd, buf->sge[i].addr, buf->segs[i].len, dir);
+		if (i == 0)
+			kfree(buf->segs[i].addr);
+		else
+			free_page((unsigned long)buf->segs[i].addr);
+		buf->segs[i].addr = NULL;
+	}
+	buf->nsegs = 0;
+	buf->size = 0;
+}
+
+/**
+ * iser_buf_alloc() - allocate and map a segmented buffer
+ * @dev: the device to map it for
+ * @buf: the buffer to set up
+ * @hdr_len: bytes of the leading header slot
+ * @npages: whole pages that follow it
+ * @dir: DMA_FROM_DEVICE for receive, DMA_TO_DEVICE for send
+ *
+ * Return: 0 or -ENOMEM; on failure nothing stays allocated.
+ */
+int iser_buf_alloc(struct iser_device *dev, struct iser_buf *buf,
+		   u32 hdr_len, u32 npages, enum dma_data_direction dir)
+{
+	struct ib_device *ibd = dev->ib_dev;
+	unsigned int i;
+
+	if (WARN_ON_ONCE(npages + 1 > ISER_RX_MAX_SGE))
+		return -EINVAL;
+
+	memset(buf->segs, 0, sizeof(buf->segs));
+	buf->nsegs = npages + 1;
+	buf->size = 0;
+	for (i = 0; i < buf->nsegs; i++) {
+		u32 len = i ? PAGE_SIZE : hdr_len;
+		void *p;
+		u64 dma;
+
+		p = i ? (void *)get_zeroed_page(GFP_KERNEL) : kzalloc(len, GFP_KERNEL);
+		if (!p)
+			goto out_free;
+		dma = ib_dma_map_single(ibd, p, len, dir);
+		if (ib_dma_mapping_error(ibd, dma)) {
+			if (i)
+				free_page((unsigned long)p);
+			else
+				kfree(p);
+			goto out_free;
+		}
+		buf->segs[i].addr = p;
+		buf->segs[i].len = len;
+		buf->sge[i].addr = dma;
+		buf->sge[i].length = len;
+		buf->sge[i].lkey = dev->pd->local_dma_lkey;
+		buf->size += len;
+	}
+	return 0;
+
+out_free:
+	iser_buf_free(dev, buf, dir);
+	return -ENOMEM;
+}
+
+/**
+ * iser_rx_ring_free() - free the full-feature receive ring
+ * @conn: the connection; the queue pair must be drained already
+ */
+void iser_rx_ring_free(struct iser_conn *conn)
+{
+	u32 i;
+
+	if (!conn->rx)
+		return;
+	for (i = 0; i < conn->rx_count; i++)
+		iser_buf_free(conn->dev, &conn->rx[i], DMA_FROM_DEVICE);
+	kvfree(conn->rx);
+	conn->rx = NULL;
+	conn->rx_count = 0;
+}
+
+/**
+ * iser_rx_ring_alloc() - allocate the full-feature receive ring
+ * @conn: the connection
+ * @count: descriptors
+ * @max_data: largest data segment the target accepts
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int iser_rx_ring_alloc(struct iser_conn *conn, u32 count, u32 max_data)
+{
+	u32 i;
+	int ret;
+
+	conn->rx_pages = iser_rx_data_pages(max_data, PAGE_SIZE);
+	conn->rx = kvcalloc(count, sizeof(*conn->rx), GFP_KERNEL);
+	if (!conn->rx)
+		return -ENOMEM;
+	conn->rx_count = count;
+	for (i = 0; i < count; i++) {
+		ret = iser_buf_alloc(conn->dev, &conn->rx[i], ISER_RX_HDR_SLOT,
+				     conn->rx_pages, DMA_FROM_DEVICE);
+		if (ret) {
+			iser_rx_ring_free(conn);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/**
+ * iser_tx_slots_free() - free the send header slots
+ * @conn: the connection; no send may be outstanding
+ */
+void iser_tx_slots_free(struct iser_conn *conn)
+{
+	u32 i;
+
+	for (i = 0; i < conn->tx_count; i++) {
+		if (!conn->tx_slots[i])
+			continue;
+		ib_dma_unmap_single(conn->dev->ib_dev, conn->tx_dma[i],
+				    ISER_TX_SLOT, DMA_TO_DEVICE);
+		kfree(conn->tx_slots[i]);
+	}
+	kvfree(conn->tx_dma);
+	kvfree(conn->tx_slots);
+	conn->tx_slots = NULL;
+	conn->tx_dma = NULL;
+	conn->tx_count = 0;
+}
+
+/**
+ * iser_tx_slots_alloc() - allocate one send header slot per session tag
+ * @conn: the connection
+ * @count: number of tags of the session
+ *
+ * Slots are mapped once here, so sending a response maps nothing.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int iser_tx_slots_alloc(struct iser_conn *conn, u32 count)
+{
+	struct ib_device *ibd = conn->dev->ib_dev;
+	u32 i;
+
+	conn->tx_slots = kvcalloc(count, sizeof(*conn->tx_slots), GFP_KERNEL);
+	conn->tx_dma = kvcalloc(count, sizeof(*conn->tx_dma), GFP_KERNEL);
+	if (!conn->tx_slots || !conn->tx_dma)
+		goto out_free;
+	conn->tx_count = count;
+	for (i = 0; i < count; i++) {
+		void *p = kzalloc(ISER_TX_SLOT, GFP_KERNEL);
+		u64 dma;
+
+		if (!p)
+			goto out_free;
+		dma = ib_dma_map_single(ibd, p, ISER_TX_SLOT, DMA_TO_DEVICE);
+		if (ib_dma_mapping_error(ibd, dma)) {
+			kfree(p);
+			goto out_free;
+		}
+		conn->tx_slots[i] = p;
+		conn->tx_dma[i] = dma;
+	}
+	return 0;
+
+out_free:
+	iser_tx_slots_free(conn);
+	return -ENOMEM;
+}

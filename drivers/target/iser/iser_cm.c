@@ -1,0 +1,769 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * iser_target: RDMA CM listeners and the life of a connection, from the
+ * connect request to the last free.
+ *
+ * Ownership of a connection is single and explicit. Until the iSCSI login
+ * thread takes it (iser_accept_np()), whoever removes it from its
+ * listener's list releases it. After that, the iSCSI core owns it and
+ * releases it through iser_free_conn(). The final release always runs on
+ * iser_wq, never in a CM handler, because it destroys the CM identifier.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/slab.h>
+#include <linux/delay.h>
+#include <rdma/ib_cm.h>
+#include <linux/sched/signal.h>
+#include <target/target_core_base.h>
+#include <target/target_core_fabric.h>
+
+#include "iser.h"
+
+/* How often a listener whose device vanished tries to come back. */
+#define ISER_RELISTEN_DELAY	(2 * HZ)
+#define ISER_LISTEN_BACKLOG	128
+
+static DEFINE_MUTEX(iser_np_list_lock);
+static LIST_HEAD(iser_np_list);
+/* Every connection, for device removal; see iser_device_removed(). */
+static DEFINE_MUTEX(iser_conn_list_lock);
+static LIST_HEAD(iser_conn_list);
+static DECLARE_WAIT_QUEUE_HEAD(iser_conn_gone_wq);
+
+static const char * const iser_state_names[] = {
+	[ISER_CONN_CONNECTING]	= "connecting",
+	[ISER_CONN_PENDING]	= "pending",
+	[ISER_CONN_LOGIN]	= "login",
+	[ISER_CONN_FULL]	= "full-feature",
+	[ISER_CONN_CLOSING]	= "closing",
+	[ISER_CONN_CLOSED]	= "closed",
+};
+
+/* Allowed transitions: each state lists the states it may move to. */
+static const u8 iser_next_states[] = {
+	[ISER_CONN_CONNECTING]	= BIT(ISER_CONN_PENDING) | BIT(ISER_CONN_CLOSING),
+	[ISER_CONN_PENDING]	= BIT(ISER_CONN_LOGIN) | BIT(ISER_CONN_CLOSING),
+	[ISER_CONN_LOGIN]	= BIT(ISER_CONN_FULL) | BIT(ISER_CONN_CLOSING),
+	[ISER_CONN_FULL]	= BIT(ISER_CONN_CLOSING),
+	[ISER_CONN_CLOSING]	= BIT(ISER_CONN_CLOSED),
+	[ISER_CONN_CLOSED]	= 0,
+};
+
+/**
+ * iser_conn_set_state() - move a connection to a new state, if allowed
+ * @conn: the connection
+ * @to: the state to move to
+ *
+ * Return: true if the connection is now in @to, false if the move is not
+ * allowed from its current state (it is then left unchanged).
+ */
+bool iser_conn_set_state(struct iser_conn *conn, enum iser_conn_state to)
+{
+	unsigned long flags;
+	bool ok;
+
+	spin_lock_irqsave(&conn->lock, flags);
+	ok = iser_next_states[conn->state] & BIT(to);
+	if (ok)
+		conn->state = to;
+	spin_unlock_irqrestore(&conn->lock, flags);
+	if (ok) {
+		pr_debug("conn %p -> %s\n", conn, iser_state_names[to]);
+		wake_up_all(&conn->state_wq);
+	}
+	return ok;
+}
+
+static void iser_conn_release(struct work_struct *work)
+{
+	struct iser_conn *conn = container_of(work, struct iser_conn,
+					      release_work);
+	struct iser_device *dev = conn->dev;
+
+	iser_conn_set_state(conn, ISER_CONN_CLOSING);
+	iser_conn_set_state(conn, ISER_CONN_CLOSED);
+	if (conn->qp)
+		ib_drain_qp(conn->qp);
+	/* The CM identifier goes first: no event may find a freed QP. */
+	rdma_destroy_id(conn->cm_id);
+	if (conn->qp)
+		ib_destroy_qp(conn->qp);
+	if (conn->cq)
+		ib_cq_pool_put(conn->cq, conn->cq_size);
+	iser_rx_ring_free(conn);
+	iser_tx_slots_free(conn);
+	iser_buf_free(dev, &conn->login_rx, DMA_FROM_DEVICE);
+	iser_buf_free(dev, &conn->login_tx, DMA_TO_DEVICE);
+	kfree(conn->hdr_scratch);
+	/* The PD must be gone before device removal may see us leave. */
+	iser_device_put(dev);
+	mutex_lock(&iser_conn_list_lock);
+	list_del(&conn->node);
+	mutex_unlock(&iser_conn_list_lock);
+	pr_debug("conn %p released\n", conn);
+	kfree(conn);
+	wake_up_all(&iser_conn_gone_wq);
+}
+
+static void iser_conn_kref_release(struct kref *ref)
+{
+	struct iser_conn *conn = container_of(ref, struct iser_conn, ref);
+
+	queue_work(iser_wq, &conn->release_work);
+}
+
+/**
+ * iser_conn_put() - drop a reference; the last one frees the connection
+ * @conn: the connection
+ */
+void iser_conn_put(struct iser_conn *conn)
+{
+	kref_put(&conn->ref, iser_conn_kref_release);
+}
+
+static void iser_np_unlink(struct iser_conn *conn)
+{
+	struct iser_np *inp = conn->np;
+	bool mine = false;
+
+	mutex_lock(&inp->lock);
+	if (!list_empty(&conn->np_node)) {
+		list_del_init(&conn->np_node);
+		mine = true;
+	}
+	mutex_unlock(&inp->lock);
+	if (mine)
+		iser_conn_put(conn);
+}
+
+/**
+ * iser_conn_fail() - start tearing a connection down
+ * @conn: the connection
+ *
+ * Safe to call any number of times from any context that may sleep.
+ * Before the iSCSI login thread owns the connection it is released here;
+ * during login the login code is woken so that the core drops it; in the
+ * full feature phase the core is asked to reinstate the connection.
+ */
+void iser_conn_fail(struct iser_conn *conn)
+{
+	enum iser_conn_state prev;
+	bool queue_login = false;
+	unsigned long flags;
+
+	spin_lock_irqsave(&conn->lock, flags);
+	prev = conn->state;
+	if (prev >= ISER_CONN_CLOSING) {
+		spin_unlock_irqrestore(&conn->lock, flags);
+		return;
+	}
+	conn->state = ISER_CONN_CLOSING;
+	if (prev == ISER_CONN_LOGIN && conn->login_more) {
+		conn->login_more = false;
+		queue_login = true;
+	}
+	spin_unlock_irqrestore(&conn->lock, flags);
+	wake_up_all(&conn->state_wq);
+	pr_debug("conn %p failing in state %s\n", conn, iser_state_names[prev]);
+
+	rdma_disconnect(conn->cm_id);
+
+	switch (prev) {
+	case ISER_CONN_CONNECTING:
+	case ISER_CONN_PENDING:
+		iser_np_unlink(conn);
+		break;
+	case ISER_CONN_LOGIN:
+		/* The core waits for the next login PDU: let it see the end. */
+		if (queue_login)
+			schedule_delayed_work(&conn->iconn->login_work, 0);
+		break;
+	case ISER_CONN_FULL:
+		iscsit_cause_connection_reinstatement(conn->iconn, 0);
+		break;
+	default:
+		break;
+	}
+}
+
+static void iser_qp_event(struct ib_event *ev, void *ctx)
+{
+	struct iser_conn *conn = ctx;
+
+	pr_debug("conn %p QP event %s (%d)\n", conn, ib_event_msg(ev->event),
+		 ev->event);
+	switch (ev->event) {
+	case IB_EVENT_COMM_EST:
+		rdma_notify(conn->cm_id, ev->event);
+		break;
+	case IB_EVENT_QP_FATAL:
+	case IB_EVENT_QP_REQ_ERR:
+	case IB_EVENT_QP_ACCESS_ERR:
+		pr_err_ratelimited("conn %p: fatal QP event %s, dropping connection\n",
+				   conn, ib_event_msg(ev->event));
+		break;
+	default:
+		break;
+	}
+}
+
+static int iser_create_qp(struct iser_conn *conn)
+{
+	struct ib_device *ibd = conn->dev->ib_dev;
+	struct ib_device_attr *a = &ibd->attrs;
+	struct ib_qp_init_attr qa = {};
+	u32 qd = READ_ONCE(iser_queue_depth);
+	u32 sq, rq, max_sge;
+	int ret;
+
+	max_sge = min_t(u32, a->max_send_sge, 32);
+	rq = iser_rx_ring_size(qd) + 1;
+	sq = iser_sq_size(qd, iser_max_io_bytes, max_sge, PAGE_SIZE,
+			  a->max_qp_wr) + ISER_SQ_CTRL_RESERVE + 1;
+	sq = min_t(u32, sq, a->max_qp_wr);
+	rq = min_t(u32, rq, a->max_qp_wr);
+	/* Flushed work requests complete even when unsignaled. */
+	conn->cq_size = min_t(u32, sq + 3 * qd + rq, a->max_cqe);
+
+	conn->cq = ib_cq_pool_get(ibd, conn->cq_size, -1, IB_POLL_WORKQUEUE);
+	if (IS_ERR(conn->cq)) {
+		ret = PTR_ERR(conn->cq);
+		conn->cq = NULL;
+		return ret;
+	}
+
+	qa.event_handler = iser_qp_event;
+	qa.qp_context = conn;
+	qa.send_cq = conn->cq;
+	qa.recv_cq = conn->cq;
+	qa.cap.max_send_wr = sq;
+	qa.cap.max_recv_wr = rq;
+	qa.cap.max_send_sge = max_sge;
+	qa.cap.max_recv_sge = min_t(u32, a->max_recv_sge, ISER_RX_MAX_SGE);
+	qa.cap.max_rdma_ctxs = qd;
+	qa.sq_sig_type = IB_SIGNAL_REQ_WR;
+	qa.qp_type = IB_QPT_RC;
+	qa.port_num = conn->cm_id->port_num;
+
+	ret = rdma_create_qp(conn->cm_id, conn->dev->pd, &qa);
+	if (ret) {
+		ib_cq_pool_put(conn->cq, conn->cq_size);
+		conn->cq = NULL;
+		return ret;
+	}
+	conn->qp = conn->cm_id->qp;
+	conn->max_rx_pages = qa.cap.max_recv_sge - 1;
+	conn->rq_size = qa.cap.max_recv_wr;
+	conn->sq_ctrl = ISER_SQ_CTRL_RESERVE;
+	conn->sq_avail = (int)qa.cap.max_send_wr - ISER_SQ_CTRL_RESERVE - 1;
+	pr_debug("conn %p: sq %u rq %u cq %u send_sge %u recv_sge %u\n", conn,
+		 qa.cap.max_send_wr, qa.cap.max_recv_wr, conn->cq_size,
+		 qa.cap.max_send_sge, qa.cap.max_recv_sge);
+	return 0;
+}
+
+static struct iser_conn *iser_conn_alloc(struct iser_np *inp,
+					 struct rdma_cm_id *cm_id)
+{
+	struct iser_conn *conn;
+
+	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
+	if (!conn)
+		return NULL;
+	conn->cm_id = cm_id;
+	conn->np = inp;
+	kref_init(&conn->ref);
+	spin_lock_init(&conn->lock);
+	spin_lock_init(&conn->sq_lock);
+	INIT_LIST_HEAD(&conn->sq_wait);
+	INIT_LIST_HEAD(&conn->np_node);
+	init_waitqueue_head(&conn->state_wq);
+	INIT_WORK(&conn->release_work, iser_conn_release);
+	conn->state = ISER_CONN_CONNECTING;
+	return conn;
+}
+
+static int iser_reject(struct rdma_cm_id *cm_id, const char *why)
+{
+	pr_warn_ratelimited("refusing connection from %pISpc: %s\n",
+			    &cm_id->route.addr.dst_addr, why);
+	rdma_reject(cm_id, NULL, 0, IB_CM_REJ_CONSUMER_DEFINED);
+	/* Non-zero: the CM destroys the identifier for us. */
+	return -ECONNREFUSED;
+}
+
+static int iser_connect_request(struct rdma_cm_id *cm_id,
+				struct rdma_cm_event *ev)
+{
+	struct iser_np *inp = cm_id->context;
+	struct rdma_conn_param cp = {};
+	struct iser_cm_params prm;
+	struct iser_cm_rep rep;
+	struct iser_conn *conn;
+	struct iser_device *dev;
+	enum iser_reason why;
+	bool enabled;
+	int ret;
+
+	spin_lock_bh(&inp->np->np_thread_lock);
+	enabled = inp->np->enabled;
+	spin_unlock_bh(&inp->np->np_thread_lock);
+	if (!enabled || READ_ONCE(inp->stopping))
+		return iser_reject(cm_id, "portal not enabled");
+
+	why = iser_parse_cm_req(ev->param.conn.private_data,
+				ev->param.conn.private_data_len, &prm);
+	if (why)
+		return iser_reject(cm_id, iser_reason_str(why));
+
+	dev = iser_device_get(cm_id->device);
+	if (IS_ERR(dev))
+		return iser_reject(cm_id, "no resources for the device");
+
+	conn = iser_conn_alloc(inp, cm_id);
+	if (!conn) {
+		iser_device_put(dev);
+		return iser_reject(cm_id, "out of memory");
+	}
+	conn->dev = dev;
+	conn->use_sie = prm.sie_ok && dev->sie_capable;
+	conn->initiator_depth = min_t(u8, ev->param.conn.initiator_depth,
+				      dev->ib_dev->attrs.max_qp_init_rd_atom);
+
+	ret = iser_buf_alloc(dev, &conn->login_rx, ISER_RX_HDR_SLOT,
+			     ISER_LOGIN_PAGES, DMA_FROM_DEVICE);
+	if (ret)
+		goto out_free;
+	ret = iser_buf_alloc(dev, &conn->login_tx, ISER_HEADERS_LEN,
+			     ISER_LOGIN_PAGES, DMA_TO_DEVICE);
+	if (ret)
+		goto out_free;
+	ret = iser_create_qp(conn);
+	if (ret)
+		goto out_free;
+	ret = iser_post_login_recv(conn);
+	if (ret)
+		goto out_free;
+
+	iser_build_cm_rep(conn->use_sie, &rep);
+	cp.private_data = &rep;
+	cp.private_data_len = sizeof(rep);
+	cp.initiator_depth = conn->initiator_depth;
+	cp.retry_count = 7;
+	cp.rnr_retry_count = 7;
+
+	mutex_lock(&iser_conn_list_lock);
+	list_add_tail(&conn->node, &iser_conn_list);
+	mutex_unlock(&iser_conn_list_lock);
+	mutex_lock(&inp->lock);
+	list_add_tail(&conn->np_node, &inp->connecting);
+	mutex_unlock(&inp->lock);
+
+	/* The identifier now belongs to the connection. */
+	cm_id->context = conn;
+	ret = rdma_accept(cm_id, &cp);
+	if (ret) {
+		pr_warn_ratelimited("rdma_accept for %pISpc failed: %d\n",
+				    &cm_id->route.addr.dst_addr, ret);
+		iser_conn_fail(conn);
+	}
+	pr_debug("conn %p from %pISpc: sie %d depth %u\n", conn,
+		 &cm_id->route.addr.dst_addr, conn->use_sie,
+		 conn->initiator_depth);
+	return 0;
+
+out_free:
+	/* Undo by hand: the CM destroys the identifier when we return. */
+	if (conn->qp) {
+		rdma_destroy_qp(cm_id);
+		ib_cq_pool_put(conn->cq, conn->cq_size);
+	}
+	iser_buf_free(dev, &conn->login_tx, DMA_TO_DEVICE);
+	iser_buf_free(dev, &conn->login_rx, DMA_FROM_DEVICE);
+	kfree(conn);
+	iser_device_put(dev);
+	return iser_reject(cm_id, "no resources for a new connection");
+}
+
+static void iser_established(struct iser_conn *conn)
+{
+	struct iser_np *inp = conn->np;
+
+	mutex_lock(&inp->lock);
+	if (!list_empty(&conn->np_node) &&
+	    iser_conn_set_state(conn, ISER_CONN_PENDING))
+		list_move_tail(&conn->np_node, &inp->pending);
+	mutex_unlock(&inp->lock);
+	wake_up_all(&inp->accept_wq);
+}
+
+static int iser_listen(struct iser_np *inp);
+
+static int iser_np_event(struct iser_np *inp, struct rdma_cm_id *cm_id,
+			 struct rdma_cm_event *ev)
+{
+	int ret = 0;
+
+	switch (ev->event) {
+	case RDMA_CM_EVENT_DEVICE_REMOVAL:
+	case RDMA_CM_EVENT_ADDR_CHANGE:
+		mutex_lock(&inp->lock);
+		if (inp->cm_id == cm_id) {
+			inp->cm_id = NULL;
+			/* Non-zero: the CM destroys the identifier. */
+			ret = 1;
+			if (!inp->stopping)
+				schedule_delayed_work(&inp->relisten_work,
+						      ISER_RELISTEN_DELAY);
+		}
+		mutex_unlock(&inp->lock);
+		pr_info("portal %pISpc lost its RDMA device (%s); listening again when one returns\n",
+			&inp->np->np_sockaddr, rdma_event_msg(ev->event));
+		break;
+	default:
+		pr_debug("portal %pISpc: ignored CM event %s\n",
+			 &inp->np->np_sockaddr, rdma_event_msg(ev->event));
+		break;
+	}
+	return ret;
+}
+
+static int iser_cm_handler(struct rdma_cm_id *cm_id, struct rdma_cm_event *ev)
+{
+	struct iser_conn *conn;
+
+	pr_debug("CM event %s (%d) status %d id %p\n",
+		 rdma_event_msg(ev->event), ev->event, ev->status, cm_id);
+
+	if (ev->event == RDMA_CM_EVENT_CONNECT_REQUEST)
+		return iser_connect_request(cm_id, ev);
+	/* Only connection identifiers have a queue pair. */
+	if (!cm_id->qp)
+		return iser_np_event(cm_id->context, cm_id, ev);
+
+	conn = cm_id->context;
+	switch (ev->event) {
+	case RDMA_CM_EVENT_ESTABLISHED:
+		iser_established(conn);
+		break;
+	case RDMA_CM_EVENT_REJECTED:
+	case RDMA_CM_EVENT_UNREACHABLE:
+	case RDMA_CM_EVENT_CONNECT_ERROR:
+		pr_warn_ratelimited("connection from %pISpc failed: %s\n",
+				    &cm_id->route.addr.dst_addr,
+				    rdma_event_msg(ev->event));
+		iser_conn_fail(conn);
+		break;
+	case RDMA_CM_EVENT_DISCONNECTED:
+	case RDMA_CM_EVENT_TIMEWAIT_EXIT:
+	case RDMA_CM_EVENT_ADDR_CHANGE:
+	case RDMA_CM_EVENT_DEVICE_REMOVAL:
+		iser_conn_fail(conn);
+		break;
+	default:
+		pr_debug("conn %p: ignored CM event %s\n", conn,
+			 rdma_event_msg(ev->event));
+		break;
+	}
+	return 0;
+}
+
+static int iser_listen(struct iser_np *inp)
+{
+	struct sockaddr *sa = (struct sockaddr *)&inp->np->np_sockaddr;
+	struct rdma_cm_id *id;
+	int ret;
+
+	id = rdma_create_id(&init_net, iser_cm_handler, inp, RDMA_PS_TCP,
+			    IB_QPT_RC);
+	if (IS_ERR(id))
+		return PTR_ERR(id);
+	/* Lets 0.0.0.0 and [::] listen on the same port side by side. */
+	ret = rdma_set_afonly(id, 1);
+	if (ret)
+		goto out_destroy;
+	ret = rdma_bind_addr(id, sa);
+	if (ret)
+		goto out_destroy;
+	ret = rdma_listen(id, ISER_LISTEN_BACKLOG);
+	if (ret)
+		goto out_destroy;
+
+	mutex_lock(&inp->lock);
+	if (inp->stopping || inp->cm_id) {
+		mutex_unlock(&inp->lock);
+		rdma_destroy_id(id);
+		return 0;
+	}
+	inp->cm_id = id;
+	mutex_unlock(&inp->lock);
+	return 0;
+
+out_destroy:
+	rdma_destroy_id(id);
+	return ret;
+}
+
+static void iser_relisten(struct work_struct *work)
+{
+	struct iser_np *inp = container_of(to_delayed_work(work),
+					   struct iser_np, relisten_work);
+	int ret;
+
+	if (READ_ONCE(inp->stopping))
+		return;
+	ret = iser_listen(inp);
+	if (!ret) {
+		pr_info("portal %pISpc listening again\n",
+			&inp->np->np_sockaddr);
+		return;
+	}
+	pr_debug("portal %pISpc: listen failed (%d), retrying\n",
+		 &inp->np->np_sockaddr, ret);
+	schedule_delayed_work(&inp->relisten_work, ISER_RELISTEN_DELAY);
+}
+
+/**
+ * iser_np_device_added() - an RDMA device appeared: retry lost listeners
+ */
+void iser_np_device_added(void)
+{
+	struct iser_np *inp;
+
+	mutex_lock(&iser_np_list_lock);
+	list_for_each_entry(inp, &iser_np_list, node) {
+		if (!READ_ONCE(inp->cm_id) && !READ_ONCE(inp->stopping))
+			mod_delayed_work(system_wq, &inp->relisten_work, 0);
+	}
+	mutex_unlock(&iser_np_list_lock);
+}
+
+/**
+ * iser_setup_np() - start listening on an iSCSI network portal
+ * @np: the portal targetcli enabled iSER on
+ * @addr: its address; wildcard and IPv6 addresses are fine
+ *
+ * Return: 0 or a negative errno; nothing stays allocated on failure.
+ */
+int iser_setup_np(struct iscsi_np *np, struct sockaddr_storage *addr)
+{
+	struct iser_np *inp;
+	int ret;
+
+	inp = kzalloc(sizeof(*inp), GFP_KERNEL);
+	if (!inp)
+		return -ENOMEM;
+	inp->np = np;
+	mutex_init(&inp->lock);
+	INIT_LIST_HEAD(&inp->connecting);
+	INIT_LIST_HEAD(&inp->pending);
+	init_waitqueue_head(&inp->accept_wq);
+	INIT_DELAYED_WORK(&inp->relisten_work, iser_relisten);
+	memcpy(&np->np_sockaddr, addr, sizeof(*addr));
+
+	ret = iser_listen(inp);
+	if (ret) {
+		pr_err("cannot listen on %pISpc: %d\n", addr, ret);
+		kfree(inp);
+		return ret;
+	}
+	np->np_context = inp;
+	mutex_lock(&iser_np_list_lock);
+	list_add_tail(&inp->node, &iser_np_list);
+	mutex_unlock(&iser_np_list_lock);
+	pr_info("listening for iSER on %pISpc\n", addr);
+	return 0;
+}
+
+/**
+ * iser_accept_np() - hand the next established connection to the core
+ * @np: the portal
+ * @iconn: the iSCSI connection to bind it to
+ *
+ * Sleeps until a connection is established or the login thread is told to
+ * stop (it is signalled on portal reset and shutdown).
+ *
+ * Return: 0 with @iconn bound, or -ENODEV when the thread must stop.
+ */
+int iser_accept_np(struct iscsi_np *np, struct iscsit_conn *iconn)
+{
+	struct iser_np *inp = np->np_context;
+	struct iser_conn *conn;
+	bool bound;
+
+	for (;;) {
+		if (wait_event_interruptible(inp->accept_wq,
+					     !list_empty(&inp->pending) ||
+					     READ_ONCE(inp->stopping)))
+			return -ENODEV;
+		if (READ_ONCE(inp->stopping))
+			return -ENODEV;
+		spin_lock_bh(&np->np_thread_lock);
+		if (np->np_thread_state >= ISCSI_NP_THREAD_RESET) {
+			spin_unlock_bh(&np->np_thread_lock);
+			return -ENODEV;
+		}
+		spin_unlock_bh(&np->np_thread_lock);
+
+		mutex_lock(&inp->lock);
+		conn = list_first_entry_or_null(&inp->pending, struct iser_conn,
+						np_node);
+		if (!conn) {
+			mutex_unlock(&inp->lock);
+			continue;
+		}
+		list_del_init(&conn->np_node);
+		conn->iconn = iconn;
+		bound = iser_conn_set_state(conn, ISER_CONN_LOGIN);
+		mutex_unlock(&inp->lock);
+		if (!bound) {
+			iser_conn_put(conn);
+			continue;
+		}
+		break;
+	}
+
+	iconn->context = conn;
+	iconn->login_family = np->np_sockaddr.ss_family;
+	iconn->login_sockaddr = conn->cm_id->route.addr.dst_addr;
+	iconn->local_sockaddr = conn->cm_id->route.addr.src_addr;
+	pr_debug("conn %p bound to iSCSI connection %p\n", conn, iconn);
+	return 0;
+}
+
+static void iser_drop_list(struct list_head *list)
+{
+	struct iser_conn *conn, *tmp;
+
+	list_for_each_entry_safe(conn, tmp, list, np_node) {
+		list_del_init(&conn->np_node);
+		iser_conn_set_state(conn, ISER_CONN_CLOSING);
+		rdma_disconnect(conn->cm_id);
+		iser_conn_put(conn);
+	}
+}
+
+/**
+ * iser_free_np() - stop listening and drop connections not yet logged in
+ * @np: the portal being disabled or deleted
+ */
+void iser_free_np(struct iscsi_np *np)
+{
+	struct iser_np *inp = np->np_context;
+	struct rdma_cm_id *id;
+	LIST_HEAD(drop);
+
+	mutex_lock(&iser_np_list_lock);
+	list_del(&inp->node);
+	mutex_unlock(&iser_np_list_lock);
+
+	mutex_lock(&inp->lock);
+	WRITE_ONCE(inp->stopping, true);
+	id = inp->cm_id;
+	inp->cm_id = NULL;
+	mutex_unlock(&inp->lock);
+	wake_up_all(&inp->accept_wq);
+	cancel_delayed_work_sync(&inp->relisten_work);
+	/* After this no connect request can add to the lists. */
+	if (id)
+		rdma_destroy_id(id);
+
+	mutex_lock(&inp->lock);
+	list_splice_init(&inp->connecting, &drop);
+	list_splice_init(&inp->pending, &drop);
+	mutex_unlock(&inp->lock);
+	iser_drop_list(&drop);
+
+	np->np_context = NULL;
+	pr_info("stopped listening on %pISpc\n", &np->np_sockaddr);
+	kfree(inp);
+}
+
+/**
+ * iser_wait_conn() - quiesce a connection the core is closing
+ * @iconn: the iSCSI connection
+ *
+ * Disconnects, flushes every work request (their completions release the
+ * commands they carried), then waits for the core's commands and for a
+ * posted Logout Response to finish.
+ */
+void iser_wait_conn(struct iscsit_conn *iconn)
+{
+	struct iser_conn *conn = iconn->context;
+
+	iser_conn_set_state(conn, ISER_CONN_CLOSING);
+	rdma_disconnect(conn->cm_id);
+	ib_drain_qp(conn->qp);
+	iser_drop_unsolicited(iconn);
+	if (iconn->sess) {
+		target_stop_cmd_counter(iconn->cmd_cnt);
+		target_wait_for_cmds(iconn->cmd_cnt);
+	}
+	if (READ_ONCE(conn->logout_posted))
+		wait_for_completion_timeout(&iconn->conn_logout_comp,
+					    SECONDS_FOR_LOGOUT_COMP * HZ);
+	iser_conn_set_state(conn, ISER_CONN_CLOSED);
+}
+
+/**
+ * iser_free_conn() - the core is done with a connection
+ * @iconn: the iSCSI connection
+ */
+void iser_free_conn(struct iscsit_conn *iconn)
+{
+	struct iser_conn *conn = iconn->context;
+
+	iconn->context = NULL;
+	iser_conn_put(conn);
+}
+
+static bool iser_device_in_use(struct ib_device *ib_dev)
+{
+	struct iser_conn *conn;
+	bool used = false;
+
+	mutex_lock(&iser_conn_list_lock);
+	list_for_each_entry(conn, &iser_conn_list, node)
+		if (conn->dev->ib_dev == ib_dev)
+			used = true;
+	mutex_unlock(&iser_conn_list_lock);
+	return used;
+}
+
+/**
+ * iser_device_removed() - an RDMA device is going away
+ * @ib_dev: the device
+ *
+ * Fails every connection on it and waits until all of them are freed, so
+ * that nothing of ours uses the device once this returns.
+ */
+void iser_device_removed(struct ib_device *ib_dev)
+{
+	struct iser_np *inp;
+	struct iser_conn *conn, *tmp;
+	LIST_HEAD(drop);
+
+	/* Connections not yet logged in: still on the listeners' lists. */
+	mutex_lock(&iser_np_list_lock);
+	list_for_each_entry(inp, &iser_np_list, node) {
+		mutex_lock(&inp->lock);
+		list_for_each_entry_safe(conn, tmp, &inp->connecting, np_node)
+			if (conn->dev->ib_dev == ib_dev)
+				list_move_tail(&conn->np_node, &drop);
+		list_for_each_entry_safe(conn, tmp, &inp->pending, np_node)
+			if (conn->dev->ib_dev == ib_dev)
+				list_move_tail(&conn->np_node, &drop);
+		mutex_unlock(&inp->lock);
+	}
+	mutex_unlock(&iser_np_list_lock);
+	iser_drop_list(&drop);
+
+	/* Logged-in ones: the core tears them down and frees them. */
+	mutex_lock(&iser_conn_list_lock);
+	list_for_each_entry(conn, &iser_conn_list, node)
+		if (conn->dev->ib_dev == ib_dev)
+			iser_conn_fail(conn);
+	mutex_unlock(&iser_conn_list_lock);
+	wait_event(iser_conn_gone_wq, !iser_device_in_use(ib_dev));
+}

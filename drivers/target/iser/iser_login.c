@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * iser_target: the login phase over SEND/RECV, and the switch to the full
+ * feature phase. A connection that never completes a login owns only its
+ * queue pair and two small login buffers; the receive ring and the send
+ * slots are allocated once the login is complete (RFC 7145 section 11).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/sched/signal.h>
+#include <scsi/iscsi_proto.h>
+#include <target/target_core_base.h>
+
+#include "iser.h"
+
+static void iser_login_recv_done(struct ib_cq *cq, struct ib_wc *wc);
+static void iser_login_send_done(struct ib_cq *cq, struct ib_wc *wc);
+
+/**
+ * iser_post_login_recv() - post the buffer for the next login request
+ * @conn: the connection
+ *
+ * Return: 0 or the error of ib_post_recv().
+ */
+int iser_post_login_recv(struct iser_conn *conn)
+{
+	conn->login_rx.cqe.done = iser_login_recv_done;
+	return iser_post_recv(conn, &conn->login_rx);
+}
+
+static void iser_login_recv_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct iser_conn *conn = wc->qp->qp_context;
+	struct iser_buf *buf = &conn->login_rx;
+	struct iser_pdu_info info;
+	enum iser_reason why;
+	unsigned long flags;
+	bool run_work = false;
+	unsigned int i;
+
+	if (unlikely(wc->status != IB_WC_SUCCESS)) {
+		if (wc->status != IB_WC_WR_FLUSH_ERR)
+			pr_warn_ratelimited("conn %p: login receive failed: %s\n",
+					    conn, ib_wc_status_msg(wc->status));
+		iser_conn_fail(conn);
+		return;
+	}
+	for (i = 0; i < buf->nsegs; i++)
+		ib_dma_sync_single_for_cpu(conn->dev->ib_dev, buf->sge[i].addr,
+					   buf->segs[i].len, DMA_FROM_DEVICE);
+
+	why = iser_parse_pdu(buf->segs[0].addr, buf->segs[0].len, wc->byte_len,
+			     ISER_LOGIN_MAX_DATA, &info);
+	if (!why && info.iscsi_opcode != ISCSI_OP_LOGIN)
+		why = ISER_ERR_OPCODE;
+	if (why) {
+		pr_warn_ratelimited("conn %p from %pISpc: bad login PDU (%s), dropping connection\n",
+				    conn, &conn->cm_id->route.addr.dst_addr,
+				    why == ISER_ERR_OPCODE ?
+				    "not a login request" : iser_reason_str(why));
+		iser_conn_fail(conn);
+		return;
+	}
+
+	spin_lock_irqsave(&conn->lock, flags);
+	conn->login_len = wc->byte_len;
+	conn->login_ready = true;
+	if (conn->state == ISER_CONN_LOGIN && conn->login_more) {
+		conn->login_more = false;
+		run_work = true;
+	}
+	spin_unlock_irqrestore(&conn->lock, flags);
+
+	if (run_work)
+		schedule_delayed_work(&conn->iconn->login_work, 0);
+	else
+		wake_up_all(&conn->state_wq);
+}
+
+/**
+ * iser_get_login_rx() - give the core the login request that arrived
+ * @iconn: the iSCSI connection
+ * @login: where the core wants the request
+ *
+ * For the first request this sleeps until it arrives; later ones have
+ * already arrived when the core's login work calls in.
+ *
+ * Return: 0, or negative when the connection closed or the wait was
+ * interrupted (the core's login timer signals it).
+ */
+int iser_get_login_rx(struct iscsit_conn *iconn, struct iscsi_login *login)
+{
+	struct iser_conn *conn = iconn->context;
+	struct iser_buf *buf = &conn->login_rx;
+	struct iscsi_login_req *req;
+	struct iser_pdu_info info;
+	unsigned long flags;
+	int ret;
+
+	ret = wait_event_interruptible(conn->state_wq,
+				       READ_ONCE(conn->login_ready) ||
+				       READ_ONCE(conn->state) >= ISER_CONN_CLOSING);
+	if (ret)
+		return ret;
+	spin_lock_irqsave(&conn->lock, flags);
+	if (conn->state >= ISER_CONN_CLOSING)
+		ret = -ENOTCONN;
+	conn->login_ready = false;
+	spin_unlock_irqrestore(&conn->lock, flags);
+	if (ret)
+		return ret;
+
+	/* Checked in iser_login_recv_done(); decoded again for offsets. */
+	if (iser_parse_pdu(buf->segs[0].addr, buf->segs[0].len,
+			   conn->login_len, ISER_LOGIN_MAX_DATA, &info))
+		return -EINVAL;
+
+	memcpy(login->req, (u8 *)buf->segs[0].addr + ISER_HDR_LEN,
+	       ISCSI_HDR_LEN);
+	req = (struct iscsi_login_req *)login->req;
+	if (login->first_request) {
+		login->leading_connection = !req->tsih;
+		login->current_stage = ISCSI_LOGIN_CURRENT_STAGE(req->flags);
+		login->version_min = req->min_version;
+		login->version_max = req->max_version;
+		memcpy(login->isid, req->isid, 6);
+		login->cmd_sn = be32_to_cpu(req->cmdsn);
+		login->init_task_tag = req->itt;
+		login->initial_exp_statsn = be32_to_cpu(req->exp_statsn);
+		login->cid = be16_to_cpu(req->cid);
+		login->tsih = be16_to_cpu(req->tsih);
+	}
+	if (iscsi_target_check_login_request(iconn, login) < 0)
+		return -EINVAL;
+
+	memset(login->req_buf, 0, MAX_KEY_VALUE_PAIRS);
+	if (iser_segs_copy_out(buf->segs, buf->nsegs, info.data_off,
+			       login->req_buf, info.data_len))
+		return -EINVAL;
+	return 0;
+}
+
+static int iser_login_send(struct iser_conn *conn)
+{
+	struct ib_send_wr wr = {};
+	struct iser_buf *buf = &conn->login_tx;
+	unsigned int i;
+
+	for (i = 0; i < buf->nsegs && buf->sge[i].length; i++)
+		ib_dma_sync_single_for_device(conn->dev->ib_dev,
+					      buf->sge[i].addr,
+					      buf->sge[i].length, DMA_TO_DEVICE);
+	buf->cqe.done = iser_login_send_done;
+	wr.wr_cqe = &buf->cqe;
+	wr.sg_list = buf->sge;
+	wr.num_sge = i;
+	wr.opcode = IB_WR_SEND;
+	wr.send_flags = IB_SEND_SIGNALED;
+	return ib_post_send(conn->qp, &wr, NULL);
+}
+
+static void iser_login_send_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct iser_conn *conn = wc->qp->qp_context;
+
+	if (unlikely(wc->status != IB_WC_SUCCESS)) {
+		if (wc->status != IB_WC_WR_FLUSH_ERR)
+			pr_warn_ratelimited("conn %p: login response send failed: %s\n",
+					    conn, ib_wc_status_msg(wc->status));
+		iser_conn_fail(conn);
+	}
+}
+
+/* Lay the response out in the login send buffer: headers, then pages. */
+static void iser_login_fill(struct iser_conn *conn, struct iscsi_login *login,
+			    u32 length)
+{
+	struct iser_buf *buf = &conn->login_tx;
+	struct iser_hdr *ih = buf->segs[0].addr;
+	u32 done = 0;
+	unsigned int i;
+
+	memset(ih, 0, sizeof(*ih));
+	ih->flags = ISER_OP_ISCSI_CTRL;
+	memcpy((u8 *)buf->segs[0].addr + ISER_HDR_LEN, login->rsp,
+	       ISCSI_HDR_LEN);
+	buf->sge[0].length = ISER_HEADERS_LEN;
+	for (i = 1; i < buf->nsegs; i++) {
+		u32 n = min_t(u32, length - done, buf->segs[i].len);
+
+		memcpy(buf->segs[i].addr, login->rsp_buf + done, n);
+		buf->sge[i].length = n;
+		done += n;
+	}
+}
+
+static int iser_ffp_alloc(struct iser_conn *conn, struct iscsit_conn *iconn)
+{
+	struct iscsit_session *sess = iconn->sess;
+	u32 window = sess->cmdsn_window;
+	u32 ring, tags;
+	int ret;
+
+	u32 cap = min_t(u32, conn->max_rx_pages, ISER_RX_MAX_PAGES) * PAGE_SIZE;
+
+	conn->max_recv_data = iconn->conn_ops->TargetRecvDataSegmentLength;
+	if (!conn->max_recv_data)
+		conn->max_recv_data = iconn->conn_ops->MaxRecvDataSegmentLength;
+	if (conn->max_recv_data > cap) {
+		pr_warn_ratelimited("TargetRecvDataSegmentLength %u is above the %u bytes one receive holds on %s; set it to %u or less on the TPG\n",
+				    conn->max_recv_data, cap,
+				    dev_name(&conn->dev->ib_dev->dev), cap);
+		conn->max_recv_data = cap;
+	}
+	if (window > conn->rq_size - ISER_RX_IMMEDIATE_EXTRA)
+		pr_warn_ratelimited("session queue depth %u is above queue_depth=%u: commands beyond it wait for receive buffers\n",
+				    window, conn->rq_size - ISER_RX_IMMEDIATE_EXTRA);
+	ring = min_t(u32, iser_rx_ring_size(window), conn->rq_size);
+	ret = iser_rx_ring_alloc(conn, ring, conn->max_recv_data);
+	if (ret)
+		return ret;
+	tags = sess->se_sess->sess_tag_pool.sb.depth;
+	ret = iser_tx_slots_alloc(conn, tags);
+	if (ret)
+		goto out_ring;
+	conn->hdr_scratch = kmalloc(ISCSI_HDR_LEN + ISER_MAX_AHS_LEN, GFP_KERNEL);
+	if (!conn->hdr_scratch) {
+		ret = -ENOMEM;
+		goto out_slots;
+	}
+	ret = iser_post_rx_ring(conn);
+	if (ret)
+		goto out_scratch;
+	pr_debug("conn %p: full feature with %u receive buffers of %u pages, %u send slots\n",
+		 conn, ring, conn->rx_pages, tags);
+	return 0;
+
+out_scratch:
+	kfree(conn->hdr_scratch);
+	conn->hdr_scratch = NULL;
+out_slots:
+	iser_tx_slots_free(conn);
+out_ring:
+	iser_rx_ring_free(conn);
+	return ret;
+}
+
+/**
+ * iser_put_login_tx() - send a login response
+ * @iconn: the iSCSI connection
+ * @login: the response the core built
+ * @length: bytes of its data segment, padding included
+ *
+ * The final response of a successful login is only prepared here; it is
+ * sent by iser_get_rx_pdu() once the core has made the connection usable,
+ * so that the first command cannot overtake the core's bookkeeping.
+ *
+ * Return: 0 or a negative errno.
+ */
+int iser_put_login_tx(struct iscsit_conn *iconn, struct iscsi_login *login,
+		      u32 length)
+{
+	struct iser_conn *conn = iconn->context;
+	unsigned long flags;
+	int ret;
+
+	if (length > ISER_LOGIN_MAX_DATA)
+		return -EINVAL;
+	iser_login_fill(conn, login, length);
+
+	if (login->login_failed)
+		return iser_login_send(conn);
+
+	if (login->login_complete) {
+		ret = iser_ffp_alloc(conn, iconn);
+		if (ret) {
+			pr_warn_ratelimited("conn %p: no memory for the full feature phase\n",
+					    conn);
+			return ret;
+		}
+		WRITE_ONCE(conn->login_final, true);
+		return 0;
+	}
+
+	spin_lock_irqsave(&conn->lock, flags);
+	if (conn->state >= ISER_CONN_CLOSING)
+		ret = -ENOTCONN;
+	else
+		conn->login_more = true;
+	spin_unlock_irqrestore(&conn->lock, flags);
+	if (ret)
+		return ret;
+
+	ret = iser_post_login_recv(conn);
+	if (ret)
+		return ret;
+	return iser_login_send(conn);
+}
+
+/**
+ * iser_get_rx_pdu() - the core's receive thread for this connection
+ * @iconn: the iSCSI connection
+ *
+ * Completions deliver every PDU, so the thread only sends the final login
+ * response and then waits until the connection closes or it is signalled.
+ */
+void iser_get_rx_pdu(struct iscsit_conn *iconn)
+{
+	struct iser_conn *conn = iconn->context;
+
+	if (!READ_ONCE(conn->login_final))
+		return;
+	if (!iser_conn_set_state(conn, ISER_CONN_FULL))
+		return;
+	if (iser_login_send(conn)) {
+		iser_conn_fail(conn);
+		return;
+	}
+	wait_event_interruptible(conn->state_wq,
+				 READ_ONCE(conn->state) >= ISER_CONN_CLOSING);
+}

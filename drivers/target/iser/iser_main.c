@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * iser_target: module entry points, parameters, the iscsit_transport
+ * table, and the RDMA devices the connections share.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+
+#include "iser.h"
+
+unsigned int iser_max_io_bytes = ISER_DEF_MAX_IO_BYTES;
+unsigned int iser_queue_depth = 128;
+struct workqueue_struct *iser_wq;
+
+static DEFINE_MUTEX(iser_dev_lock);
+static LIST_HEAD(iser_dev_list);
+
+static int iser_max_io_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+	int ret;
+
+	ret = kstrtouint(val, 0, &v);
+	if (ret)
+		return ret;
+	if (!iser_max_io_valid(v)) {
+		pr_err("max_io_bytes=%u refused: need a multiple of 4096 from %u to %u\n",
+		       v, ISER_MIN_MAX_IO_BYTES, ISER_MAX_MAX_IO_BYTES);
+		return -EINVAL;
+	}
+	*(unsigned int *)kp->arg = v;
+	return 0;
+}
+
+static const struct kernel_param_ops iser_max_io_ops = {
+	.set = iser_max_io_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(max_io_bytes, &iser_max_io_ops, &iser_max_io_bytes, 0444);
+MODULE_PARM_DESC(max_io_bytes,
+		 "Largest data transfer per SCSI command in bytes (64 KiB to 16 MiB, default 1 MiB)");
+
+static int iser_queue_depth_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+	int ret;
+
+	ret = kstrtouint(val, 0, &v);
+	if (ret)
+		return ret;
+	if (v != iser_clamp_queue_depth(v)) {
+		pr_err("queue_depth=%u refused: need %u to %u\n",
+		       v, ISER_MIN_QUEUE_DEPTH, ISER_MAX_QUEUE_DEPTH);
+		return -EINVAL;
+	}
+	*(unsigned int *)kp->arg = v;
+	return 0;
+}
+
+static const struct kernel_param_ops iser_queue_depth_ops = {
+	.set = iser_queue_depth_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(queue_depth, &iser_queue_depth_ops, &iser_queue_depth, 0644);
+MODULE_PARM_DESC(queue_depth,
+		 "Commands in flight per connection the queues are sized for (16 to 4096, default 128); set it at least to the TPG's default_cmdsn_depth");
+
+static void iser_device_free(struct kref *ref)
+{
+	struct iser_device *dev = container_of(ref, struct iser_device, ref);
+
+	list_del(&dev->node);
+	ib_dealloc_pd(dev->pd);
+	kfree(dev);
+}
+
+/**
+ * iser_device_get() - find or set up the shared state of an RDMA device
+ * @ib_dev: the device a new connection arrived on
+ *
+ * Return: the device with a reference taken, or an ERR_PTR.
+ */
+struct iser_device *iser_device_get(struct ib_device *ib_dev)
+{
+	struct iser_device *dev;
+	int ret;
+
+	mutex_lock(&iser_dev_lock);
+	list_for_each_entry(dev, &iser_dev_list, node) {
+		if (dev->ib_dev == ib_dev && kref_get_unless_zero(&dev->ref))
+			goto out_unlock;
+	}
+
+	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	if (!dev) {
+		dev = ERR_PTR(-ENOMEM);
+		goto out_unlock;
+	}
+	dev->ib_dev = ib_dev;
+	dev->pd = ib_alloc_pd(ib_dev, 0);
+	if (IS_ERR(dev->pd)) {
+		ret = PTR_ERR(dev->pd);
+		kfree(dev);
+		dev = ERR_PTR(ret);
+		goto out_unlock;
+	}
+	dev->sie_capable = !!(ib_dev->attrs.device_cap_flags &
+			      IB_DEVICE_MEM_MGT_EXTENSIONS);
+	kref_init(&dev->ref);
+	list_add(&dev->node, &iser_dev_list);
+	pr_debug("device %s: max_qp_wr %d max_send_sge %d max_recv_sge %d\n",
+		 dev_name(&ib_dev->dev), ib_dev->attrs.max_qp_wr,
+		 ib_dev->attrs.max_send_sge, ib_dev->attrs.max_recv_sge);
+out_unlock:
+	mutex_unlock(&iser_dev_lock);
+	return dev;
+}
+
+/**
+ * iser_device_put() - drop a reference taken by iser_device_get()
+ * @dev: the device
+ */
+void iser_device_put(struct iser_device *dev)
+{
+	mutex_lock(&iser_dev_lock);
+	kref_put(&dev->ref, iser_device_free);
+	mutex_unlock(&iser_dev_lock);
+}
+
+static int iser_ib_add(struct ib_device *ib_dev)
+{
+	iser_np_device_added();
+	return 0;
+}
+
+static void iser_ib_remove(struct ib_device *ib_dev, void *client_data)
+{
+	iser_device_removed(ib_dev);
+}
+
+static struct ib_client iser_ib_client = {
+	.name	= "iser_target",
+	.add	= iser_ib_add,
+	.remove	= iser_ib_remove,
+};
+
+static enum target_prot_op iser_get_sup_prot_ops(struct iscsit_conn *iconn)
+{
+	/*
+	 * Protection information needs signature offload, which this
+	 * transport does not drive: the core then refuses or strips PI
+	 * instead of the data silently losing it.
+	 */
+	if (iconn->tpg->tpg_attrib.t10_pi)
+		pr_warn_ratelimited("T10-PI requested on %s but not offered by iSER; serving without PI\n",
+				    iconn->tpg->tpg_tiqn->tiqn);
+	return TARGET_PROT_NORMAL;
+}
+
+static struct iscsit_transport iser_transport = {
+	.name			= "IB/iSER",
+	.transport_type		= ISCSI_INFINIBAND,
+	.rdma_shutdown		= true,
+	.priv_size		= sizeof(struct iser_cmd),
+	.owner			= THIS_MODULE,
+	.iscsit_setup_np	= iser_setup_np,
+	.iscsit_accept_np	= iser_accept_np,
+	.iscsit_free_np		= iser_free_np,
+	.iscsit_wait_conn	= iser_wait_conn,
+	.iscsit_free_conn	= iser_free_conn,
+	.iscsit_get_login_rx	= iser_get_login_rx,
+	.iscsit_put_login_tx	= iser_put_login_tx,
+	.iscsit_immediate_queue	= iser_immediate_queue,
+	.iscsit_response_queue	= iser_response_queue,
+	.iscsit_get_dataout	= iser_get_dataout,
+	.iscsit_queue_data_in	= iser_queue_data_in,
+	.iscsit_queue_status	= iser_queue_status,
+	.iscsit_aborted_task	= iser_aborted_task,
+	.iscsit_get_rx_pdu	= iser_get_rx_pdu,
+	.iscsit_get_sup_prot_ops = iser_get_sup_prot_ops,
+};
+
+static int __init iser_init(void)
+{
+	struct kobject *other;
+	int ret;
+
+	/*
+	 * The core uses the first iSER transport registered, and the only
+	 * other one is the kernel's ib_isert: refuse to sit unused behind it.
+	 * Our own module object lives in the same kset as every module.
+	 */
+	other = kset_find_obj(THIS_MODULE->mkobj.kobj.kset, "ib_isert");
+	if (other) {
+		kobject_put(other);
+		pr_err("the kernel's ib_isert is loaded and would keep serving iSER; unload it first (rmmod ib_isert)\n");
+		return -EBUSY;
+	}
+
+	iser_wq = alloc_workqueue("iser_target", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	if (!iser_wq)
+		return -ENOMEM;
+
+	ret = ib_register_client(&iser_ib_client);
+	if (ret)
+		goto out_wq;
+
+	iscsit_register_transport(&iser_transport);
+	pr_info("iSER target transport loaded, max_io_bytes=%u\n",
+		iser_max_io_bytes);
+	return 0;
+
+out_wq:
+	destroy_workqueue(iser_wq);
+	return ret;
+}
+
+static void __exit iser_exit(void)
+{
+	iscsit_unregister_transport(&iser_transport);
+	ib_unregister_client(&iser_ib_client);
+	destroy_workqueue(iser_wq);
+	pr_info("iSER target transport unloaded\n");
+}
+
+module_init(iser_init);
+module_exit(iser_exit);
+
+MODULE_DESCRIPTION("iSER (RFC 7145) target transport for the LIO iSCSI target");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Pure protocol logic of the iSER target; see iser_proto.h.
+ *
+ * Every length that comes from the network is checked here against the
+ * bytes that really arrived before anything else looks at it.
+ */
+#include "iser_proto.h"
+
+#ifdef __KERNEL__
+#include <linux/errno.h>
+#include <linux/string.h>
+#endif
+
+/* Byte-wise big-endian loads: received headers need not be aligned. */
+static u32 ld_be24(const u8 *p)
+{
+	return ((u32)p[0] << 16) | ((u32)p[1] << 8) | p[2];
+}
+
+static u32 ld_be32(const u8 *p)
+{
+	return ((u32)p[0] << 24) | ld_be24(p + 1);
+}
+
+static u64 ld_be64(const u8 *p)
+{
+	return ((u64)ld_be32(p) << 32) | ld_be32(p + 4);
+}
+
+static const char * const iser_reasons[ISER_ERR_MAX] = {
+	[ISER_OK]		= "ok",
+	[ISER_ERR_SHORT]	= "PDU shorter than its headers",
+	[ISER_ERR_OPCODE]	= "unknown iSER opcode",
+	[ISER_ERR_FLAGS]	= "reserved iSER flag bits set",
+	[ISER_ERR_HELLO]	= "iSER Hello on an IB/RoCE connection",
+	[ISER_ERR_TRUNCATED]	= "PDU declares more bytes than were received",
+	[ISER_ERR_TOO_BIG]	= "data segment larger than negotiated",
+	[ISER_ERR_NO_STAG]	= "data transfer without the STag it needs",
+	[ISER_ERR_STAG_RANGE]	= "STag address range wraps around",
+	[ISER_ERR_CM_PDATA]	= "CM private data missing or truncated",
+};
+
+/**
+ * iser_reason_str() - human-readable name of a refusal reason
+ * @r: the reason
+ *
+ * Return: a constant string, never NULL.
+ */
+const char *iser_reason_str(enum iser_reason r)
+{
+	if ((unsigned int)r >= ISER_ERR_MAX)
+		return "unknown reason";
+	return iser_reasons[r];
+}
+
+/**
+ * iser_parse_cm_req() - decode the iSER CM REQ private data
+ * @pdata: private data of the RDMA CM connect request
+ * @len: its length in bytes
+ * @out: what the initiator allows
+ *
+ * Reserved bits are ignored as RFC 7145 asks of a receiver.
+ *
+ * Return: ISER_OK, or ISER_ERR_CM_PDATA when the data is missing or
+ * shorter than the iSER CM REQ message.
+ */
+enum iser_reason iser_parse_cm_req(const void *pdata, u32 len,
+				   struct iser_cm_params *out)
+{
+	const u8 *p = pdata;
+
+	if (!p || len < ISER_CM_REQ_LEN)
+		return ISER_ERR_CM_PDATA;
+	out->zbva_ok = !(p[0] & ISER_CM_ZBVA_NOT_SUPPORTED);
+	out->sie_ok = !(p[0] & ISER_CM_SIE_NOT_SUPPORTED);
+	return ISER_OK;
+}
+
+/**
+ * iser_build_cm_rep() - encode the iSER CM REP private data
+ * @use_sie: the target will answer with Send with Invalidate
+ * @rep: the message to fill
+ *
+ * The target always addresses initiator buffers by virtual address, the
+ * form every initiator supports, so it never uses zero-based addressing.
+ */
+void iser_build_cm_rep(bool use_sie, struct iser_cm_rep *rep)
+{
+	rep->flags = ISER_CM_ZBVA_NOT_USED;
+	if (!use_sie)
+		rep->flags |= ISER_CM_SIE_NOT_USED;
+	rep->rsvd[0] = 0;
+	rep->rsvd[1] = 0;
+	rep->rsvd[2] = 0;
+}
+
+/**
+ * iser_parse_pdu() - validate a received SEND and decode its headers
+ * @hdrs: the first bytes of the receive buffer (iSER header, BHS, ...)
+ * @hdrs_len: how many contiguous bytes @hdrs holds
+ * @byte_len: bytes the SEND really delivered
+ * @max_data: largest data segment allowed in this phase
+ * @info: the decoded headers
+ *
+ * Checks, in order: enough bytes for the iSER header and BHS, a known
+ * iSER opcode with no reserved flag bits, then that the AHS and data
+ * segment the BHS declares were all received and fit @max_data.
+ *
+ * Return: ISER_OK or the reason the PDU must be refused.
+ */
+enum iser_reason iser_parse_pdu(const void *hdrs, u32 hdrs_len, u32 byte_len,
+				u32 max_data, struct iser_pdu_info *info)
+{
+	const u8 *p = hdrs;
+	const u8 *bhs = p + ISER_HDR_LEN;
+	u8 flags;
+	u64 need;
+
+	memset(info, 0, sizeof(*info));
+	if (byte_len < ISER_HDR_LEN || hdrs_len < ISER_HEADERS_LEN)
+		return ISER_ERR_SHORT;
+
+	flags = p[0];
+	info->opcode = flags & ISER_OPCODE_MASK;
+	switch (info->opcode) {
+	case ISER_OP_ISCSI_CTRL:
+		break;
+	case ISER_OP_HELLO:
+	case ISER_OP_HELLO_REPLY:
+		return ISER_ERR_HELLO;
+	default:
+		return ISER_ERR_OPCODE;
+	}
+	if (flags & ~(ISER_OPCODE_MASK | ISER_CTRL_FLAGS_MASK))
+		return ISER_ERR_FLAGS;
+	if (byte_len < ISER_HEADERS_LEN)
+		return ISER_ERR_SHORT;
+
+	info->wsv = flags & ISER_FLAG_WSV;
+	info->rsv = flags & ISER_FLAG_RSV;
+	if (info->wsv) {
+		info->write_stag = ld_be32(p + 4);
+		info->write_va = ld_be64(p + 8);
+	}
+	if (info->rsv) {
+		info->read_stag = ld_be32(p + 16);
+		info->read_va = ld_be64(p + 20);
+	}
+
+	info->iscsi_opcode = bhs[0] & 0x3f;
+	info->ahs_len = (u32)bhs[4] * 4;
+	info->data_len = ld_be24(bhs + 5);
+	info->data_off = ISER_HEADERS_LEN + info->ahs_len;
+
+	if (info->data_len > max_data)
+		return ISER_ERR_TOO_BIG;
+	need = (u64)info->data_off + info->data_len;
+	if (need > byte_len)
+		return ISER_ERR_TRUNCATED;
+	return ISER_OK;
+}
+
+/**
+ * iser_check_rdma() - check a command's STags against its transfer
+ * @info: the command's decoded headers
+ * @data_in: the command reads (target RDMA-WRITEs to the initiator)
+ * @data_out: the command writes (target RDMA-READs from the initiator)
+ * @xfer_len: expected data transfer length of the command
+ * @done_len: write bytes already received as immediate or unsolicited data
+ *
+ * The target moves data only through an STag the initiator advertised,
+ * and never at an address that wraps: the HCA checks the bounds of the
+ * STag itself, so this is all a lying initiator leaves to check here.
+ *
+ * Return: ISER_OK or the reason to refuse the command.
+ */
+enum iser_reason iser_check_rdma(const struct iser_pdu_info *info,
+				 bool data_in, bool data_out, u32 xfer_len,
+				 u32 done_len)
+{
+	if (data_in && xfer_len) {
+		if (!info->rsv)
+			return ISER_ERR_NO_STAG;
+		if (info->read_va + xfer_len < info->read_va)
+			return ISER_ERR_STAG_RANGE;
+	}
+	/* The write address already points past the unsolicited part. */
+	if (data_out && xfer_len > done_len) {
+		if (!info->wsv)
+			return ISER_ERR_NO_STAG;
+		if (info->write_va + (xfer_len - done_len) < info->write_va)
+			return ISER_ERR_STAG_RANGE;
+	}
+	return ISER_OK;
+}
+
+/**
+ * iser_segs_walk() - visit a byte range of a segmented buffer
+ * @segs: the segments, in order
+ * @nsegs: how many there are
+ * @off: first byte of the range, counted over all segments
+ * @len: length of the range
+ * @fn: called once per contiguous piece, with the bytes done so far
+ * @ctx: passed to @fn
+ *
+ * Return: 0, -ERANGE when the range does not fit the buffer, or the first
+ * non-zero value @fn returned.
+ */
+int iser_segs_walk(const struct iser_seg *segs, unsigned int nsegs, u32 off,
+		   u32 len, iser_seg_fn fn, void *ctx)
+{
+	unsigned int i;
+	u32 done = 0;
+	int ret;
+
+	for (i = 0; i < nsegs && done < len; i++) {
+		u32 n;
+
+		if (off >= segs[i].len) {
+			off -= segs[i].len;
+			continue;
+		}
+		n = segs[i].len - off;
+		if (n > len - done)
+			n = len - done;
+		ret = fn(ctx, (const u8 *)segs[i].addr + off, n, done);
+		if (ret)
+			return ret;
+		done += n;
+		off = 0;
+	}
+	return done == len ? 0 : -ERANGE;
+}
+
+static int iser_seg_memcpy(void *ctx, const void *src, u32 len, u32 done)
+{
+	memcpy((u8 *)ctx + done, src, len);
+	return 0;
+}
+
+/**
+ * iser_segs_copy_out() - copy a byte range of a segmented buffer
+ * @segs: the segments, in order
+ * @nsegs: how many there are
+ * @off: first byte to copy
+ * @dst: where to copy to
+ * @len: how many bytes
+ *
+ * Return: 0, or -ERANGE when the range does not fit the buffer.
+ */
+int iser_segs_copy_out(const struct iser_seg *segs, unsigned int nsegs,
+		       u32 off, void *dst, u32 len)
+{
+	return iser_segs_walk(segs, nsegs, off, len, iser_seg_memcpy, dst);
+}
+
+/**
+ * iser_clamp_queue_depth() - bound a session queue depth
+ * @depth: the depth asked for (the session's CmdSN window)
+ *
+ * Return: @depth within [ISER_MIN_QUEUE_DEPTH, ISER_MAX_QUEUE_DEPTH].
+ */
+u32 iser_clamp_queue_depth(u32 depth)
+{
+	if (depth < ISER_MIN_QUEUE_DEPTH)
+		return ISER_MIN_QUEUE_DEPTH;
+	if (depth > ISER_MAX_QUEUE_DEPTH)
+		return ISER_MAX_QUEUE_DEPTH;
+	return depth;
+}
+
+/**
+ * iser_rx_ring_size() - receive descriptors for a full-feature connection
+ * @cmdsn_depth: the session's CmdSN window
+ *
+ * One descriptor per command the window admits, plus room for the PDUs
+ * that travel outside it (immediate NOP-Out, task management, Data-Out).
+ * Descriptors are reposted as soon as a PDU is consumed, so the ring
+ * never has to cover a command's whole lifetime.
+ *
+ * Return: the ring size.
+ */
+u32 iser_rx_ring_size(u32 cmdsn_depth)
+{
+	return iser_clamp_queue_depth(cmdsn_depth) + ISER_RX_IMMEDIATE_EXTRA;
+}
+
+/**
+ * iser_rx_data_pages() - pages of data segment per receive descriptor
+ * @max_recv_dsl: largest data segment the target agreed to receive
+ * @page_size: the page size
+ *
+ * Return: pages needed for @max_recv_dsl bytes, at least one.
+ */
+u32 iser_rx_data_pages(u32 max_recv_dsl, u32 page_size)
+{
+	u32 n = (max_recv_dsl + page_size - 1) / page_size;
+
+	return n ? n : 1;
+}
+
+/**
+ * iser_max_io_valid() - is this a valid largest I/O size?
+ * @bytes: the size in bytes
+ *
+ * Return: true for a multiple of 4 KiB between 64 KiB and 16 MiB.
+ */
+bool iser_max_io_valid(u32 bytes)
+{
+	return bytes >= ISER_MIN_MAX_IO_BYTES &&
+	       bytes <= ISER_MAX_MAX_IO_BYTES && !(bytes & 4095);
+}
+
+/**
+ * iser_sq_size() - send queue entries for a connection
+ * @queue_depth: commands in flight
+ * @max_io: largest I/O in bytes
+ * @max_sge: scatter/gather entries one RDMA work request may carry
+ * @page_size: the page size
+ * @dev_max_wr: the device's limit
+ *
+ * Each command needs its RDMA READ or WRITE work requests plus one SEND
+ * for the response. Sized so that I/Os of up to a quarter of @max_io keep
+ * the whole queue busy; larger ones wait for send queue credits.
+ *
+ * Return: the send queue size, at most @dev_max_wr.
+ */
+u32 iser_sq_size(u32 queue_depth, u32 max_io, u32 max_sge, u32 page_size,
+		 u32 dev_max_wr)
+{
+	u32 pages = (max_io / 4 + page_size - 1) / page_size;
+	u32 rw = max_sge ? (pages + max_sge - 1) / max_sge : pages;
+	u64 n = (u64)queue_depth * ((rw ? rw : 1) + 1) + 16;
+
+	return n > dev_max_wr ? dev_max_wr : (u32)n;
+}

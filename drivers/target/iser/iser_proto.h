@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Pure protocol logic of the iSER target: header and CM private data
+ * parsing, bounds checks and resource sizing. Nothing here calls into the
+ * kernel, so the same file is compiled into the module and into the
+ * host unit tests (tests/unit).
+ */
+#ifndef ISER_PROTO_H
+#define ISER_PROTO_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#else
+#include "iser_userspace.h"
+#endif
+#include <iser/iser_wire.h>
+
+/* Largest data segment a login PDU may carry (RFC 7143 key=value text). */
+#define ISER_LOGIN_MAX_DATA		8192
+/* Largest iSCSI AHS: TotalAHSLength is one byte counting 4-byte words. */
+#define ISER_MAX_AHS_LEN		(255 * 4)
+
+/* Default and hard limits of the I/O size the target offers per command. */
+#define ISER_DEF_MAX_IO_BYTES		(1U << 20)
+#define ISER_MIN_MAX_IO_BYTES		(64U << 10)
+#define ISER_MAX_MAX_IO_BYTES		(16U << 20)
+
+/* PDUs the initiator may send outside the CmdSN window (NOP, TMF, ...). */
+#define ISER_RX_IMMEDIATE_EXTRA		16
+#define ISER_MIN_QUEUE_DEPTH		16
+#define ISER_MAX_QUEUE_DEPTH		4096
+
+/**
+ * struct iser_cm_params - what the initiator's CM request allows
+ * @zbva_ok: initiator accepts zero-based virtual addresses
+ * @sie_ok: initiator accepts Send with Invalidate
+ */
+struct iser_cm_params {
+	bool zbva_ok;
+	bool sie_ok;
+};
+
+/**
+ * struct iser_pdu_info - a received control-type PDU, validated
+ * @opcode: ISER_OP_* of the iSER header
+ * @wsv: @write_stag and @write_va are valid
+ * @rsv: @read_stag and @read_va are valid
+ * @write_stag: STag of the initiator buffer holding write data
+ * @read_stag: STag of the initiator buffer that receives read data
+ * @write_va: address of that write buffer
+ * @read_va: address of that read buffer
+ * @iscsi_opcode: opcode of the iSCSI BHS, without the I bit
+ * @ahs_len: bytes of additional header segments after the BHS
+ * @data_off: offset of the data segment from the start of the iSER header
+ * @data_len: data segment length the BHS declares (checked to be present)
+ */
+struct iser_pdu_info {
+	u8 opcode;
+	bool wsv;
+	bool rsv;
+	u32 write_stag;
+	u32 read_stag;
+	u64 write_va;
+	u64 read_va;
+	u8 iscsi_opcode;
+	u32 ahs_len;
+	u32 data_off;
+	u32 data_len;
+};
+
+/* Why a PDU or a request was refused; iser_reason_str() names each. */
+enum iser_reason {
+	ISER_OK = 0,
+	ISER_ERR_SHORT,		/* fewer bytes than the headers need */
+	ISER_ERR_OPCODE,	/* unknown iSER opcode */
+	ISER_ERR_FLAGS,		/* reserved iSER flag bits set */
+	ISER_ERR_HELLO,		/* iSER Hello on an IB/RoCE connection */
+	ISER_ERR_TRUNCATED,	/* BHS declares more bytes than arrived */
+	ISER_ERR_TOO_BIG,	/* data segment above the negotiated limit */
+	ISER_ERR_NO_STAG,	/* transfer needs an STag the PDU lacks */
+	ISER_ERR_STAG_RANGE,	/* STag address plus length wraps around */
+	ISER_ERR_CM_PDATA,	/* CM private data missing or truncated */
+	ISER_ERR_MAX
+};
+
+const char *iser_reason_str(enum iser_reason r);
+
+enum iser_reason iser_parse_cm_req(const void *pdata, u32 len,
+				   struct iser_cm_params *out);
+void iser_build_cm_rep(bool use_sie, struct iser_cm_rep *rep);
+
+enum iser_reason iser_parse_pdu(const void *hdrs, u32 hdrs_len, u32 byte_len,
+				u32 max_data, struct iser_pdu_info *info);
+
+enum iser_reason iser_check_rdma(const struct iser_pdu_info *info,
+				 bool data_in, bool data_out, u32 xfer_len,
+				 u32 done_len);
+
+/**
+ * struct iser_seg - one piece of a buffer that is not contiguous
+ * @addr: start of the piece
+ * @len: its length in bytes
+ */
+struct iser_seg {
+	void *addr;
+	u32 len;
+};
+
+typedef int (*iser_seg_fn)(void *ctx, const void *src, u32 len, u32 done);
+int iser_segs_walk(const struct iser_seg *segs, unsigned int nsegs, u32 off,
+		   u32 len, iser_seg_fn fn, void *ctx);
+int iser_segs_copy_out(const struct iser_seg *segs, unsigned int nsegs,
+		       u32 off, void *dst, u32 len);
+
+u32 iser_rx_ring_size(u32 cmdsn_depth);
+u32 iser_rx_data_pages(u32 max_recv_dsl, u32 page_size);
+u32 iser_clamp_queue_depth(u32 depth);
+bool iser_max_io_valid(u32 bytes);
+u32 iser_sq_size(u32 queue_depth, u32 max_io, u32 max_sge, u32 page_size,
+		 u32 dev_max_wr);
+
+#endif /* ISER_PROTO_H */

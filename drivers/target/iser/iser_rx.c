@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * iser_target: the receive side of the full feature phase. Every PDU is
+ * validated against the bytes that arrived, its data is copied out, and
+ * its buffer goes straight back to the receive queue.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/scatterlist.h>
+#include <scsi/iscsi_proto.h>
+#include <target/target_core_base.h>
+#include <target/target_core_fabric.h>
+
+#include "iser.h"
+
+static void iser_recv_done(struct ib_cq *cq, struct ib_wc *wc);
+
+/**
+ * iser_post_recv() - post one receive buffer
+ * @conn: the connection
+ * @buf: the buffer; its cqe.done must be set
+ *
+ * Return: 0 or the error of ib_post_recv().
+ */
+int iser_post_recv(struct iser_conn *conn, struct iser_buf *buf)
+{
+	struct ib_recv_wr wr = {
+		.wr_cqe = &buf->cqe,
+		.sg_list = buf->sge,
+		.num_sge = buf->nsegs,
+	};
+	unsigned int i;
+
+	for (i = 0; i < buf->nsegs; i++)
+		ib_dma_sync_single_for_device(conn->dev->ib_dev,
+					      buf->sge[i].addr,
+					      buf->segs[i].len, DMA_FROM_DEVICE);
+	return ib_post_recv(conn->qp, &wr, NULL);
+}
+
+/**
+ * iser_post_rx_ring() - post the whole full-feature receive ring
+ * @conn: the connection
+ *
+ * Return: 0 or the first posting error.
+ */
+int iser_post_rx_ring(struct iser_conn *conn)
+{
+	u32 i;
+	int ret;
+
+	for (i = 0; i < conn->rx_count; i++) {
+		conn->rx[i].cqe.done = iser_recv_done;
+		ret = iser_post_recv(conn, &conn->rx[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void iser_bad_pdu(struct iser_conn *conn, const char *what)
+{
+	pr_warn_ratelimited("conn %p from %pISpc: %s, dropping connection\n",
+			    conn, &conn->cm_id->route.addr.dst_addr, what);
+}
+
+struct iser_sg_copy {
+	struct scatterlist *sgl;
+	unsigned int nents;
+	u32 skip;
+};
+
+static int iser_copy_to_sg(void *ctx, const void *src, u32 len, u32 done)
+{
+	struct iser_sg_copy *c = ctx;
+
+	if (sg_pcopy_from_buffer(c->sgl, c->nents, src, len,
+				 c->skip + done) != len)
+		return -ERANGE;
+	return 0;
+}
+
+/* Copy a PDU's data segment into a command's buffer at @offset. */
+static int iser_copy_data(struct iser_buf *buf,
+			  const struct iser_pdu_info *info,
+			  struct iscsit_cmd *icmd, u32 offset, u32 len)
+{
+	struct se_cmd *se = &icmd->se_cmd;
+	struct iser_sg_copy c = {
+		.sgl = se->t_data_sg,
+		.nents = se->t_data_nents,
+		.skip = offset,
+	};
+
+	if (!se->t_data_sg || (u64)offset + len > se->data_length)
+		return -ERANGE;
+	return iser_segs_walk(buf->segs, buf->nsegs, info->data_off, len,
+			      iser_copy_to_sg, &c);
+}
+
+static struct iscsit_cmd *iser_alloc_cmd(struct iser_conn *conn,
+					 const struct iser_pdu_info *info)
+{
+	struct iscsit_cmd *icmd;
+	struct iser_cmd *cmd;
+
+	icmd = iscsit_allocate_cmd(conn->iconn, TASK_INTERRUPTIBLE);
+	if (!icmd)
+		return NULL;
+	cmd = iser_cmd(icmd);
+	cmd->conn = conn;
+	cmd->icmd = icmd;
+	cmd->pdu = *info;
+	INIT_LIST_HEAD(&cmd->wait_node);
+	return icmd;
+}
+
+/* Checks the command's STags before the core sees it; see iser_check_rdma(). */
+static enum iser_reason iser_check_scsi_cmd(struct iser_conn *conn,
+					    const struct iscsi_scsi_req *hdr,
+					    const struct iser_pdu_info *info)
+{
+	struct iscsi_sess_ops *ops = conn->iconn->sess->sess_ops;
+	u32 edtl = be32_to_cpu(hdr->data_length);
+	bool rd = hdr->flags & ISCSI_FLAG_CMD_READ;
+	bool wr = hdr->flags & ISCSI_FLAG_CMD_WRITE;
+	u32 covered = info->data_len;
+
+	if (edtl > iser_max_io_bytes)
+		return ISER_ERR_TOO_BIG;
+	if (wr && !ops->InitialR2T)
+		covered = max(covered, min(edtl, ops->FirstBurstLength));
+	return iser_check_rdma(info, rd, wr, edtl, covered);
+}
+
+static int iser_rx_scsi_cmd(struct iser_conn *conn, struct iser_buf *buf,
+			    const struct iser_pdu_info *info, u8 *hdrs)
+{
+	struct iscsi_scsi_req *hdr = (struct iscsi_scsi_req *)hdrs;
+	struct iscsit_conn *iconn = conn->iconn;
+	struct iscsit_cmd *icmd;
+	enum iser_reason why;
+	bool dump;
+	u32 imm;
+	int rc;
+
+	why = iser_check_scsi_cmd(conn, hdr, info);
+	if (why) {
+		iser_bad_pdu(conn, iser_reason_str(why));
+		return -EINVAL;
+	}
+	icmd = iser_alloc_cmd(conn, info);
+	if (!icmd)
+		return iscsit_add_reject(iconn, ISCSI_REASON_BOOKMARK_NO_RESOURCES,
+					 hdrs);
+
+	rc = iscsit_setup_scsi_cmd(iconn, icmd, hdrs);
+	if (rc < 0)
+		return 0;
+	rc = iscsit_process_scsi_cmd(iconn, icmd, hdr);
+	if (rc < 0)
+		return 0;
+	dump = rc > 0;
+	if (!icmd->immediate_data)
+		return 0;
+
+	if (!dump) {
+		imm = icmd->first_burst_len;
+		if (imm > info->data_len ||
+		    iser_copy_data(buf, info, icmd, 0, imm)) {
+			iser_bad_pdu(conn, "immediate data does not fit the command");
+			return -EINVAL;
+		}
+		icmd->write_data_done += imm;
+		if (icmd->write_data_done == icmd->se_cmd.data_length) {
+			spin_lock_bh(&icmd->istate_lock);
+			icmd->cmd_flags |= ICF_GOT_LAST_DATAOUT;
+			icmd->i_state = ISTATE_RECEIVED_LAST_DATAOUT;
+			spin_unlock_bh(&icmd->istate_lock);
+		}
+	}
+
+	rc = iscsit_sequence_cmd(iconn, icmd, hdrs, hdr->cmdsn);
+	if (!rc && !dump && icmd->unsolicited_data)
+		iscsit_set_unsolicited_dataout(icmd);
+	else if (dump)
+		target_put_sess_cmd(&icmd->se_cmd);
+	return 0;
+}
+
+static int iser_rx_data_out(struct iser_conn *conn, struct iser_buf *buf,
+			    const struct iser_pdu_info *info, u8 *hdrs)
+{
+	struct iscsi_data *hdr = (struct iscsi_data *)hdrs;
+	struct iscsit_cmd *icmd = NULL;
+	int rc;
+
+	rc = iscsit_check_dataout_hdr(conn->iconn, hdrs, &icmd);
+	if (rc < 0)
+		return rc;
+	if (!icmd)
+		return 0;
+	/* iSER fetches solicited data itself with RDMA READ. */
+	if (!icmd->unsolicited_data) {
+		iser_bad_pdu(conn, "solicited Data-Out sent as a SEND");
+		return -EINVAL;
+	}
+	if (iser_copy_data(buf, info, icmd, be32_to_cpu(hdr->offset),
+			   info->data_len)) {
+		iser_bad_pdu(conn, "Data-Out outside the command's buffer");
+		return -EINVAL;
+	}
+	rc = iscsit_check_dataout_payload(icmd, hdr, false);
+	return rc < 0 ? rc : 0;
+}
+
+static int iser_rx_nop_out(struct iser_conn *conn, struct iser_buf *buf,
+			   const struct iser_pdu_info *info, u8 *hdrs)
+{
+	struct iscsi_nopout *hdr = (struct iscsi_nopout *)hdrs;
+	struct iscsit_cmd *icmd = NULL;
+	char *ping;
+	int rc;
+
+	/* A reply to our own NOP-In carries no new task. */
+	if (hdr->ttt == cpu_to_be32(0xFFFFFFFF)) {
+		icmd = iser_alloc_cmd(conn, info);
+		if (!icmd)
+			return iscsit_add_reject(conn->iconn,
+						 ISCSI_REASON_BOOKMARK_NO_RESOURCES,
+						 hdrs);
+	}
+	rc = iscsit_setup_nop_out(conn->iconn, icmd, hdr);
+	if (rc < 0)
+		return 0;
+	/* RFC 7143: the ping data comes back in the NOP-In. */
+	if (icmd && info->data_len) {
+		ping = kzalloc(info->data_len + 1, GFP_KERNEL);
+		if (!ping)
+			return -ENOMEM;
+		iser_segs_copy_out(buf->segs, buf->nsegs, info->data_off, ping,
+				   info->data_len);
+		icmd->buf_ptr = ping;
+		icmd->buf_ptr_size = info->data_len;
+	}
+	return iscsit_process_nop_out(conn->iconn, icmd, hdr);
+}
+
+static int iser_rx_text(struct iser_conn *conn, struct iser_buf *buf,
+			const struct iser_pdu_info *info, u8 *hdrs)
+{
+	struct iscsi_text *hdr = (struct iscsi_text *)hdrs;
+	struct iscsit_cmd *icmd;
+	char *text = NULL;
+	int rc;
+
+	if (hdr->ttt != cpu_to_be32(0xFFFFFFFF))
+		icmd = iscsit_find_cmd_from_itt(conn->iconn, hdr->itt);
+	else
+		icmd = iser_alloc_cmd(conn, info);
+	if (!icmd)
+		return iscsit_add_reject(conn->iconn,
+					 ISCSI_REASON_BOOKMARK_NO_RESOURCES, hdrs);
+	rc = iscsit_setup_text_cmd(conn->iconn, icmd, hdr);
+	if (rc < 0)
+		return 0;
+	if (info->data_len) {
+		text = kzalloc(info->data_len + 1, GFP_KERNEL);
+		if (!text)
+			return -ENOMEM;
+		iser_segs_copy_out(buf->segs, buf->nsegs, info->data_off, text,
+				   info->data_len);
+	}
+	kfree(icmd->text_in_ptr);
+	icmd->text_in_ptr = text;
+	return iscsit_process_text_cmd(conn->iconn, icmd, hdr);
+}
+
+static int iser_rx_pdu(struct iser_conn *conn, struct iser_buf *buf,
+		       const struct iser_pdu_info *info)
+{
+	struct iscsit_conn *iconn = conn->iconn;
+	u8 op = info->iscsi_opcode;
+	struct iscsit_cmd *icmd;
+	u8 *hdrs;
+	int ret;
+
+	/* The core reads the AHS right after the BHS: keep them contiguous. */
+	if (info->data_off <= buf->segs[0].len) {
+		hdrs = (u8 *)buf->segs[0].addr + ISER_HDR_LEN;
+	} else {
+		hdrs = conn->hdr_scratch;
+		iser_segs_copy_out(buf->segs, buf->nsegs, ISER_HDR_LEN, hdrs,
+				   ISCSI_HDR_LEN + info->ahs_len);
+	}
+
+	if (iconn->sess->sess_ops->SessionType &&
+	    op != ISCSI_OP_TEXT && op != ISCSI_OP_LOGOUT) {
+		iser_bad_pdu(conn, "PDU not allowed in a discovery session");
+		return -EINVAL;
+	}
+
+	switch (op) {
+	case ISCSI_OP_SCSI_CMD:
+		return iser_rx_scsi_cmd(conn, buf, info, hdrs);
+	case ISCSI_OP_SCSI_DATA_OUT:
+		return iser_rx_data_out(conn, buf, info, hdrs);
+	case ISCSI_OP_NOOP_OUT:
+		return iser_rx_nop_out(conn, buf, info, hdrs);
+	case ISCSI_OP_TEXT:
+		return iser_rx_text(conn, buf, info, hdrs);
+	case ISCSI_OP_SCSI_TMFUNC:
+		icmd = iser_alloc_cmd(conn, info);
+		if (!icmd)
+			return iscsit_add_reject(iconn,
+						 ISCSI_REASON_BOOKMARK_NO_RESOURCES,
+						 hdrs);
+		return iscsit_handle_task_mgt_cmd(iconn, icmd, hdrs);
+	case ISCSI_OP_LOGOUT:
+		icmd = iser_alloc_cmd(conn, info);
+		if (!icmd)
+			return iscsit_add_reject(iconn,
+						 ISCSI_REASON_BOOKMARK_NO_RESOURCES,
+						 hdrs);
+		ret = iscsit_handle_logout_cmd(iconn, icmd, hdrs);
+		return ret < 0 ? ret : 0;
+	case ISCSI_OP_SNACK:
+		return iscsit_handle_snack(iconn, hdrs);
+	default:
+		iser_bad_pdu(conn, "unknown iSCSI opcode");
+		return -EINVAL;
+	}
+}
+
+static void iser_recv_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct iser_conn *conn = wc->qp->qp_context;
+	struct iser_buf *buf = container_of(wc->wr_cqe, struct iser_buf, cqe);
+	struct iser_pdu_info info;
+	enum iser_reason why;
+	unsigned int i;
+
+	if (unlikely(wc->status != IB_WC_SUCCESS)) {
+		if (wc->status != IB_WC_WR_FLUSH_ERR) {
+			pr_warn_ratelimited("conn %p: receive failed: %s\n",
+					    conn, ib_wc_status_msg(wc->status));
+			iser_conn_fail(conn);
+		}
+		return;
+	}
+	if (READ_ONCE(conn->state) != ISER_CONN_FULL)
+		return;
+
+	for (i = 0; i < buf->nsegs; i++)
+		ib_dma_sync_single_for_cpu(conn->dev->ib_dev, buf->sge[i].addr,
+					   buf->segs[i].len, DMA_FROM_DEVICE);
+	why = iser_parse_pdu(buf->segs[0].addr, buf->segs[0].len, wc->byte_len,
+			     conn->max_recv_data, &info);
+	if (why) {
+		iser_bad_pdu(conn, iser_reason_str(why));
+		iser_conn_fail(conn);
+		return;
+	}
+	pr_debug("conn %p: opcode 0x%02x data %u wsv %d rsv %d\n", conn,
+		 info.iscsi_opcode, info.data_len, info.wsv, info.rsv);
+
+	if (iser_rx_pdu(conn, buf, &info) < 0) {
+		iser_conn_fail(conn);
+		return;
+	}
+	if (iser_post_recv(conn, buf)) {
+		pr_warn_ratelimited("conn %p: cannot repost a receive buffer\n",
+				    conn);
+		iser_conn_fail(conn);
+	}
+}

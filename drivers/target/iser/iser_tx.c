@@ -1,0 +1,633 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * iser_target: the send side. Responses go out with SEND from per-tag
+ * header slots mapped once per connection; read data goes with RDMA WRITE
+ * chained to the response, write data comes with RDMA READ. Send queue
+ * entries are counted: a command that finds too few waits, in order, for
+ * earlier completions instead of failing.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <scsi/iscsi_proto.h>
+#include <target/target_core_base.h>
+#include <target/target_core_fabric.h>
+
+#include "iser.h"
+
+static void iser_send_done(struct ib_cq *cq, struct ib_wc *wc);
+static void iser_read_done(struct ib_cq *cq, struct ib_wc *wc);
+
+static u32 iser_port(struct iser_conn *conn)
+{
+	return conn->cm_id->port_num;
+}
+
+static void iser_rw_destroy(struct iser_cmd *cmd)
+{
+	struct se_cmd *se = &cmd->icmd->se_cmd;
+
+	if (!cmd->rw_ops)
+		return;
+	rdma_rw_ctx_destroy(&cmd->rw, cmd->conn->qp, iser_port(cmd->conn),
+			    se->t_data_sg, se->t_data_nents,
+			    target_reverse_dma_direction(se));
+	cmd->rw_ops = 0;
+}
+
+static void iser_payload_unmap(struct iser_cmd *cmd)
+{
+	if (!cmd->payload_dma)
+		return;
+	ib_dma_unmap_single(cmd->conn->dev->ib_dev, cmd->payload_dma,
+			    cmd->payload_len, DMA_TO_DEVICE);
+	cmd->payload_dma = 0;
+}
+
+/* Posts what @cmd prepared; called with sq_lock held and credits taken. */
+static int iser_post_now(struct iser_cmd *cmd)
+{
+	struct iser_conn *conn = cmd->conn;
+	struct ib_send_wr *first;
+
+	switch (cmd->post) {
+	case ISER_POST_DATA_IN:
+		first = rdma_rw_ctx_wrs(&cmd->rw, conn->qp, iser_port(conn),
+					NULL, &cmd->send_wr);
+		return ib_post_send(conn->qp, first, NULL);
+	case ISER_POST_DATA_OUT:
+		first = rdma_rw_ctx_wrs(&cmd->rw, conn->qp, iser_port(conn),
+					&cmd->rw_cqe, NULL);
+		return ib_post_send(conn->qp, first, NULL);
+	default:
+		return ib_post_send(conn->qp, &cmd->send_wr, NULL);
+	}
+}
+
+/* Takes @n entries for @cmd from the control reserve or the shared pool. */
+static bool iser_sq_take(struct iser_conn *conn, struct iser_cmd *cmd)
+{
+	u32 n = cmd->credits;
+
+	if (cmd->ctrl && conn->sq_ctrl >= (int)n) {
+		conn->sq_ctrl -= n;
+		return true;
+	}
+	cmd->ctrl = false;
+	if (conn->sq_avail >= (int)n) {
+		conn->sq_avail -= n;
+		return true;
+	}
+	return false;
+}
+
+static int iser_post(struct iser_cmd *cmd)
+{
+	struct iser_conn *conn = cmd->conn;
+	unsigned long flags;
+	int ret = 0;
+
+	spin_lock_irqsave(&conn->sq_lock, flags);
+	if (list_empty(&conn->sq_wait) && iser_sq_take(conn, cmd)) {
+		ret = iser_post_now(cmd);
+		if (ret) {
+			if (cmd->ctrl)
+				conn->sq_ctrl += cmd->credits;
+			else
+				conn->sq_avail += cmd->credits;
+		}
+	} else {
+		list_add_tail(&cmd->wait_node, &conn->sq_wait);
+	}
+	spin_unlock_irqrestore(&conn->sq_lock, flags);
+	if (ret)
+		pr_warn_ratelimited("conn %p: posting failed: %d\n", conn, ret);
+	return ret;
+}
+
+/* Gives back a completed command's entries and posts who waited for them. */
+static void iser_sq_put(struct iser_cmd *done)
+{
+	struct iser_conn *conn = done->conn;
+	struct iser_cmd *cmd, *tmp;
+	unsigned long flags;
+	bool failed = false;
+
+	spin_lock_irqsave(&conn->sq_lock, flags);
+	if (done->ctrl)
+		conn->sq_ctrl += done->credits;
+	else
+		conn->sq_avail += done->credits;
+	done->credits = 0;
+	list_for_each_entry_safe(cmd, tmp, &conn->sq_wait, wait_node) {
+		if (!iser_sq_take(conn, cmd))
+			break;
+		list_del_init(&cmd->wait_node);
+		if (iser_post_now(cmd)) {
+			conn->sq_avail += cmd->credits;
+			failed = true;
+			break;
+		}
+	}
+	spin_unlock_irqrestore(&conn->sq_lock, flags);
+	if (failed)
+		iser_conn_fail(conn);
+}
+
+/* Start of the send header slot of @icmd: iSER header, then the BHS. */
+static u8 *iser_slot(struct iser_cmd *cmd)
+{
+	struct iser_conn *conn = cmd->conn;
+	u32 tag = cmd->icmd->se_cmd.map_tag;
+	struct iser_hdr *ih;
+
+	if (WARN_ON_ONCE(tag >= conn->tx_count))
+		return NULL;
+	ih = conn->tx_slots[tag];
+	memset(ih, 0, ISER_HEADERS_LEN);
+	ih->flags = ISER_OP_ISCSI_CTRL;
+	return (u8 *)ih;
+}
+
+/*
+ * Prepares the SEND of the PDU in @icmd's slot: @inline_len payload bytes
+ * already follow the BHS in the slot, and @payload, if any, is mapped as a
+ * second piece.
+ */
+static int iser_prep_send(struct iser_cmd *cmd, u32 inline_len,
+			  void *payload, u32 payload_len, bool ctrl)
+{
+	struct iser_conn *conn = cmd->conn;
+	struct ib_device *ibd = conn->dev->ib_dev;
+	u32 tag = cmd->icmd->se_cmd.map_tag;
+	struct ib_send_wr *wr = &cmd->send_wr;
+	u32 inv = 0;
+
+	cmd->sge[0].addr = conn->tx_dma[tag];
+	cmd->sge[0].length = ISER_HEADERS_LEN + inline_len;
+	cmd->sge[0].lkey = conn->dev->pd->local_dma_lkey;
+	ib_dma_sync_single_for_device(ibd, cmd->sge[0].addr, ISER_TX_SLOT,
+				      DMA_TO_DEVICE);
+	memset(wr, 0, sizeof(*wr));
+	wr->num_sge = 1;
+	if (payload_len) {
+		cmd->payload_dma = ib_dma_map_single(ibd, payload, payload_len,
+						     DMA_TO_DEVICE);
+		if (ib_dma_mapping_error(ibd, cmd->payload_dma)) {
+			cmd->payload_dma = 0;
+			return -ENOMEM;
+		}
+		cmd->payload_len = payload_len;
+		cmd->sge[1].addr = cmd->payload_dma;
+		cmd->sge[1].length = payload_len;
+		cmd->sge[1].lkey = conn->dev->pd->local_dma_lkey;
+		wr->num_sge = 2;
+	}
+
+	cmd->send_cqe.done = iser_send_done;
+	wr->wr_cqe = &cmd->send_cqe;
+	wr->sg_list = cmd->sge;
+	wr->send_flags = IB_SEND_SIGNALED;
+	wr->opcode = IB_WR_SEND;
+	if (conn->use_sie && cmd->icmd->iscsi_opcode == ISCSI_OP_SCSI_CMD)
+		inv = cmd->pdu.rsv ? cmd->pdu.read_stag :
+		      (cmd->pdu.wsv ? cmd->pdu.write_stag : 0);
+	if (inv) {
+		wr->opcode = IB_WR_SEND_WITH_INV;
+		wr->ex.invalidate_rkey = inv;
+	}
+	cmd->ctrl = ctrl;
+	cmd->post = ISER_POST_SEND;
+	cmd->credits = 1;
+	return 0;
+}
+
+/* Builds a SCSI Response, with sense data inline in the slot. */
+static int iser_build_status(struct iser_cmd *cmd)
+{
+	struct iscsit_cmd *icmd = cmd->icmd;
+	struct se_cmd *se = &icmd->se_cmd;
+	u8 *slot = iser_slot(cmd);
+	struct iscsi_scsi_rsp *rsp;
+	u32 sense = 0;
+
+	if (!slot)
+		return -EINVAL;
+	rsp = (struct iscsi_scsi_rsp *)(slot + ISER_HDR_LEN);
+	iscsit_build_rsp_pdu(icmd, icmd->conn, true, rsp);
+	if (se->sense_buffer &&
+	    (se->se_cmd_flags & (SCF_TRANSPORT_TASK_SENSE |
+				 SCF_EMULATED_TASK_SENSE))) {
+		sense = min_t(u32, se->scsi_sense_length,
+			      ISER_TX_INLINE_MAX - sizeof(__be16));
+		put_unaligned_be16(sense, slot + ISER_HEADERS_LEN);
+		memcpy(slot + ISER_HEADERS_LEN + sizeof(__be16),
+		       se->sense_buffer, sense);
+		sense += sizeof(__be16);
+		hton24(rsp->dlength, sense);
+	}
+	return iser_prep_send(cmd, sense, NULL, 0, false);
+}
+
+/**
+ * iser_queue_status() - send the SCSI Response of a command
+ * @iconn: the iSCSI connection
+ * @icmd: the command
+ *
+ * Return: 0, or -ENOMEM for the target core to retry later.
+ */
+int iser_queue_status(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
+{
+	struct iser_cmd *cmd = iser_cmd(icmd);
+	int ret;
+
+	ret = iser_build_status(cmd);
+	if (ret)
+		return ret;
+	ret = iser_post(cmd);
+	if (ret)
+		iser_payload_unmap(cmd);
+	return ret;
+}
+
+/**
+ * iser_queue_data_in() - RDMA WRITE read data, then the response
+ * @iconn: the iSCSI connection
+ * @icmd: the command
+ *
+ * The WRITEs and the response SEND are posted as one chain with only the
+ * SEND signalled: on a reliable connection its completion implies theirs.
+ *
+ * Return: 0, or a negative errno for the target core to retry later.
+ */
+int iser_queue_data_in(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
+{
+	struct iser_cmd *cmd = iser_cmd(icmd);
+	struct iser_conn *conn = cmd->conn;
+	struct se_cmd *se = &icmd->se_cmd;
+	int ret;
+
+	ret = rdma_rw_ctx_init(&cmd->rw, conn->qp, iser_port(conn),
+			       se->t_data_sg, se->t_data_nents, 0,
+			       cmd->pdu.read_va, cmd->pdu.read_stag,
+			       DMA_TO_DEVICE);
+	if (ret < 0) {
+		pr_warn_ratelimited("conn %p: cannot map read data: %d\n",
+				    conn, ret);
+		return -ENOMEM;
+	}
+	cmd->rw_ops = ret;
+
+	ret = iser_build_status(cmd);
+	if (ret)
+		goto out_rw;
+	cmd->post = ISER_POST_DATA_IN;
+	cmd->credits = cmd->rw_ops + 1;
+	ret = iser_post(cmd);
+	if (ret)
+		goto out_rw;
+	return 0;
+
+out_rw:
+	iser_rw_destroy(cmd);
+	return -ENOMEM;
+}
+
+/**
+ * iser_get_dataout() - RDMA READ the write data still missing
+ * @iconn: the iSCSI connection
+ * @icmd: the command
+ * @recovery: unused: iSER has no Data-Out recovery
+ *
+ * Immediate and unsolicited data already filled the start of the buffer;
+ * the initiator's write address points at what follows.
+ *
+ * Return: 0, or a negative errno for the target core to retry later.
+ */
+int iser_get_dataout(struct iscsit_conn *iconn, struct iscsit_cmd *icmd,
+		     bool recovery)
+{
+	struct iser_cmd *cmd = iser_cmd(icmd);
+	struct iser_conn *conn = cmd->conn;
+	struct se_cmd *se = &icmd->se_cmd;
+	int ret;
+
+	ret = rdma_rw_ctx_init(&cmd->rw, conn->qp, iser_port(conn),
+			       se->t_data_sg, se->t_data_nents,
+			       icmd->write_data_done, cmd->pdu.write_va,
+			       cmd->pdu.write_stag, DMA_FROM_DEVICE);
+	if (ret < 0) {
+		pr_warn_ratelimited("conn %p: cannot map write data: %d\n",
+				    conn, ret);
+		return -ENOMEM;
+	}
+	cmd->rw_ops = ret;
+	cmd->rw_cqe.done = iser_read_done;
+	cmd->post = ISER_POST_DATA_OUT;
+	cmd->credits = cmd->rw_ops;
+	cmd->ctrl = false;
+	ret = iser_post(cmd);
+	if (ret) {
+		iser_rw_destroy(cmd);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void iser_read_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct iser_cmd *cmd = container_of(wc->wr_cqe, struct iser_cmd,
+					    rw_cqe);
+	struct iscsit_cmd *icmd = cmd->icmd;
+	struct iser_conn *conn = cmd->conn;
+
+	iser_sq_put(cmd);
+	if (unlikely(wc->status != IB_WC_SUCCESS)) {
+		if (wc->status != IB_WC_WR_FLUSH_ERR)
+			pr_warn_ratelimited("conn %p: RDMA READ of write data failed: %s\n",
+					    conn, ib_wc_status_msg(wc->status));
+		iser_conn_fail(conn);
+		iser_cmd_put(cmd, true);
+		return;
+	}
+	iser_rw_destroy(cmd);
+	iscsit_stop_dataout_timer(icmd);
+	spin_lock_bh(&icmd->istate_lock);
+	icmd->write_data_done = icmd->se_cmd.data_length;
+	icmd->cmd_flags |= ICF_GOT_LAST_DATAOUT;
+	icmd->i_state = ISTATE_RECEIVED_LAST_DATAOUT;
+	spin_unlock_bh(&icmd->istate_lock);
+	target_execute_cmd(&icmd->se_cmd);
+}
+
+/**
+ * iser_cmd_put() - release a command whose last work request completed
+ * @cmd: the command
+ * @comp_err: it ends on an error, not with its response delivered
+ */
+void iser_cmd_put(struct iser_cmd *cmd, bool comp_err)
+{
+	struct iscsit_cmd *icmd = cmd->icmd;
+	struct iscsit_conn *iconn = icmd->conn;
+	struct se_cmd *se = &icmd->se_cmd;
+
+	iser_payload_unmap(cmd);
+	switch (icmd->iscsi_opcode) {
+	case ISCSI_OP_SCSI_CMD:
+		spin_lock_bh(&iconn->cmd_lock);
+		if (!list_empty(&icmd->i_conn_node))
+			list_del_init(&icmd->i_conn_node);
+		spin_unlock_bh(&iconn->cmd_lock);
+		if (icmd->data_direction == DMA_TO_DEVICE) {
+			iscsit_stop_dataout_timer(icmd);
+			/* The core still holds the write-pending reference. */
+			if (comp_err && se->t_state == TRANSPORT_WRITE_PENDING)
+				target_put_sess_cmd(se);
+		}
+		iser_rw_destroy(cmd);
+		transport_generic_free_cmd(se, 0);
+		break;
+	case ISCSI_OP_SCSI_TMFUNC:
+		spin_lock_bh(&iconn->cmd_lock);
+		if (!list_empty(&icmd->i_conn_node))
+			list_del_init(&icmd->i_conn_node);
+		spin_unlock_bh(&iconn->cmd_lock);
+		transport_generic_free_cmd(se, 0);
+		break;
+	case ISCSI_OP_REJECT:
+	case ISCSI_OP_NOOP_OUT:
+	case ISCSI_OP_TEXT:
+		spin_lock_bh(&iconn->cmd_lock);
+		if (!list_empty(&icmd->i_conn_node))
+			list_del_init(&icmd->i_conn_node);
+		spin_unlock_bh(&iconn->cmd_lock);
+		/* A reject may replace a SCSI command that holds an se_cmd. */
+		if (se->se_tfo) {
+			transport_generic_free_cmd(se, 0);
+			break;
+		}
+		iscsit_release_cmd(icmd);
+		break;
+	default:
+		iscsit_release_cmd(icmd);
+		break;
+	}
+}
+
+static void iser_logout_work(struct work_struct *work)
+{
+	struct iser_cmd *cmd = container_of(work, struct iser_cmd, ctrl_work);
+
+	iscsit_logout_post_handler(cmd->icmd, cmd->icmd->conn);
+}
+
+static void iser_send_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct iser_cmd *cmd = container_of(wc->wr_cqe, struct iser_cmd,
+					    send_cqe);
+	struct iscsit_cmd *icmd = cmd->icmd;
+	struct iser_conn *conn = cmd->conn;
+	bool err = wc->status != IB_WC_SUCCESS;
+	struct iscsi_text_rsp *trsp;
+
+	iser_sq_put(cmd);
+	iser_payload_unmap(cmd);
+	iser_rw_destroy(cmd);
+	if (unlikely(err)) {
+		if (wc->status != IB_WC_WR_FLUSH_ERR)
+			pr_warn_ratelimited("conn %p: send failed: %s\n", conn,
+					    ib_wc_status_msg(wc->status));
+		iser_conn_fail(conn);
+		iser_cmd_put(cmd, true);
+		return;
+	}
+
+	switch (icmd->i_state) {
+	case ISTATE_SEND_LOGOUTRSP:
+		/* It waits for the connection to close: not in CQ context. */
+		INIT_WORK(&cmd->ctrl_work, iser_logout_work);
+		queue_work(iser_wq, &cmd->ctrl_work);
+		return;
+	case ISTATE_SEND_TASKMGTRSP:
+		iscsit_tmr_post_handler(icmd, icmd->conn);
+		break;
+	case ISTATE_SEND_TEXTRSP:
+		trsp = (struct iscsi_text_rsp *)(conn->tx_slots[icmd->se_cmd.map_tag] +
+						 ISER_HDR_LEN);
+		/* More text to come for the same task: keep it. */
+		if (trsp->flags & ISCSI_FLAG_TEXT_CONTINUE)
+			return;
+		break;
+	default:
+		break;
+	}
+	icmd->i_state = ISTATE_SENT_STATUS;
+	iser_cmd_put(cmd, false);
+}
+
+static int iser_send_nopin(struct iser_cmd *cmd, bool response)
+{
+	struct iscsit_cmd *icmd = cmd->icmd;
+	u8 *slot = iser_slot(cmd);
+	int ret;
+
+	if (!slot)
+		return -EINVAL;
+	iscsit_build_nopin_rsp(icmd, icmd->conn,
+			       (struct iscsi_nopin *)(slot + ISER_HDR_LEN),
+			       response);
+	ret = iser_prep_send(cmd, 0, icmd->buf_ptr,
+			     response ? icmd->buf_ptr_size : 0, true);
+	return ret ? ret : iser_post(cmd);
+}
+
+static int iser_send_ctrl(struct iser_cmd *cmd, int state)
+{
+	struct iscsit_cmd *icmd = cmd->icmd;
+	struct iscsit_conn *iconn = icmd->conn;
+	u8 *slot = iser_slot(cmd);
+	void *bhs;
+	int len, ret;
+
+	if (!slot)
+		return -EINVAL;
+	bhs = slot + ISER_HDR_LEN;
+	switch (state) {
+	case ISTATE_SEND_LOGOUTRSP:
+		ret = iscsit_build_logout_rsp(icmd, iconn, bhs);
+		if (ret)
+			return ret;
+		ret = iser_prep_send(cmd, 0, NULL, 0, true);
+		if (!ret)
+			WRITE_ONCE(cmd->conn->logout_posted, true);
+		break;
+	case ISTATE_SEND_TASKMGTRSP:
+		iscsit_build_task_mgt_rsp(icmd, iconn, bhs);
+		ret = iser_prep_send(cmd, 0, NULL, 0, true);
+		break;
+	case ISTATE_SEND_REJECT:
+		iscsit_build_reject(icmd, iconn, bhs);
+		/* The rejected header travels as the data segment, inline. */
+		memcpy(slot + ISER_HEADERS_LEN, icmd->buf_ptr, ISCSI_HDR_LEN);
+		hton24(((struct iscsi_reject *)bhs)->dlength, ISCSI_HDR_LEN);
+		ret = iser_prep_send(cmd, ISCSI_HDR_LEN, NULL, 0, true);
+		break;
+	case ISTATE_SEND_TEXTRSP:
+		len = iscsit_build_text_rsp(icmd, iconn, bhs, ISCSI_INFINIBAND);
+		if (len < 0)
+			return len;
+		ret = iser_prep_send(cmd, 0, icmd->buf_ptr, len, true);
+		break;
+	default:
+		return -EINVAL;
+	}
+	return ret ? ret : iser_post(cmd);
+}
+
+/**
+ * iser_immediate_queue() - the core's immediate queue for this transport
+ * @iconn: the iSCSI connection
+ * @icmd: the command
+ * @state: what to do with it
+ *
+ * Return: 0 or a negative errno, which makes the core drop the connection.
+ */
+int iser_immediate_queue(struct iscsit_conn *iconn, struct iscsit_cmd *icmd,
+			 int state)
+{
+	struct iser_cmd *cmd = iser_cmd(icmd);
+
+	switch (state) {
+	case ISTATE_REMOVE:
+		spin_lock_bh(&iconn->cmd_lock);
+		list_del_init(&icmd->i_conn_node);
+		spin_unlock_bh(&iconn->cmd_lock);
+		iser_cmd_put(cmd, true);
+		return 0;
+	case ISTATE_SEND_NOPIN_WANT_RESPONSE:
+		cmd->conn = iconn->context;
+		cmd->icmd = icmd;
+		return iser_send_nopin(cmd, false);
+	default:
+		pr_err_ratelimited("unexpected immediate queue state %d\n",
+				   state);
+		return -EINVAL;
+	}
+}
+
+/**
+ * iser_response_queue() - the core's response queue for this transport
+ * @iconn: the iSCSI connection
+ * @icmd: the command
+ * @state: which PDU to send
+ *
+ * Return: 0 or a negative errno, which makes the core drop the connection.
+ */
+int iser_response_queue(struct iscsit_conn *iconn, struct iscsit_cmd *icmd,
+			int state)
+{
+	struct iser_cmd *cmd = iser_cmd(icmd);
+
+	/* Commands the core made itself (NOP-In, reject) start here. */
+	cmd->conn = iconn->context;
+	cmd->icmd = icmd;
+	switch (state) {
+	case ISTATE_SEND_NOPIN:
+		return iser_send_nopin(cmd, true);
+	case ISTATE_SEND_STATUS:
+		return iser_queue_status(iconn, icmd);
+	case ISTATE_SEND_LOGOUTRSP:
+	case ISTATE_SEND_TASKMGTRSP:
+	case ISTATE_SEND_REJECT:
+	case ISTATE_SEND_TEXTRSP:
+		return iser_send_ctrl(cmd, state);
+	default:
+		pr_err_ratelimited("unexpected response queue state %d\n",
+				   state);
+		return -EINVAL;
+	}
+}
+
+/**
+ * iser_aborted_task() - the core aborted a command before its response
+ * @iconn: the iSCSI connection
+ * @icmd: the command
+ */
+void iser_aborted_task(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
+{
+	struct iser_cmd *cmd = iser_cmd(icmd);
+
+	spin_lock_bh(&iconn->cmd_lock);
+	if (!list_empty(&icmd->i_conn_node))
+		list_del_init(&icmd->i_conn_node);
+	spin_unlock_bh(&iconn->cmd_lock);
+	if (icmd->data_direction == DMA_TO_DEVICE)
+		iscsit_stop_dataout_timer(icmd);
+	if (cmd->conn)
+		iser_rw_destroy(cmd);
+}
+
+/**
+ * iser_drop_unsolicited() - release commands still waiting for unsolicited
+ * Data-Out that will never come, before the core waits for all commands
+ * @iconn: the iSCSI connection being closed
+ */
+void iser_drop_unsolicited(struct iscsit_conn *iconn)
+{
+	struct iscsit_cmd *icmd, *tmp;
+	LIST_HEAD(drop);
+
+	spin_lock_bh(&iconn->cmd_lock);
+	list_for_each_entry_safe(icmd, tmp, &iconn->conn_cmd_list, i_conn_node) {
+		if ((icmd->cmd_flags & ICF_NON_IMMEDIATE_UNSOLICITED_DATA) &&
+		    icmd->write_data_done < iconn->sess->sess_ops->FirstBurstLength &&
+		    icmd->write_data_done < icmd->se_cmd.data_length)
+			list_move_tail(&icmd->i_conn_node, &drop);
+	}
+	spin_unlock_bh(&iconn->cmd_lock);
+
+	list_for_each_entry_safe(icmd, tmp, &drop, i_conn_node) {
+		list_del_init(&icmd->i_conn_node);
+		if (icmd->i_state != ISTATE_REMOVE)
+			iser_cmd_put(iser_cmd(icmd), true);
+	}
+}
