@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host unit tests of iser_proto.c: every decoder and every rejection path,
+ * printed as TAP. Exit status is non-zero when any check fails.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <stddef.h>
+
+#include "iser_proto.h"
+
+static int n_run, n_fail;
+
+static void check(bool ok, const char *name)
+{
+	n_run++;
+	if (!ok)
+		n_fail++;
+	printf("%sok %d unit: %s\n", ok ? "" : "not ", n_run, name);
+}
+
+static void put_be32(u8 *p, u32 v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+static void put_be64(u8 *p, u64 v)
+{
+	put_be32(p, v >> 32);
+	put_be32(p + 4, (u32)v);
+}
+
+/* Builds iSER header + BHS (+ AHS) into @b; returns the header length. */
+static u32 mk_pdu(u8 *b, u8 flags, u8 op, u8 ahs_words, u32 dlen)
+{
+	u8 *bhs = b + ISER_HDR_LEN;
+
+	memset(b, 0, ISER_HEADERS_LEN + ahs_words * 4);
+	b[0] = flags;
+	bhs[0] = op;
+	bhs[4] = ahs_words;
+	bhs[5] = dlen >> 16;
+	bhs[6] = dlen >> 8;
+	bhs[7] = dlen;
+	return ISER_HEADERS_LEN + ahs_words * 4;
+}
+
+static void test_wire_layout(void)
+{
+	check(sizeof(struct iser_hdr) == ISER_HDR_LEN, "iser_hdr is 28 bytes");
+	check(offsetof(struct iser_hdr, write_stag) == 4 &&
+	      offsetof(struct iser_hdr, write_va) == 8 &&
+	      offsetof(struct iser_hdr, read_stag) == 16 &&
+	      offsetof(struct iser_hdr, read_va) == 20,
+	      "iser_hdr field offsets follow RFC 7145");
+	check(sizeof(struct iser_cm_req) == ISER_CM_REQ_LEN &&
+	      sizeof(struct iser_cm_rep) == ISER_CM_REP_LEN,
+	      "CM private data messages are 4 bytes");
+}
+
+static void test_cm(void)
+{
+	struct iser_cm_params p;
+	struct iser_cm_rep rep;
+	u8 pd[56] = { 0 };
+
+	check(iser_parse_cm_req(NULL, 0, &p) == ISER_ERR_CM_PDATA,
+	      "CM REQ without private data refused");
+	check(iser_parse_cm_req(pd, 3, &p) == ISER_ERR_CM_PDATA,
+	      "CM REQ with 3 bytes of private data refused");
+	pd[0] = 0;
+	check(iser_parse_cm_req(pd, 4, &p) == ISER_OK && p.zbva_ok && p.sie_ok,
+	      "CM REQ flags 0x00: ZBVA and SIE allowed");
+	pd[0] = ISER_CM_ZBVA_NOT_SUPPORTED | ISER_CM_SIE_NOT_SUPPORTED;
+	check(iser_parse_cm_req(pd, sizeof(pd), &p) == ISER_OK &&
+	      !p.zbva_ok && !p.sie_ok,
+	      "CM REQ flags 0xc0: neither ZBVA nor SIE");
+	pd[0] = ISER_CM_ZBVA_NOT_SUPPORTED | 0x3f;
+	check(iser_parse_cm_req(pd, 4, &p) == ISER_OK && !p.zbva_ok && p.sie_ok,
+	      "CM REQ reserved bits ignored");
+
+	memset(&rep, 0xff, sizeof(rep));
+	iser_build_cm_rep(true, &rep);
+	check(rep.flags == ISER_CM_ZBVA_NOT_USED && !rep.rsvd[0] &&
+	      !rep.rsvd[1] && !rep.rsvd[2], "CM REP with SIE: 0x80, reserved zero");
+	iser_build_cm_rep(false, &rep);
+	check(rep.flags == (ISER_CM_ZBVA_NOT_USED | ISER_CM_SIE_NOT_USED),
+	      "CM REP without SIE: 0xc0");
+}
+
+static void test_parse(void)
+{
+	struct iser_pdu_info in;
+	u8 b[4096];
+	u32 h;
+
+	h = mk_pdu(b, ISER_OP_ISCSI_CTRL, 0x01, 0, 0);
+	check(iser_parse_pdu(b, sizeof(b), 27, 8192, &in) == ISER_ERR_SHORT,
+	      "27 bytes: shorter than the iSER header");
+	check(iser_parse_pdu(b, sizeof(b), ISER_HEADERS_LEN - 1, 8192, &in) ==
+	      ISER_ERR_SHORT, "75 bytes: shorter than iSER header + BHS");
+	check(iser_parse_pdu(b, ISER_HEADERS_LEN - 1, 200, 8192, &in) ==
+	      ISER_ERR_SHORT, "header slot smaller than the headers refused");
+	check(iser_parse_pdu(b, sizeof(b), h, 8192, &in) == ISER_OK &&
+	      in.iscsi_opcode == 0x01 && !in.wsv && !in.rsv &&
+	      in.data_off == ISER_HEADERS_LEN && !in.data_len,
+	      "minimal control PDU accepted");
+
+	mk_pdu(b, 0x40, 0x01, 0, 0);
+	check(iser_parse_pdu(b, sizeof(b), h, 8192, &in) == ISER_ERR_OPCODE,
+	      "unknown iSER opcode 0x4 refused");
+	mk_pdu(b, 0x00, 0x01, 0, 0);
+	check(iser_parse_pdu(b, sizeof(b), h, 8192, &in) == ISER_ERR_OPCODE,
+	      "iSER opcode 0 refused");
+	mk_pdu(b, ISER_OP_HELLO, 0x01, 0, 0);
+	check(iser_parse_pdu(b, sizeof(b), 28, 8192, &in) == ISER_ERR_HELLO,
+	      "iSER Hello recognised, not parsed as iSCSI");
+	mk_pdu(b, ISER_OP_HELLO_REPLY, 0x01, 0, 0);
+	check(iser_parse_pdu(b, sizeof(b), h, 8192, &in) == ISER_ERR_HELLO,
+	      "iSER HelloReply recognised, not parsed as iSCSI");
+	mk_pdu(b, ISER_OP_ISCSI_CTRL | 0x01, 0x01, 0, 0);
+	check(iser_parse_pdu(b, sizeof(b), h, 8192, &in) == ISER_ERR_FLAGS,
+	      "reserved flag bit 0x01 refused");
+	mk_pdu(b, ISER_OP_ISCSI_CTRL | 0x02, 0x01, 0, 0);
+	check(iser_parse_pdu(b, sizeof(b), h, 8192, &in) == ISER_ERR_FLAGS,
+	      "reserved flag bit 0x02 refused");
+
+	h = mk_pdu(b, ISER_OP_ISCSI_CTRL | ISER_FLAG_WSV | ISER_FLAG_RSV,
+		   0x01, 0, 100);
+	put_be32(b + 4, 0x11223344);
+	put_be64(b + 8, 0x0102030405060708ULL);
+	put_be32(b + 16, 0xa1b2c3d4);
+	put_be64(b + 20, 0xf0e0d0c0b0a09080ULL);
+	check(iser_parse_pdu(b, sizeof(b), h + 100, 8192, &in) == ISER_OK &&
+	      in.wsv && in.rsv && in.write_stag == 0x11223344 &&
+	      in.write_va == 0x0102030405060708ULL &&
+	      in.read_stag == 0xa1b2c3d4 &&
+	      in.read_va == 0xf0e0d0c0b0a09080ULL && in.data_len == 100,
+	      "STags and addresses decoded big endian");
+	check(iser_parse_pdu(b, sizeof(b), h + 99, 8192, &in) ==
+	      ISER_ERR_TRUNCATED, "data segment one byte short refused");
+	check(iser_parse_pdu(b, sizeof(b), h + 100, 99, &in) ==
+	      ISER_ERR_TOO_BIG, "data segment above the negotiated limit refused");
+	check(iser_parse_pdu(b, sizeof(b), h + 100, 100, &in) == ISER_OK,
+	      "data segment exactly at the limit accepted");
+
+	h = mk_pdu(b, ISER_OP_ISCSI_CTRL | ISER_FLAG_RSV, 0x01, 0, 0);
+	put_be32(b + 4, 0xdeadbeef);
+	check(iser_parse_pdu(b, sizeof(b), h, 8192, &in) == ISER_OK &&
+	      !in.wsv && !in.write_stag && in.rsv,
+	      "write STag ignored without the W bit");
+
+	h = mk_pdu(b, ISER_OP_ISCSI_CTRL, 0x01, 5, 16);
+	check(iser_parse_pdu(b, sizeof(b), h + 16, 8192, &in) == ISER_OK &&
+	      in.ahs_len == 20 && in.data_off == ISER_HEADERS_LEN + 20,
+	      "AHS moves the data segment");
+	check(iser_parse_pdu(b, sizeof(b), h + 15, 8192, &in) ==
+	      ISER_ERR_TRUNCATED, "AHS counted against the bytes received");
+	h = mk_pdu(b, ISER_OP_ISCSI_CTRL, 0x01, 255, 0);
+	check(iser_parse_pdu(b, sizeof(b), ISER_HEADERS_LEN + 100, 8192, &in) ==
+	      ISER_ERR_TRUNCATED, "largest AHS with few bytes refused");
+	check(iser_parse_pdu(b, sizeof(b), h, 8192, &in) == ISER_OK &&
+	      in.ahs_len == ISER_MAX_AHS_LEN, "largest AHS accepted when present");
+
+	mk_pdu(b, ISER_OP_ISCSI_CTRL, 0x05, 0, 0xffffff);
+	check(iser_parse_pdu(b, sizeof(b), 0xffffffffu, 0xffffff, &in) == ISER_OK,
+	      "24-bit data length at 32-bit byte count: no overflow");
+	mk_pdu(b, ISER_OP_ISCSI_CTRL, 0x05, 255, 0xffffff);
+	check(iser_parse_pdu(b, sizeof(b), 0x10000ff, 0xffffff, &in) ==
+	      ISER_ERR_TRUNCATED, "AHS + data length summed without wrapping");
+	mk_pdu(b, ISER_OP_ISCSI_CTRL, 0xc1, 0, 0);
+	iser_parse_pdu(b, sizeof(b), ISER_HEADERS_LEN, 8192, &in);
+	check(in.iscsi_opcode == 0x01, "immediate and reserved bits masked from the opcode");
+}
+
+static void test_rdma(void)
+{
+	struct iser_pdu_info in = { 0 };
+
+	check(iser_check_rdma(&in, true, false, 4096, 0) == ISER_ERR_NO_STAG,
+	      "read without a read STag refused");
+	check(iser_check_rdma(&in, true, false, 0, 0) == ISER_OK,
+	      "zero-length read needs no STag");
+	check(iser_check_rdma(&in, false, true, 4096, 0) == ISER_ERR_NO_STAG,
+	      "write without a write STag refused");
+	check(iser_check_rdma(&in, false, true, 4096, 4096) == ISER_OK,
+	      "write covered by immediate data needs no STag");
+	check(iser_check_rdma(&in, false, false, 4096, 0) == ISER_OK,
+	      "no data direction: nothing to check");
+	in.rsv = true;
+	in.read_va = 0xfffffffffffff000ULL;
+	check(iser_check_rdma(&in, true, false, 4096, 0) == ISER_ERR_STAG_RANGE,
+	      "read address range that wraps refused");
+	in.read_va = 0xffffffffffffe000ULL;
+	check(iser_check_rdma(&in, true, false, 4096, 0) == ISER_OK,
+	      "read address range ending just below 2^64 accepted");
+	in.wsv = true;
+	in.write_va = 0xffffffffffffff00ULL;
+	check(iser_check_rdma(&in, false, true, 8192, 7937) == ISER_OK,
+	      "write range counts only what is left to fetch");
+	check(iser_check_rdma(&in, false, true, 8192, 0) == ISER_ERR_STAG_RANGE,
+	      "write address range that wraps refused");
+}
+
+static int count_pieces(void *ctx, const void *src, u32 len, u32 done)
+{
+	(void)src;
+	(void)len;
+	(void)done;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static int stop_at_second(void *ctx, const void *src, u32 len, u32 done)
+{
+	(void)src;
+	(void)len;
+	(void)ctx;
+	return done ? -7 : 0;
+}
+
+static void test_segs(void)
+{
+	u8 a[10], b[4096], c[100], out[5000];
+	struct iser_seg s[3] = { { a, sizeof(a) }, { b, sizeof(b) },
+				 { c, sizeof(c) } };
+	unsigned int i;
+	bool ok = true;
+	int pieces = 0;
+
+	for (i = 0; i < sizeof(a); i++)
+		a[i] = i;
+	for (i = 0; i < sizeof(b); i++)
+		b[i] = 10 + i;
+	for (i = 0; i < sizeof(c); i++)
+		c[i] = 10 + 4096 + i;
+
+	check(!iser_segs_copy_out(s, 3, 0, out, 4206), "copy of the whole buffer");
+	for (i = 0; i < 4206; i++)
+		ok &= out[i] == (u8)i;
+	check(ok, "whole copy keeps byte order across pieces");
+	ok = !iser_segs_copy_out(s, 3, 8, out, 4100);
+	for (i = 0; i < 4100; i++)
+		ok &= out[i] == (u8)(8 + i);
+	check(ok, "copy from an offset spans all three pieces");
+	check(!iser_segs_copy_out(s, 3, 10, out, 4096) && out[0] == 10 &&
+	      out[4095] == (u8)4105, "copy of exactly the middle piece");
+	check(!iser_segs_copy_out(s, 3, 4206, out, 0), "empty copy at the end");
+	check(iser_segs_copy_out(s, 3, 4200, out, 7) == -ERANGE,
+	      "copy past the end refused");
+	check(iser_segs_copy_out(s, 3, 5000, out, 1) == -ERANGE,
+	      "copy starting past the end refused");
+	check(!iser_segs_walk(s, 3, 5, 4105, count_pieces, &pieces) &&
+	      pieces == 3, "walk visits one piece per segment touched");
+	check(iser_segs_walk(s, 3, 0, 100, stop_at_second, NULL) == -7,
+	      "walk stops at the callback's error");
+}
+
+static void test_sizing(void)
+{
+	check(iser_clamp_queue_depth(0) == ISER_MIN_QUEUE_DEPTH &&
+	      iser_clamp_queue_depth(100000) == ISER_MAX_QUEUE_DEPTH &&
+	      iser_clamp_queue_depth(512) == 512, "queue depth clamped");
+	check(iser_rx_ring_size(64) == 64 + ISER_RX_IMMEDIATE_EXTRA,
+	      "receive ring: window plus immediate PDUs");
+	check(iser_rx_ring_size(512) >= 512, "receive ring holds 512 commands");
+	check(iser_rx_data_pages(8192, 4096) == 2 &&
+	      iser_rx_data_pages(8193, 4096) == 3 &&
+	      iser_rx_data_pages(0, 4096) == 1 &&
+	      iser_rx_data_pages(512, 4096) == 1, "data pages per receive");
+	check(iser_max_io_valid(1 << 20) && iser_max_io_valid(16 << 20) &&
+	      iser_max_io_valid(64 << 10), "valid I/O sizes accepted");
+	check(!iser_max_io_valid((16 << 20) + 4096) &&
+	      !iser_max_io_valid(60 << 10) && !iser_max_io_valid((1 << 20) + 512),
+	      "invalid I/O sizes refused");
+	check(iser_sq_size(128, 1 << 20, 32, 4096, 16384) == 128 * 3 + 16,
+	      "send queue: 2 RDMA WRs + 1 SEND per command at 1 MiB");
+	check(iser_sq_size(4096, 16 << 20, 1, 4096, 16384) == 16384,
+	      "send queue capped at the device limit");
+	check(iser_sq_size(16, 64 << 10, 0, 4096, 1000) == 16 * 5 + 16,
+	      "send queue with no SGE limit given");
+}
+
+static void test_reasons(void)
+{
+	bool ok = true;
+	int r;
+
+	for (r = 0; r < ISER_ERR_MAX; r++)
+		ok &= iser_reason_str(r) && strlen(iser_reason_str(r)) > 1;
+	check(ok, "every refusal reason has a name");
+	check(!strcmp(iser_reason_str(ISER_ERR_MAX), "unknown reason") &&
+	      !strcmp(iser_reason_str(-1), "unknown reason"),
+	      "out-of-range reason is named safely");
+}
+
+int main(void)
+{
+	test_wire_layout();
+	test_cm();
+	test_parse();
+	test_rdma();
+	test_segs();
+	test_sizing();
+	test_reasons();
+	printf("1..%d\n", n_run);
+	fprintf(stderr, "unit: %d passed, %d failed\n", n_run - n_fail, n_fail);
+	return n_fail ? 1 : 0;
+}
