@@ -35,6 +35,10 @@
 extern unsigned int iser_max_io_bytes;
 extern unsigned int iser_queue_depth;
 extern struct workqueue_struct *iser_wq;
+/* Named caches, so that /proc/slabinfo shows what connections hold. */
+extern struct kmem_cache *iser_conn_cache;
+extern struct kmem_cache *iser_hdr_cache;
+extern struct kmem_cache *iser_tx_cache;
 
 /**
  * struct iser_device - an RDMA device some connection or listener uses
@@ -304,5 +308,6 @@ int iser_response_queue(struct iscsit_conn *iconn, struct iscsit_cmd *icmd,
 void iser_aborted_task(struct iscsit_conn *iconn, struct iscsit_cmd *icmd);
 void iser_cmd_put(struct iser_cmd *cmd, bool comp_err);
 void iser_drop_unsolicited(struct iscsit_conn *iconn);
+void iser_sq_flush(struct iser_conn *conn);
 
 #endif /* ISER_H */

@@ -29,7 +29,7 @@ void iser_buf_free(struct iser_device *dev, struct iser_buf *buf,
 			continue;
 		ib_dma_unmap_single(ibd, buf->sge[i].addr, buf->segs[i].len, dir);
 		if (i == 0)
-			kfree(buf->segs[i].addr);
+			kmem_cache_free(iser_hdr_cache, buf->segs[i].addr);
 		else
 			free_page((unsigned long)buf->segs[i].addr);
 		buf->segs[i].addr = NULL;
@@ -54,7 +54,8 @@ int iser_buf_alloc(struct iser_device *dev, struct iser_buf *buf,
 	struct ib_device *ibd = dev->ib_dev;
 	unsigned int i;
 
-	if (WARN_ON_ONCE(npages + 1 > ISER_RX_MAX_SGE))
+	if (WARN_ON_ONCE(npages + 1 > ISER_RX_MAX_SGE ||
+			 hdr_len > ISER_RX_HDR_SLOT))
 		return -EINVAL;
 
 	memset(buf->segs, 0, sizeof(buf->segs));
@@ -65,7 +66,8 @@ int iser_buf_alloc(struct iser_device *dev, struct iser_buf *buf,
 		void *p;
 		u64 dma;
 
-		p = i ? (void *)get_zeroed_page(GFP_KERNEL) : kzalloc(len, GFP_KERNEL);
+		p = i ? (void *)get_zeroed_page(GFP_KERNEL) :
+			kmem_cache_zalloc(iser_hdr_cache, GFP_KERNEL);
 		if (!p)
 			goto out_free;
 		dma = ib_dma_map_single(ibd, p, len, dir);
@@ -73,7 +75,7 @@ int iser_buf_alloc(struct iser_device *dev, struct iser_buf *buf,
 			if (i)
 				free_page((unsigned long)p);
 			else
-				kfree(p);
+				kmem_cache_free(iser_hdr_cache, p);
 			goto out_free;
 		}
 		buf->segs[i].addr = p;
@@ -149,7 +151,7 @@ void iser_tx_slots_free(struct iser_conn *conn)
 			continue;
 		ib_dma_unmap_single(conn->dev->ib_dev, conn->tx_dma[i],
 				    ISER_TX_SLOT, DMA_TO_DEVICE);
-		kfree(conn->tx_slots[i]);
+		kmem_cache_free(iser_tx_cache, conn->tx_slots[i]);
 	}
 	kvfree(conn->tx_dma);
 	kvfree(conn->tx_slots);
@@ -178,14 +180,14 @@ int iser_tx_slots_alloc(struct iser_conn *conn, u32 count)
 		goto out_free;
 	conn->tx_count = count;
 	for (i = 0; i < count; i++) {
-		void *p = kzalloc(ISER_TX_SLOT, GFP_KERNEL);
+		void *p = kmem_cache_zalloc(iser_tx_cache, GFP_KERNEL);
 		u64 dma;
 
 		if (!p)
 			goto out_free;
 		dma = ib_dma_map_single(ibd, p, ISER_TX_SLOT, DMA_TO_DEVICE);
 		if (ib_dma_mapping_error(ibd, dma)) {
-			kfree(p);
+			kmem_cache_free(iser_tx_cache, p);
 			goto out_free;
 		}
 		conn->tx_slots[i] = p;

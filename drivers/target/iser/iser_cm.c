@@ -102,7 +102,7 @@ static void iser_conn_release(struct work_struct *work)
 	list_del(&conn->node);
 	mutex_unlock(&iser_conn_list_lock);
 	pr_debug("conn %p released\n", conn);
-	kfree(conn);
+	kmem_cache_free(iser_conn_cache, conn);
 	wake_up_all(&iser_conn_gone_wq);
 }
 
@@ -268,7 +268,7 @@ static struct iser_conn *iser_conn_alloc(struct iser_np *inp,
 {
 	struct iser_conn *conn;
 
-	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
+	conn = kmem_cache_zalloc(iser_conn_cache, GFP_KERNEL);
 	if (!conn)
 		return NULL;
 	conn->cm_id = cm_id;
@@ -381,7 +381,7 @@ out_free:
 	}
 	iser_buf_free(dev, &conn->login_tx, DMA_TO_DEVICE);
 	iser_buf_free(dev, &conn->login_rx, DMA_FROM_DEVICE);
-	kfree(conn);
+	kmem_cache_free(iser_conn_cache, conn);
 	iser_device_put(dev);
 	return iser_reject(cm_id, "no resources for a new connection");
 }
@@ -695,6 +695,7 @@ void iser_wait_conn(struct iscsit_conn *iconn)
 	iser_conn_set_state(conn, ISER_CONN_CLOSING);
 	rdma_disconnect(conn->cm_id);
 	ib_drain_qp(conn->qp);
+	iser_sq_flush(conn);
 	iser_drop_unsolicited(iconn);
 	if (iconn->sess) {
 		target_stop_cmd_counter(iconn->cmd_cnt);

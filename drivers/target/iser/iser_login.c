@@ -252,8 +252,9 @@ out_ring:
  * @length: bytes of its data segment, padding included
  *
  * The final response of a successful login is only prepared here; it is
- * sent by iser_get_rx_pdu() once the core has made the connection usable,
- * so that the first command cannot overtake the core's bookkeeping.
+ * sent by iser_get_rx_pdu() once the core has made the connection usable
+ * and applied the negotiated keys, so that the first command can neither
+ * overtake the core's bookkeeping nor meet buffers of the wrong size.
  *
  * Return: 0 or a negative errno.
  */
@@ -272,12 +273,6 @@ int iser_put_login_tx(struct iscsit_conn *iconn, struct iscsi_login *login,
 		return iser_login_send(conn);
 
 	if (login->login_complete) {
-		ret = iser_ffp_alloc(conn, iconn);
-		if (ret) {
-			pr_warn_ratelimited("conn %p: no memory for the full feature phase\n",
-					    conn);
-			return ret;
-		}
 		WRITE_ONCE(conn->login_final, true);
 		return 0;
 	}
@@ -301,8 +296,8 @@ int iser_put_login_tx(struct iscsit_conn *iconn, struct iscsi_login *login,
  * iser_get_rx_pdu() - the core's receive thread for this connection
  * @iconn: the iSCSI connection
  *
- * Completions deliver every PDU, so the thread only sends the final login
- * response and then waits until the connection closes or it is signalled.
+ * Completions deliver every PDU, so the thread only sets up the full
+ * feature phase, sends the final login response and then waits until the connection closes or it is signalled.
  */
 void iser_get_rx_pdu(struct iscsit_conn *iconn)
 {
@@ -310,6 +305,12 @@ void iser_get_rx_pdu(struct iscsit_conn *iconn)
 
 	if (!READ_ONCE(conn->login_final))
 		return;
+	if (iser_ffp_alloc(conn, iconn)) {
+		pr_warn_ratelimited("conn %p: no memory for the full feature phase\n",
+				    conn);
+		iser_conn_fail(conn);
+		return;
+	}
 	if (!iser_conn_set_state(conn, ISER_CONN_FULL))
 		return;
 	if (iser_login_send(conn)) {

@@ -7,12 +7,16 @@
 
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/slab.h>
 
 #include "iser.h"
 
 unsigned int iser_max_io_bytes = ISER_DEF_MAX_IO_BYTES;
 unsigned int iser_queue_depth = 128;
 struct workqueue_struct *iser_wq;
+struct kmem_cache *iser_conn_cache;
+struct kmem_cache *iser_hdr_cache;
+struct kmem_cache *iser_tx_cache;
 
 static DEFINE_MUTEX(iser_dev_lock);
 static LIST_HEAD(iser_dev_list);
@@ -201,9 +205,21 @@ static int __init iser_init(void)
 		return -EBUSY;
 	}
 
+	ret = -ENOMEM;
+	iser_conn_cache = KMEM_CACHE(iser_conn, 0);
+	if (!iser_conn_cache)
+		goto out;
+	iser_hdr_cache = kmem_cache_create("iser_hdr", ISER_RX_HDR_SLOT, 0,
+					   SLAB_HWCACHE_ALIGN, NULL);
+	if (!iser_hdr_cache)
+		goto out_conn_cache;
+	iser_tx_cache = kmem_cache_create("iser_tx_slot", ISER_TX_SLOT, 0,
+					  SLAB_HWCACHE_ALIGN, NULL);
+	if (!iser_tx_cache)
+		goto out_hdr_cache;
 	iser_wq = alloc_workqueue("iser_target", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
 	if (!iser_wq)
-		return -ENOMEM;
+		goto out_tx_cache;
 
 	ret = ib_register_client(&iser_ib_client);
 	if (ret)
@@ -216,6 +232,13 @@ static int __init iser_init(void)
 
 out_wq:
 	destroy_workqueue(iser_wq);
+out_tx_cache:
+	kmem_cache_destroy(iser_tx_cache);
+out_hdr_cache:
+	kmem_cache_destroy(iser_hdr_cache);
+out_conn_cache:
+	kmem_cache_destroy(iser_conn_cache);
+out:
 	return ret;
 }
 
@@ -224,6 +247,9 @@ static void __exit iser_exit(void)
 	iscsit_unregister_transport(&iser_transport);
 	ib_unregister_client(&iser_ib_client);
 	destroy_workqueue(iser_wq);
+	kmem_cache_destroy(iser_tx_cache);
+	kmem_cache_destroy(iser_hdr_cache);
+	kmem_cache_destroy(iser_conn_cache);
 	pr_info("iSER target transport unloaded\n");
 }
 

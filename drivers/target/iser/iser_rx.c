@@ -357,7 +357,11 @@ static void iser_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	why = iser_parse_pdu(buf->segs[0].addr, buf->segs[0].len, wc->byte_len,
 			     conn->max_recv_data, &info);
 	if (why) {
-		iser_bad_pdu(conn, iser_reason_str(why));
+		pr_warn_ratelimited("conn %p from %pISpc: %s (opcode 0x%02x, data %u of %u allowed, %u bytes received), dropping connection\n",
+				    conn, &conn->cm_id->route.addr.dst_addr,
+				    iser_reason_str(why), info.iscsi_opcode,
+				    info.data_len, conn->max_recv_data,
+				    wc->byte_len);
 		iser_conn_fail(conn);
 		return;
 	}

@@ -631,3 +631,23 @@ void iser_drop_unsolicited(struct iscsit_conn *iconn)
 			iser_cmd_put(iser_cmd(icmd), true);
 	}
 }
+
+/**
+ * iser_sq_flush() - release commands still waiting for send queue entries
+ * @conn: the connection, already drained: nothing will post them any more
+ */
+void iser_sq_flush(struct iser_conn *conn)
+{
+	struct iser_cmd *cmd, *tmp;
+	unsigned long flags;
+	LIST_HEAD(drop);
+
+	spin_lock_irqsave(&conn->sq_lock, flags);
+	list_splice_init(&conn->sq_wait, &drop);
+	spin_unlock_irqrestore(&conn->sq_lock, flags);
+
+	list_for_each_entry_safe(cmd, tmp, &drop, wait_node) {
+		list_del_init(&cmd->wait_node);
+		iser_cmd_put(cmd, true);
+	}
+}
