@@ -20,6 +20,13 @@ struct kmem_cache *iser_tx_cache;
 
 static DEFINE_MUTEX(iser_dev_lock);
 static LIST_HEAD(iser_dev_list);
+/* Devices being removed: new connections on them are refused meanwhile. */
+static LIST_HEAD(iser_dev_dying);
+
+struct iser_dying {
+	struct ib_device *ib_dev;
+	struct list_head node;
+};
 
 static int iser_max_io_set(const char *val, const struct kernel_param *kp)
 {
@@ -91,9 +98,16 @@ static void iser_device_free(struct kref *ref)
 struct iser_device *iser_device_get(struct ib_device *ib_dev)
 {
 	struct iser_device *dev;
+	struct iser_dying *d;
 	int ret;
 
 	mutex_lock(&iser_dev_lock);
+	list_for_each_entry(d, &iser_dev_dying, node) {
+		if (d->ib_dev == ib_dev) {
+			dev = ERR_PTR(-ENODEV);
+			goto out_unlock;
+		}
+	}
 	list_for_each_entry(dev, &iser_dev_list, node) {
 		if (dev->ib_dev == ib_dev && kref_get_unless_zero(&dev->ref))
 			goto out_unlock;
@@ -143,7 +157,17 @@ static int iser_ib_add(struct ib_device *ib_dev)
 
 static void iser_ib_remove(struct ib_device *ib_dev, void *client_data)
 {
+	struct iser_dying d = { .ib_dev = ib_dev };
+
+	mutex_lock(&iser_dev_lock);
+	list_add(&d.node, &iser_dev_dying);
+	mutex_unlock(&iser_dev_lock);
+
 	iser_device_removed(ib_dev);
+
+	mutex_lock(&iser_dev_lock);
+	list_del(&d.node);
+	mutex_unlock(&iser_dev_lock);
 }
 
 static struct ib_client iser_ib_client = {
