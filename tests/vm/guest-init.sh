@@ -1,0 +1,56 @@
+#!/bin/bash
+# PID 1 of the test guest after switch_root (see initramfs-init). Sets up
+# the little a suite needs without systemd or udev, runs the suite named in
+# the job file, writes its TAP output, stderr and full dmesg to the
+# writable 9p share, and powers off. Kernel command-line variables:
+#   iser_out=DIR  host directory shared writable as tag "iserout";
+#                 DIR/job.env says what to run.
+set -u
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+# /run gets fresh state; /tmp stays the host's under the overlay so a
+# one-off guest script or module kept in the host's /tmp can be used.
+mount -t tmpfs tmpfs /run
+# Process substitution and some tools need /dev/fd, which devtmpfs lacks.
+ln -s /proc/self/fd /dev/fd
+modprobe configfs && mount -t configfs configfs /sys/kernel/config
+mkdir -p /run/lock /etc/target /var/lib/iscsi
+ip link set lo up
+
+# Same path as on the host, so scripts see their output directory as is.
+out=${iser_out:?iser_out= missing from the kernel command line}
+if ! mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 iserout "$out"; then
+	echo "guest-init: cannot mount the output share on $out" >/dev/console
+	poweroff -f
+fi
+
+set -a
+# shellcheck source=/dev/null
+. "$out/job.env"
+set +a
+
+cd "$ISER_REPO" || poweroff -f
+echo "guest-init: running $ISER_SUITE (kernel $(uname -r))"
+# Keep the suite's TAP (stdout) and stderr apart on the share, and show
+# both live on the console for when the guest has to be killed.
+exec 3> >(tee "$out/tap.txt")
+tap_pid=$!
+exec 4> >(tee "$out/stderr.txt" >&2)
+err_pid=$!
+bash "$ISER_SUITE" >&3 2>&4 3>&- 4>&-
+rc=$?
+exec 3>&- 4>&-
+wait "$tap_pid" "$err_pid"
+
+dmesg >"$out/dmesg.txt"
+echo "$rc" >"$out/exit-status"
+sync
+umount "$out"
+poweroff -f

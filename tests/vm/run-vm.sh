@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Usage: run-vm.sh SCRIPT [NAME]
+# Boot the Debian kernel (tools/kver.sh) in QEMU with the host root as a
+# read-only 9p root under a tmpfs overlay, run the guest script SCRIPT (a
+# TAP-producing bash script under the host root) and print its checks as
+# TAP, followed by "vm:NAME: suite completed" and "vm:NAME: dmesg clean".
+# Results, console log and full dmesg are left in build/vm/out/NAME/.
+# Exit status is non-zero if any check failed.
+#
+# Environment:
+#   ISER_VM_KVM=1      use KVM instead of TCG (does not boot on every host)
+#   ISER_VM_TIMEOUT=S  kill the guest after S seconds (default: the
+#                      script's "# vm-timeout: S" line, else 600)
+#   ISER_*             passed through to the guest (e.g. ISER_IMPL)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=../guest/tap.sh
+. "$repo/tests/guest/tap.sh"
+
+script=$(realpath "$1")
+name=${2:-$(basename "$script" .sh)}
+kver=$("$repo/tools/kver.sh")
+kernel=/boot/vmlinuz-$kver
+initrd=$("$here/mkinitramfs.sh" "$kver")
+out=$repo/build/vm/out/$name
+
+timeout=$(sed -n 's/^# vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$script" | head -n 1)
+timeout=${ISER_VM_TIMEOUT:-${timeout:-600}}
+
+rm -rf "$out"
+mkdir -p "$out"
+{
+	printf 'ISER_REPO=%q\n' "$repo"
+	printf 'ISER_SUITE=%q\n' "$script"
+	printf 'ISER_OUT=%q\n' "$out"
+	while IFS= read -r var; do
+		printf '%s=%q\n' "$var" "${!var}"
+	done < <(compgen -e | grep '^ISER_' || true)
+} >"$out/job.env"
+
+if [[ ${ISER_VM_KVM:-0} == 1 ]]; then
+	accel=(-accel kvm -cpu host)
+	mode=KVM
+else
+	accel=(-accel "tcg,thread=multi" -cpu max)
+	mode=TCG
+fi
+
+# Splats must be seen, not hidden: warnings are logged and the run goes on
+# (the detector fails it afterwards); an oops panics, and a panic ends QEMU
+# at once (panic=-1 reboots, -no-reboot turns that into an exit).
+# loglevel=5 puts warnings and worse on the console without info chatter.
+cmdline="console=ttyS0 loglevel=5 log_buf_len=4M slub_debug=FZPU oops=panic panic=-1"
+cmdline+=" iser_init=$here/guest-init.sh iser_out=$out"
+
+tap_diag "vm:$name: kernel $kver under $mode, timeout ${timeout}s, output in ${out#"$repo"/}"
+start=$SECONDS
+qemu_rc=0
+timeout -k 10 "$timeout" qemu-system-x86_64 \
+	"${accel[@]}" -smp 2 -m 2G \
+	-nic none -display none -vga none -monitor none -no-reboot \
+	-serial "file:$out/console.log" \
+	-kernel "$kernel" -initrd "$initrd" -append "$cmdline" \
+	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
+	-virtfs "local,path=$out,mount_tag=iserout,security_model=none" \
+	</dev/null >"$out/qemu.log" 2>&1 || qemu_rc=$?
+tap_diag "vm:$name: guest ran for $((SECONDS - start))s"
+
+if [[ -e $out/tap.txt ]]; then
+	tap_relay "$name: " <"$out/tap.txt"
+fi
+
+if [[ -e $out/exit-status ]]; then
+	tap_ok "vm:$name: suite completed"
+else
+	tap_not_ok "vm:$name: suite completed"
+	if ((qemu_rc == 124)); then
+		tap_diag "guest killed after ${timeout}s (ISER_VM_TIMEOUT)"
+	else
+		tap_diag "guest stopped before the suite finished (QEMU exit status $qemu_rc)"
+	fi
+	tap_diag "last lines of the console log:"
+	tail -n 40 "$out/console.log" | tap_diag
+	tail -n 5 "$out/qemu.log" | tap_diag
+fi
+
+logs=()
+[[ -s $out/console.log ]] && logs+=("$out/console.log")
+[[ -e $out/dmesg.txt ]] && logs+=("$out/dmesg.txt")
+if ((${#logs[@]} == 0)); then
+	tap_skip "vm:$name: dmesg clean" "the guest produced no kernel log"
+elif splats=$("$here/splat-check.sh" "${logs[@]}"); then
+	tap_ok "vm:$name: dmesg clean"
+else
+	tap_not_ok "vm:$name: dmesg clean"
+	tap_diag <<<"$splats"
+fi
+if [[ ! -e $out/dmesg.txt && -s $out/console.log ]]; then
+	tap_diag "no dmesg came back; only the console log was checked"
+fi
+
+((TAP_FAIL == 0))
