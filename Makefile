@@ -2,8 +2,13 @@
 # Thin wrapper around Kbuild; see README.md for the targets.
 
 KVER ?= $(shell uname -r)
-KDIR ?= $(firstword $(wildcard /lib/modules/$(KVER)/build /usr/src/linux-headers-$(KVER)) \
-	/lib/modules/$(KVER)/build)
+KDIR ?= $(firstword $(wildcard /lib/modules/$(KVER)/build /usr/src/linux-headers-$(KVER)))
+ifeq ($(KDIR),)
+# No headers for the running kernel (a build host that is not Debian's):
+# build for the newest installed Debian kernel, the one the tests boot.
+KVER := $(shell tools/kver.sh 2>/dev/null)
+KDIR := /lib/modules/$(KVER)/build
+endif
 
 .PHONY: all modules clean unit check demo bench deps
 

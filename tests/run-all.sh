@@ -9,7 +9,8 @@
 #   KDIR=DIR         kernel build tree (default: /lib/modules/$KVER/build)
 #   SUITES="a b"     VM suites to run, by name in tests/guest/ (default:
 #                    $default_suites below)
-#   ISER_IMPL=stock|ours  iSER target transport under test (default: stock)
+#   ISER_IMPL=ours|stock  iSER target transport basic.sh tests (default: ours);
+#                    the iser-* suites always test ours
 #   ISER_VM_KVM=1, ISER_VM_TIMEOUT=S  see tests/vm/run-vm.sh
 set -uo pipefail
 
@@ -19,10 +20,10 @@ cd "$repo" || exit 1
 . tests/guest/tap.sh
 
 # Suites run by default; SUITES picks others (any tests/guest/NAME.sh).
-default_suites="basic"
+default_suites="basic iser-io iser-paths iser-teardown"
 suites=${SUITES:-$default_suites}
 suites=${suites//,/ }
-export ISER_IMPL=${ISER_IMPL:-stock}
+export ISER_IMPL=${ISER_IMPL:-ours}
 
 # relay PREFIX CMD...: run CMD, feed its TAP into ours; a non-zero exit
 # that its own checks do not explain becomes a failed check.

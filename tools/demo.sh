@@ -5,13 +5,13 @@
 # print a short summary (target tree, session, throughput/IOPS) and clean
 # up. Exits non-zero if any step failed.
 #
-# Environment: ISER_IMPL=stock|ours (default stock), KVER, ISER_VM_KVM,
+# Environment: ISER_IMPL=ours|stock (default ours), KVER, ISER_VM_KVM,
 # ISER_VM_TIMEOUT (see tests/vm/run-vm.sh).
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo" || exit 1
-export ISER_IMPL=${ISER_IMPL:-stock}
+export ISER_IMPL=${ISER_IMPL:-ours}
 failed=0
 
 say() {
@@ -33,8 +33,8 @@ else
 fi
 
 case $ISER_IMPL in
-ours) echo "The demo uses iser_target (ISER_IMPL=ours)." ;;
-*) echo "The demo uses the kernel's stock ib_isert because iser_target is not yet functional (ISER_IMPL=ours to try it)." ;;
+ours) echo "The demo uses iser_target, this project's module (ISER_IMPL=stock runs the kernel's ib_isert instead)." ;;
+*) echo "The demo uses the kernel's stock ib_isert (ISER_IMPL=stock), not this project's module." ;;
 esac
 
 say "Booting $kver in QEMU and running the demo (a few minutes under emulation)"

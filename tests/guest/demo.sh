@@ -29,7 +29,7 @@ served_by() {
 	local mods
 	mods=$(grep -oE '^(ib_isert|iser_target) ' /proc/modules | xargs)
 	case $mods in
-	ib_isert) echo "iSER target transport: ib_isert, the kernel's stock module, because iser_target is not yet functional (ISER_IMPL=$ISER_IMPL)" ;;
+	ib_isert) echo "iSER target transport: ib_isert, the kernel's stock module (ISER_IMPL=$ISER_IMPL)" ;;
 	iser_target) echo "iSER target transport: iser_target, this project's module (ISER_IMPL=$ISER_IMPL)" ;;
 	*) echo "iSER target transport: unexpected modules loaded: '$mods'"; return 1 ;;
 	esac

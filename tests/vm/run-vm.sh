@@ -31,7 +31,12 @@ timeout=${ISER_VM_TIMEOUT:-${timeout:-600}}
 
 rm -rf "$out"
 mkdir -p "$out"
+modstage=
+if [[ -e $repo/iser_target.ko ]]; then
+	modstage=$("$here/stage-modules.sh" "$kver" "$repo/iser_target.ko")
+fi
 {
+	printf 'ISER_MODSTAGE=%q\n' "$modstage"
 	printf 'ISER_REPO=%q\n' "$repo"
 	printf 'ISER_SUITE=%q\n' "$script"
 	printf 'ISER_OUT=%q\n' "$out"

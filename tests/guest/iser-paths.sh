@@ -1,0 +1,221 @@
+#!/bin/bash
+# vm-timeout: 1200
+# Login paths through iser_target: CHAP and mutual CHAP (and a wrong secret
+# refused), ImmediateData and InitialR2T set both ways on the TPG, IPv6
+# and wildcard portals, a portal disabled while another keeps serving,
+# module parameter validation, and refusal to load beside ib_isert.
+# shellcheck source-path=SCRIPTDIR
+set -u
+ISER_IMPL=ours
+# shellcheck source=tap.sh
+. "$ISER_REPO/tests/guest/tap.sh"
+# shellcheck source=lib.sh
+. "$ISER_REPO/tests/guest/lib.sh"
+# shellcheck source=lio.sh
+. "$ISER_REPO/tests/guest/lio.sh"
+
+T=iqn.2026-11.org.example:paths
+T6=iqn.2026-11.org.example:paths6
+TW=iqn.2026-11.org.example:wild
+IP6_T=fd77::1
+IP6_I=fd77::2
+P6="[$IP6_T]:3260"
+P2=$TARGET_IP:3261
+SECRET=target-secret-1234
+MSECRET=mutual-secret-5678
+
+setup() {
+	lio_load && lio_ramdisk rd0 32 && lio_ramdisk rd6 32 &&
+		lio_ramdisk rdw 32 || return 1
+	lio_target "$T" && lio_lun "$T" 0 rd0 && lio_acl "$T" "$INITIATOR_IQN" 0 &&
+		lio_portal "$T" "$PORTAL" && lio_portal "$T" "$P2" &&
+		lio_enable "$T"
+}
+
+ipv6_setup() {
+	ip -6 addr add "$IP6_T/64" dev veth0 nodad &&
+		ip -6 addr add "$IP6_I/64" dev veth1 nodad || return 1
+	lio_target "$T6" && lio_lun "$T6" 0 rd6 && lio_acl "$T6" "$INITIATOR_IQN" 0 &&
+		lio_portal "$T6" "$P6" && lio_enable "$T6"
+}
+
+# session_roundtrip IQN PORTAL: discovery, login, crc32c verify, logout.
+session_roundtrip() {
+	local d
+	discover "$2" >/dev/null || return 1
+	login "$1" "$2" && wait_disks "$1" 1 || return 1
+	d=$(disks_of "$1" | head -n 1)
+	iscsiadm -m session -P 1 | grep -E 'Current Portal|Iface Transport' | sort -u
+	verify "$d" 64k 8 8 write
+	local rc=$?
+	logout "$1" "$2" >/dev/null || rc=1
+	return $rc
+}
+
+chap_target() {
+	local a
+	a=$(tpg_dir "$T")/acls/$INITIATOR_IQN/auth
+	echo "$INITIATOR_IQN" >"$a/userid" && echo "$SECRET" >"$a/password" &&
+		lio_attrib "$T" authentication 1
+}
+
+chap_initiator() {
+	node_set "$T" "$PORTAL" node.session.auth.authmethod CHAP &&
+		node_set "$T" "$PORTAL" node.session.auth.username "$INITIATOR_IQN" &&
+		node_set "$T" "$PORTAL" node.session.auth.password "$1"
+}
+
+wrong_secret_refused() {
+	chap_initiator wrong-secret-000 || return 1
+	if login "$T" "$PORTAL"; then
+		echo "login with a wrong CHAP secret succeeded"
+		return 1
+	fi
+	(($(sessions_count) == 0))
+}
+
+chap_login() {
+	chap_initiator "$SECRET" && session_roundtrip "$T" "$PORTAL"
+}
+
+mutual_chap_login() {
+	local a
+	a=$(tpg_dir "$T")/acls/$INITIATOR_IQN/auth
+	echo "$T" >"$a/userid_mutual" && echo "$MSECRET" >"$a/password_mutual" &&
+		node_set "$T" "$PORTAL" node.session.auth.username_in "$T" &&
+		node_set "$T" "$PORTAL" node.session.auth.password_in "$MSECRET" &&
+		session_roundtrip "$T" "$PORTAL"
+}
+
+no_auth() {
+	lio_attrib "$T" authentication 0 &&
+		node_set "$T" "$PORTAL" node.session.auth.authmethod None
+}
+
+# immediate IMM R2T: set the TPG keys, then check what the session agreed.
+immediate() {
+	local d info rc
+	lio_param "$T" ImmediateData "$1" && lio_param "$T" InitialR2T "$2" ||
+		return 1
+	login "$T" "$PORTAL" && wait_disks "$T" 1 || return 1
+	info=$(iscsiadm -m session -P 2)
+	grep -E 'ImmediateData|InitialR2T|FirstBurst' <<<"$info"
+	d=$(disks_of "$T" | head -n 1)
+	rc=0
+	grep -q "ImmediateData: $1" <<<"$info" &&
+		grep -q "InitialR2T: $2" <<<"$info" || rc=1
+	verify "$d" 4k 16 8 randwrite || rc=1
+	verify "$d" 128k 8 16 write || rc=1
+	logout "$T" "$PORTAL" >/dev/null || rc=1
+	return $rc
+}
+
+wildcard() {
+	lio_target "$TW" && lio_lun "$TW" 0 rdw && lio_acl "$TW" "$INITIATOR_IQN" 0 &&
+		lio_portal "$TW" 0.0.0.0:3262 && lio_portal "$TW" "[::]:3262" &&
+		lio_enable "$TW" || return 1
+	session_roundtrip "$TW" "$TARGET_IP:3262" &&
+		session_roundtrip "$TW" "[$IP6_T]:3262"
+}
+
+# One portal of the target is disabled while a session on the other one
+# keeps verifying; the disabled portal refuses, then serves again.
+portal_disable() {
+	local d rc=0 pid
+	discover "$P2" >/dev/null && login "$T" "$PORTAL" && wait_disks "$T" 1 ||
+		return 1
+	d=$(disks_of "$T" | head -n 1)
+	verify "$d" 16k 16 24 randwrite &
+	pid=$!
+	echo 0 >"$(tpg_dir "$T")/np/$P2/iser" || rc=1
+	if login "$T" "$P2" 2>/dev/null; then
+		echo "login through the disabled iSER portal succeeded"
+		rc=1
+	fi
+	wait $pid || {
+		echo "I/O on the other portal failed"
+		rc=1
+	}
+	echo 1 >"$(tpg_dir "$T")/np/$P2/iser" || rc=1
+	logout "$T" "$PORTAL" >/dev/null || rc=1
+	((rc == 0)) && session_roundtrip "$T" "$P2"
+}
+
+logout_all() {
+	iscsiadm -m node -u >/dev/null 2>&1
+	(($(sessions_count) == 0))
+}
+
+bad_params_refused() {
+	local rc=0 v
+	for v in max_io_bytes=17825792 max_io_bytes=65000 max_io_bytes=0 \
+		queue_depth=8 queue_depth=100000; do
+		if modprobe iser_target "$v" 2>/dev/null; then
+			echo "modprobe iser_target $v was accepted"
+			rmmod iser_target
+			rc=1
+		fi
+	done
+	return $rc
+}
+
+big_io_param() {
+	modprobe iser_target max_io_bytes=16777216 || return 1
+	v=$(cat /sys/module/iser_target/parameters/max_io_bytes)
+	echo "max_io_bytes=$v"
+	rmmod iser_target && ((v == 16777216))
+}
+
+refuses_beside_stock() {
+	local ko rc=0
+	ko=$(find "/lib/modules/$(uname -r)/kernel" -name 'ib_isert.ko*' | head -n 1)
+	[[ -n $ko ]] || return 1
+	insmod "$ko" || return 1
+	if modprobe iser_target 2>/dev/null; then
+		echo "iser_target loaded beside ib_isert"
+		rc=1
+		rmmod iser_target
+	fi
+	dmesg | grep 'iser_target: .*ib_isert' | tail -n 1
+	dmesg | grep -q 'unload it first' || rc=1
+	rmmod ib_isert || rc=1
+	return $rc
+}
+
+MODULES_BEFORE=$(mktemp)
+loaded_modules >"$MODULES_BEFORE"
+tap_diag "$(transport_banner)"
+step transport "select transport iser_target" select_transport
+step rxe "Soft-RoCE rxe0/rxe1 over veth pair" rxe_setup
+step lio "LIO target with two iSER portals" setup
+step served "iser_target serves iSER, ib_isert not loaded" transport_loaded
+step iscsid "iscsid running" initiator_start
+step plain "plain login, verify, logout" session_roundtrip "$T" "$PORTAL"
+check "CHAP: wrong secret refused" wrong_secret_refused
+check "CHAP login verifies" chap_login
+check "mutual CHAP login verifies" mutual_chap_login
+step noauth "authentication off again" no_auth
+for imm in Yes No; do
+	for r2t in Yes No; do
+		check "ImmediateData=$imm InitialR2T=$r2t negotiated and verifies" immediate $imm $r2t
+	done
+done
+check "portal disabled while another serves; re-enabled it serves again" portal_disable
+step ipv6 "IPv6 addresses and an IPv6 iSER portal" ipv6_setup
+check "IPv6 portal login verifies" session_roundtrip "$T6" "$P6"
+check "wildcard portals 0.0.0.0 and [::] serve IPv4 and IPv6" wildcard
+step logout "all sessions logged out" logout_all
+undo iscsid "iscsid stopped" initiator_stop
+undo lio "LIO configuration removed" lio_clear
+undo iscsid "unload initiator modules" \
+	mods_unload ib_iser iscsi_tcp libiscsi_tcp libiscsi scsi_transport_iscsi
+undo lio "unload iser_target" mods_unload iser_target
+check "invalid module parameters refused" bad_params_refused
+check "max_io_bytes=16777216 accepted" big_io_param
+check "iser_target refuses to load beside the stock ib_isert" refuses_beside_stock
+undo lio "unload LIO" unload_lio
+undo rxe "remove rxe links and veth pair" rxe_teardown
+undo rxe "unload rdma_rxe and the RDMA core" unload_rdma
+tap_run "unload every module loaded since boot" unload_new_modules "$MODULES_BEFORE"
+tap_plan
+((TAP_FAIL == 0))

@@ -1,0 +1,191 @@
+#!/bin/bash
+# vm-timeout: 1200
+# Teardown under I/O through iser_target: initiator logout, deletion of
+# the target's portal, of the whole target, and of the target's and the
+# initiator's RDMA device while fio runs. After each, the module must hold
+# exactly the connections that still exist, and a fresh session must
+# verify its data.
+# shellcheck source-path=SCRIPTDIR
+set -u
+ISER_IMPL=ours
+# shellcheck source=tap.sh
+. "$ISER_REPO/tests/guest/tap.sh"
+# shellcheck source=lib.sh
+. "$ISER_REPO/tests/guest/lib.sh"
+# shellcheck source=lio.sh
+. "$ISER_REPO/tests/guest/lio.sh"
+
+T=iqn.2026-11.org.example:teardown
+FIO_PID=
+
+make_target() {
+	lio_target "$T" && lio_lun "$T" 0 rd0 && lio_acl "$T" "$INITIATOR_IQN" 0 &&
+		lio_portal "$T" "$PORTAL" && lio_enable "$T"
+}
+
+setup() {
+	lio_load && lio_ramdisk rd0 64 && make_target
+}
+
+# Short recovery so that a lost session gives up or comes back quickly.
+initiator_prepare() {
+	initiator_start && discover "$PORTAL" >/dev/null &&
+		node_set "$T" "$PORTAL" node.session.timeo.replacement_timeout 30 &&
+		node_set "$T" "$PORTAL" node.conn[0].timeo.noop_out_interval 2 &&
+		node_set "$T" "$PORTAL" node.conn[0].timeo.noop_out_timeout 5
+}
+
+D=
+session_up() {
+	login "$T" "$PORTAL" && wait_disks "$T" 1 || return 1
+	D=$(disks_of "$T" | head -n 1)
+	[[ -n $D ]]
+}
+
+# Background load that keeps commands in flight; its errors are expected.
+load_start() {
+	(cd /tmp && fio --name=load --filename="/dev/$D" --ioengine=libaio \
+		--direct=1 --rw=randrw --bs=64k --iodepth=32 --time_based \
+		--runtime=20 --size=32M --output=/dev/null >/dev/null 2>&1) &
+	FIO_PID=$!
+	sleep 3
+}
+
+load_stop() {
+	kill "$FIO_PID" 2>/dev/null
+	wait "$FIO_PID" 2>/dev/null
+	FIO_PID=
+	return 0
+}
+
+# conns_are N: the module holds N connections once teardown settled.
+conns_are() {
+	for _ in $(seq 80); do
+		(($(slab_objs iser_conn) == $1)) && return 0
+		sleep 0.25
+	done
+	echo "module holds $(slab_objs iser_conn) connections, expected $1"
+	return 1
+}
+
+logout_quiet() {
+	iscsiadm -m node -u >/dev/null 2>&1
+	for _ in $(seq 80); do
+		(($(sessions_count) == 0)) && return 0
+		sleep 0.25
+	done
+	iscsiadm -m session
+	return 1
+}
+
+fresh_verify() {
+	logout_quiet && conns_are 0 && session_up && conns_are 1 &&
+		verify "$D" 16k 16 16 randwrite
+}
+
+logout_under_io() {
+	load_start
+	logout "$T" "$PORTAL" >/dev/null || {
+		load_stop
+		return 1
+	}
+	load_stop
+	conns_are 0 && fresh_verify
+}
+
+portal_delete_under_io() {
+	load_start
+	lio_portal_del "$T" "$PORTAL" || {
+		load_stop
+		return 1
+	}
+	load_stop
+	echo "sessions after the portal went: $(sessions_count), module connections: $(slab_objs iser_conn)"
+	lio_portal "$T" "$PORTAL" && fresh_verify
+}
+
+target_delete_under_io() {
+	load_start
+	lio_clear || {
+		load_stop
+		return 1
+	}
+	load_stop
+	echo "module connections after the target went: $(slab_objs iser_conn)"
+	conns_are 0 && lio_ramdisk rd0 64 && make_target && fresh_verify
+}
+
+# wait_logged_in: the initiator recovered its session on its own.
+wait_logged_in() {
+	for _ in $(seq 240); do
+		iscsiadm -m session -P 1 2>/dev/null |
+			grep -q 'iSCSI Session State: LOGGED_IN' && return 0
+		sleep 0.25
+	done
+	iscsiadm -m session -P 1
+	return 1
+}
+
+target_device_delete_under_io() {
+	load_start
+	rdma link delete rxe0 || {
+		load_stop
+		return 1
+	}
+	echo "after delete: module connections $(slab_objs iser_conn)"
+	conns_are 0 || {
+		load_stop
+		return 1
+	}
+	rdma link add rxe0 type rxe netdev veth0 || {
+		load_stop
+		return 1
+	}
+	load_stop
+	for _ in $(seq 40); do
+		dmesg | grep -q "portal $PORTAL listening again" && break
+		sleep 0.25
+	done
+	dmesg | grep 'iser_target: portal' | tail -n 2
+	dmesg | grep -q "portal $PORTAL listening again" && fresh_verify
+}
+
+initiator_device_delete_under_io() {
+	load_start
+	rdma link delete rxe1 && sleep 2 &&
+		rdma link add rxe1 type rxe netdev veth1 || {
+		load_stop
+		return 1
+	}
+	wait_logged_in
+	local rc=$?
+	load_stop
+	((rc == 0)) && conns_are 1 && fresh_verify
+}
+
+MODULES_BEFORE=$(mktemp)
+loaded_modules >"$MODULES_BEFORE"
+tap_diag "$(transport_banner)"
+step transport "select transport iser_target" select_transport
+step rxe "Soft-RoCE rxe0/rxe1 over veth pair" rxe_setup
+step lio "LIO target with an iSER portal" setup
+step served "iser_target serves iSER, ib_isert not loaded" transport_loaded
+step iscsid "iscsid running, short recovery timeouts" initiator_prepare
+step session "first session verifies" fresh_verify
+check "initiator logout under I/O, then a fresh session verifies" logout_under_io
+check "portal deleted under I/O, then a fresh session verifies" portal_delete_under_io
+check "target deleted under I/O, then a fresh session verifies" target_delete_under_io
+check "target's RDMA device deleted under I/O; listener returns with it" target_device_delete_under_io
+check "initiator's RDMA device deleted under I/O; session reinstated" initiator_device_delete_under_io
+step logout "all sessions logged out, no connection left" eval 'logout_quiet && conns_are 0'
+undo iscsid "iscsid stopped" initiator_stop
+undo lio "LIO configuration removed" lio_clear
+undo iscsid "unload initiator modules" \
+	mods_unload ib_iser iscsi_tcp libiscsi_tcp libiscsi scsi_transport_iscsi
+undo lio "unload iser_target" mods_unload iser_target
+undo lio "unload LIO" unload_lio
+undo rxe "remove rxe links and veth pair" rxe_teardown
+undo rxe "unload rdma_rxe and the RDMA core" unload_rdma
+tap_run "unload every module loaded since boot" unload_new_modules "$MODULES_BEFORE"
+tap_plan
+((TAP_FAIL == 0))

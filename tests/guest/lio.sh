@@ -1,0 +1,192 @@
+# shellcheck shell=bash
+# Guest-side LIO set-up through configfs, for the suites that need many
+# targets, portals and parameters quickly. The documented admin path,
+# targetcli, is exercised by basic.sh; this writes the same configfs tree
+# targetcli writes, about ten times faster under emulation.
+
+CFS=/sys/kernel/config/target
+
+lio_load() {
+	modprobe configfs || return 1
+	mountpoint -q /sys/kernel/config ||
+		mount -t configfs none /sys/kernel/config || return 1
+	modprobe target_core_mod && modprobe iscsi_target_mod &&
+		mkdir -p "$CFS/iscsi"
+}
+
+# lio_ramdisk NAME MB: a ramdisk backstore.
+lio_ramdisk() {
+	local d=$CFS/core/rd_mcp_0/$1
+	mkdir -p "$d" &&
+		echo "rd_pages=$(($2 * 256))" >"$d/control" &&
+		echo 1 >"$d/enable"
+}
+
+# lio_target IQN: a target with TPG 1, not yet enabled. Like targetcli,
+# it starts with authentication off: ACLs alone admit initiators.
+lio_target() {
+	mkdir -p "$CFS/iscsi/$1/tpgt_1" &&
+		echo 0 >"$CFS/iscsi/$1/tpgt_1/attrib/authentication"
+}
+
+tpg_dir() {
+	echo "$CFS/iscsi/$1/tpgt_1"
+}
+
+# lio_lun IQN LUN BACKSTORE: export a ramdisk as LUN on the target.
+lio_lun() {
+	local t
+	t=$(tpg_dir "$1")
+	mkdir -p "$t/lun/lun_$2" &&
+		ln -s "$CFS/core/rd_mcp_0/$3" "$t/lun/lun_$2/$3"
+}
+
+# lio_acl IQN INITIATOR_IQN LUN...: an ACL mapping the given LUNs.
+lio_acl() {
+	local t a lun
+	t=$(tpg_dir "$1")
+	a=$t/acls/$2
+	mkdir -p "$a" || return 1
+	shift 2
+	for lun; do
+		mkdir -p "$a/lun_$lun" &&
+			ln -s "$t/lun/lun_$lun" "$a/lun_$lun/map" || return 1
+	done
+}
+
+# lio_portal IQN ADDR:PORT: a portal with iSER enabled (and its TCP twin).
+lio_portal() {
+	local np
+	np=$(tpg_dir "$1")/np/$2
+	mkdir -p "$np" && echo 1 >"$np/iser" && [[ $(cat "$np/iser") == 1 ]]
+}
+
+lio_portal_del() {
+	local np
+	np=$(tpg_dir "$1")/np/$2
+	echo 0 >"$np/iser" && rmdir "$np"
+}
+
+# lio_param IQN KEY VALUE: a TPG login parameter, e.g. ImmediateData.
+lio_param() {
+	echo "$3" >"$(tpg_dir "$1")/param/$2"
+}
+
+lio_attrib() {
+	echo "$3" >"$(tpg_dir "$1")/attrib/$2"
+}
+
+lio_enable() {
+	echo 1 >"$(tpg_dir "$1")/enable"
+}
+
+# lio_clear: remove every target and backstore, leaving the modules.
+lio_clear() {
+	local t
+	for t in "$CFS"/iscsi/iqn.*/tpgt_1; do
+		[[ -d $t ]] || continue
+		echo 0 >"$t/enable" 2>/dev/null
+		find "$t/acls" -mindepth 3 -maxdepth 3 -type l -delete
+		find "$t/acls" -mindepth 2 -maxdepth 2 -type d -name 'lun_*' -exec rmdir {} +
+		find "$t/acls" -mindepth 1 -maxdepth 1 -type d -exec rmdir {} +
+		find "$t/lun" -mindepth 2 -maxdepth 2 -type l -delete
+		find "$t/lun" -mindepth 1 -maxdepth 1 -type d -exec rmdir {} +
+		for np in "$t"/np/*; do
+			[[ -d $np ]] || continue
+			echo 0 >"$np/iser" 2>/dev/null
+			rmdir "$np"
+		done
+		rmdir "$t" && rmdir "${t%/tpgt_1}" || return 1
+	done
+	for t in "$CFS"/core/rd_mcp_*/*; do
+		[[ -d $t ]] && rmdir "$t"
+	done
+	for t in "$CFS"/core/rd_mcp_*; do
+		[[ -d $t ]] && rmdir "$t"
+	done
+	! compgen -G "$CFS/iscsi/iqn.*" >/dev/null
+}
+
+# slab_objs CACHE: active objects of a slab cache (0 when it is absent).
+slab_objs() {
+	awk -v c="$1" '$1 == c { print $2; f = 1 } END { if (!f) print 0 }' /proc/slabinfo
+}
+
+# iser_slabs: one line with the active objects of the module's caches.
+iser_slabs() {
+	echo "iser_conn=$(slab_objs iser_conn) iser_hdr=$(slab_objs iser_hdr) iser_tx_slot=$(slab_objs iser_tx_slot)"
+}
+
+# --- initiator helpers for several targets and portals ----------------
+
+# node_set IQN PORTAL KEY VALUE: an open-iscsi node setting.
+node_set() {
+	iscsiadm -m node -T "$1" -p "$2" -I iser -o update -n "$3" -v "$4"
+}
+
+discover() {
+	iscsiadm -m discovery -t st -p "$1" -I iser
+}
+
+login() {
+	iscsiadm -m node -T "$1" -p "$2" -I iser --login
+}
+
+logout() {
+	iscsiadm -m node -T "$1" -p "$2" -u
+}
+
+# disks_of IQN: block devices of the sessions to IQN, one per line.
+disks_of() {
+	iscsiadm -m session -P 3 2>/dev/null | awk -v t="$1" '
+		/^Target: / { cur = $2 }
+		/Attached scsi disk/ && cur == t { print $4 }'
+}
+
+# wait_disks IQN N: until the sessions to IQN show N disks.
+wait_disks() {
+	local n
+	for _ in $(seq 80); do
+		n=$(disks_of "$1" | grep -c .)
+		((n == $2)) && return 0
+		sleep 0.25
+	done
+	echo "expected $2 disks for $1, have $n"
+	iscsiadm -m session -P 3
+	return 1
+}
+
+# verify DISK BS QD MB [RW]: crc32c write and verify pass.
+verify() {
+	local rw=${5:-randwrite}
+	(cd /tmp && fio --name="v-$1-$2-$3" --filename="/dev/$1" \
+		--ioengine=libaio --direct=1 --rw="$rw" --bs="$2" \
+		--iodepth="$3" --size="$4M" --verify=crc32c --do_verify=1 \
+		--verify_fatal=1 --verify_state_save=0 --output-format=terse \
+		--terse-version=3 >/tmp/fio.out) || {
+		cat /tmp/fio.out
+		return 1
+	}
+}
+
+# sessions_count: iSER sessions open (0 when none).
+sessions_count() {
+	iscsiadm -m session 2>/dev/null | grep -c '^iser:'
+}
+
+# disk_of IQN IFACE LUN: block device of LUN in the session to IQN made
+# through open-iscsi interface IFACE.
+disk_of() {
+	iscsiadm -m session -P 3 2>/dev/null | awk -v t="$1" -v i="$2" -v l="$3" '
+		/^Target: / { tgt = $2 }
+		/Iface Name:/ { ifc = $3 }
+		/Lun: / { lun = $NF }
+		/Attached scsi disk/ && tgt == t && ifc == i && lun == l { print $4; exit }'
+}
+
+# iface_new NAME: a second open-iscsi interface on the iSER transport, so
+# that one initiator can open several sessions to the same target.
+iface_new() {
+	iscsiadm -m iface -I "$1" -o new >/dev/null &&
+		iscsiadm -m iface -I "$1" -o update -n iface.transport_name -v iser
+}
