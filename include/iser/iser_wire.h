@@ -11,6 +11,10 @@
 
 #include <linux/types.h>
 
+#if !defined(__KERNEL__) && !defined(__packed)
+#define __packed __attribute__((packed))
+#endif
+
 /* Port that iSER portals use when none is given (same as iSCSI). */
 #define ISER_DEFAULT_PORT		3260
 
@@ -25,7 +29,7 @@ struct iser_hdr {
 	__be64	write_va;
 	__be32	read_stag;	/* initiator buffer the target RDMA-WRITEs */
 	__be64	read_va;
-} __attribute__((packed));
+} __packed;
 
 #define ISER_HDR_LEN			28
 
@@ -59,7 +63,7 @@ struct iser_hdr {
 struct iser_cm_req {
 	__u8	flags;
 	__u8	rsvd[3];
-} __attribute__((packed));
+} __packed;
 
 #define ISER_CM_REQ_LEN			4
 /* Initiator's buffers are not zero-based: STag offsets are virtual addresses. */
@@ -74,7 +78,7 @@ struct iser_cm_req {
 struct iser_cm_rep {
 	__u8	flags;
 	__u8	rsvd[3];
-} __attribute__((packed));
+} __packed;
 
 #define ISER_CM_REP_LEN			4
 #define ISER_CM_ZBVA_NOT_USED		0x80

@@ -110,12 +110,14 @@ immediate() {
 	return $rc
 }
 
+# LIO refuses 0.0.0.0 and [::] on the same port (it treats them as one
+# portal), so the IPv6 wildcard listens on the next port.
 wildcard() {
 	lio_target "$TW" && lio_lun "$TW" 0 rdw && lio_acl "$TW" "$INITIATOR_IQN" 0 &&
-		lio_portal "$TW" 0.0.0.0:3262 && lio_portal "$TW" "[::]:3262" &&
+		lio_portal "$TW" 0.0.0.0:3262 && lio_portal "$TW" "[::]:3263" &&
 		lio_enable "$TW" || return 1
 	session_roundtrip "$TW" "$TARGET_IP:3262" &&
-		session_roundtrip "$TW" "[$IP6_T]:3262"
+		session_roundtrip "$TW" "[$IP6_T]:3263"
 }
 
 # One portal of the target is disabled while a session on the other one

@@ -32,6 +32,88 @@
 /* Send queue entries kept for control PDUs, never used by data. */
 #define ISER_SQ_CTRL_RESERVE	32
 
+/**
+ * enum iser_stat - per-connection counters; names in iser_stats.c
+ * @ISER_S_PDU_LOGIN: login requests received
+ * @ISER_S_PDU_SCSI_CMD: SCSI command PDUs received
+ * @ISER_S_PDU_DATA_OUT: unsolicited Data-Out PDUs received
+ * @ISER_S_PDU_NOP_OUT: NOP-Out PDUs received
+ * @ISER_S_PDU_TMF: task management requests received
+ * @ISER_S_PDU_TEXT: text requests received
+ * @ISER_S_PDU_LOGOUT: logout requests received
+ * @ISER_S_PDU_SNACK: SNACK requests received
+ * @ISER_S_BYTES_IN: bytes received by SEND (headers and data)
+ * @ISER_S_CMD_READ: SCSI commands reading data (Data-In)
+ * @ISER_S_CMD_WRITE: SCSI commands writing data (Data-Out)
+ * @ISER_S_CMD_NODATA: SCSI commands without data
+ * @ISER_S_IMM_BYTES: write bytes that came as immediate data
+ * @ISER_S_UNSOL_BYTES: write bytes that came in unsolicited Data-Out
+ * @ISER_S_RDMA_WRITE_BYTES: read data sent by RDMA WRITE
+ * @ISER_S_RDMA_READ_BYTES: write data fetched by RDMA READ
+ * @ISER_S_RDMA_WRITE_WRS: RDMA WRITE work requests posted
+ * @ISER_S_RDMA_READ_WRS: RDMA READ work requests posted
+ * @ISER_S_PDU_OUT_RSP: SCSI Responses sent
+ * @ISER_S_PDU_OUT_NOP_IN: NOP-In PDUs sent
+ * @ISER_S_PDU_OUT_TMF: task management responses sent
+ * @ISER_S_PDU_OUT_TEXT: text responses sent
+ * @ISER_S_PDU_OUT_LOGOUT: logout responses sent
+ * @ISER_S_PDU_OUT_REJECT: Reject PDUs sent
+ * @ISER_S_PDU_OUT_LOGIN: login responses sent
+ * @ISER_S_SQ_STALLS: times a command waited for send queue entries
+ * @ISER_S_WC_FLUSHED: work requests flushed by a teardown
+ * @ISER_S_WC_ERRORS: work requests that failed otherwise
+ * @ISER_S_BAD_PDUS: PDUs refused as malformed or not allowed
+ * @ISER_S_MAX: number of counters
+ */
+enum iser_stat {
+	ISER_S_PDU_LOGIN,
+	ISER_S_PDU_SCSI_CMD,
+	ISER_S_PDU_DATA_OUT,
+	ISER_S_PDU_NOP_OUT,
+	ISER_S_PDU_TMF,
+	ISER_S_PDU_TEXT,
+	ISER_S_PDU_LOGOUT,
+	ISER_S_PDU_SNACK,
+	ISER_S_BYTES_IN,
+	ISER_S_CMD_READ,
+	ISER_S_CMD_WRITE,
+	ISER_S_CMD_NODATA,
+	ISER_S_IMM_BYTES,
+	ISER_S_UNSOL_BYTES,
+	ISER_S_RDMA_WRITE_BYTES,
+	ISER_S_RDMA_READ_BYTES,
+	ISER_S_RDMA_WRITE_WRS,
+	ISER_S_RDMA_READ_WRS,
+	ISER_S_PDU_OUT_RSP,
+	ISER_S_PDU_OUT_NOP_IN,
+	ISER_S_PDU_OUT_TMF,
+	ISER_S_PDU_OUT_TEXT,
+	ISER_S_PDU_OUT_LOGOUT,
+	ISER_S_PDU_OUT_REJECT,
+	ISER_S_PDU_OUT_LOGIN,
+	ISER_S_SQ_STALLS,
+	ISER_S_WC_FLUSHED,
+	ISER_S_WC_ERRORS,
+	ISER_S_BAD_PDUS,
+	ISER_S_MAX
+};
+
+/* Work completion statuses counted one by one (IB_WC_SUCCESS..GENERAL_ERR). */
+#define ISER_WC_STATUSES	(IB_WC_GENERAL_ERR + 1)
+
+/**
+ * struct iser_stats - one CPU's counters, or their sum
+ * @v: indexed by enum iser_stat
+ * @wc: failed work completions by status
+ */
+struct iser_stats {
+	u64 v[ISER_S_MAX];
+	u64 wc[ISER_WC_STATUSES];
+};
+
+#define iser_stat_add(conn, s, n)	this_cpu_add((conn)->stats->v[s], (n))
+#define iser_stat_inc(conn, s)		iser_stat_add(conn, s, 1)
+
 extern unsigned int iser_max_io_bytes;
 extern unsigned int iser_queue_depth;
 extern struct workqueue_struct *iser_wq;
@@ -44,9 +126,12 @@ extern struct kmem_cache *iser_tx_cache;
  * struct iser_device - an RDMA device some connection or listener uses
  * @ib_dev: the device
  * @pd: protection domain shared by all connections on it
- * @ref: one per connection; the last put frees the PD
+ * @ref: one for the device list, one per connection; the last put frees
+ *	the PD, after the device is removed
  * @node: entry in the global device list
  * @sie_capable: the device can invalidate remote keys on receive
+ * @retired: counters of the connections already freed
+ * @debugfs: the device's statistics directory
  */
 struct iser_device {
 	struct ib_device *ib_dev;
@@ -54,6 +139,8 @@ struct iser_device {
 	struct kref ref;
 	struct list_head node;
 	bool sie_capable;
+	struct iser_stats retired;
+	struct dentry *debugfs;
 };
 
 /**
@@ -132,6 +219,13 @@ struct iser_np;
  * @use_sie: answer with Send with Invalidate
  * @initiator_depth: RDMA READs the target may have outstanding
  * @release_work: final teardown, off the CM handler's context
+ * @stats: per-CPU counters
+ * @outstanding: SCSI commands received and not yet released
+ * @outstanding_max: high-water mark of @outstanding
+ * @close_reason: why the connection is closing, set once
+ * @initiator: initiator name, once logged in
+ * @target: target name, once logged in
+ * @debugfs: the connection's statistics directory
  */
 struct iser_conn {
 	struct rdma_cm_id *cm_id;
@@ -143,7 +237,7 @@ struct iser_conn {
 	struct iscsit_conn *iconn;
 	struct kref ref;
 
-	spinlock_t lock;
+	spinlock_t lock;	/* state, np_node, login hand-off */
 	enum iser_conn_state state;
 	struct list_head np_node;
 	struct list_head node;
@@ -165,7 +259,7 @@ struct iser_conn {
 	u64 *tx_dma;
 	u32 tx_count;
 
-	spinlock_t sq_lock;
+	spinlock_t sq_lock;	/* sq_avail, sq_ctrl, sq_wait */
 	int sq_avail;
 	int sq_ctrl;
 	struct list_head sq_wait;
@@ -177,6 +271,14 @@ struct iser_conn {
 	bool use_sie;
 	u8 initiator_depth;
 	struct work_struct release_work;
+
+	struct iser_stats __percpu *stats;
+	atomic_t outstanding;
+	int outstanding_max;
+	const char *close_reason;
+	char initiator[ISCSI_IQN_LEN];
+	char target[ISCSI_IQN_LEN];
+	struct dentry *debugfs;
 };
 
 /**
@@ -210,6 +312,8 @@ enum iser_post {
  * @wait_node: entry in the connection's send queue wait list
  * @ctrl: the command is a control PDU (may use the control reserve)
  * @ctrl_work: runs the core's logout handling off the completion context
+ * @start_ns: when the SCSI command arrived, for its latency
+ * @counted: the command is counted in the connection's outstanding ones
  */
 struct iser_cmd {
 	struct iser_conn *conn;
@@ -228,6 +332,8 @@ struct iser_cmd {
 	struct list_head wait_node;
 	bool ctrl;
 	struct work_struct ctrl_work;
+	u64 start_ns;
+	bool counted;
 };
 
 /**
@@ -245,7 +351,7 @@ struct iser_cmd {
 struct iser_np {
 	struct iscsi_np *np;
 	struct rdma_cm_id *cm_id;
-	struct mutex lock;
+	struct mutex lock;	/* cm_id, the lists, stopping */
 	struct list_head connecting;
 	struct list_head pending;
 	wait_queue_head_t accept_wq;
@@ -262,6 +368,7 @@ static inline struct iser_cmd *iser_cmd(struct iscsit_cmd *icmd)
 /* iser_main.c */
 struct iser_device *iser_device_get(struct ib_device *ib_dev);
 void iser_device_put(struct iser_device *dev);
+void iser_device_forget(struct ib_device *ib_dev);
 
 /* iser_cm.c */
 int iser_setup_np(struct iscsi_np *np, struct sockaddr_storage *addr);
@@ -270,10 +377,22 @@ void iser_free_np(struct iscsi_np *np);
 void iser_wait_conn(struct iscsit_conn *iconn);
 void iser_free_conn(struct iscsit_conn *iconn);
 bool iser_conn_set_state(struct iser_conn *conn, enum iser_conn_state to);
-void iser_conn_fail(struct iser_conn *conn);
+const char *iser_conn_state_name(enum iser_conn_state state);
+void iser_conn_fail(struct iser_conn *conn, const char *why);
+void iser_wc_failed(struct iser_conn *conn, struct ib_wc *wc, const char *what);
+void iser_device_stats(struct iser_device *dev, struct iser_stats *sum);
 void iser_conn_put(struct iser_conn *conn);
 void iser_np_device_added(void);
 void iser_device_removed(struct ib_device *ib_dev);
+
+/* iser_stats.c */
+void iser_stats_sum(struct iser_stats __percpu *pcpu, struct iser_stats *sum);
+void iser_stats_conn_add(struct iser_conn *conn);
+void iser_stats_conn_del(struct iser_conn *conn);
+void iser_stats_dev_add(struct iser_device *dev);
+void iser_stats_dev_del(struct iser_device *dev);
+void iser_stats_init(void);
+void iser_stats_exit(void);
 
 /* iser_buf.c */
 int iser_buf_alloc(struct iser_device *dev, struct iser_buf *buf,

@@ -19,6 +19,7 @@
 #include <target/target_core_fabric.h>
 
 #include "iser.h"
+#include "iser_trace.h"
 
 /* How often a listener whose device vanished tries to come back. */
 #define ISER_RELISTEN_DELAY	(2 * HZ)
@@ -51,6 +52,19 @@ static const u8 iser_next_states[] = {
 };
 
 /**
+ * iser_conn_state_name() - name of a connection state
+ * @state: the state
+ *
+ * Return: a constant string.
+ */
+const char *iser_conn_state_name(enum iser_conn_state state)
+{
+	if ((unsigned int)state >= ARRAY_SIZE(iser_state_names))
+		return "unknown";
+	return iser_state_names[state];
+}
+
+/**
  * iser_conn_set_state() - move a connection to a new state, if allowed
  * @conn: the connection
  * @to: the state to move to
@@ -63,13 +77,18 @@ bool iser_conn_set_state(struct iser_conn *conn, enum iser_conn_state to)
 	unsigned long flags;
 	bool ok;
 
+	enum iser_conn_state from;
+
 	spin_lock_irqsave(&conn->lock, flags);
-	ok = iser_next_states[conn->state] & BIT(to);
+	from = conn->state;
+	ok = iser_next_states[from] & BIT(to);
 	if (ok)
 		conn->state = to;
 	spin_unlock_irqrestore(&conn->lock, flags);
 	if (ok) {
-		pr_debug("conn %p -> %s\n", conn, iser_state_names[to]);
+		trace_iser_conn_state(conn, from, to);
+		pr_debug("conn %p %s -> %s\n", conn, iser_state_names[from],
+			 iser_state_names[to]);
 		wake_up_all(&conn->state_wq);
 	}
 	return ok;
@@ -96,12 +115,15 @@ static void iser_conn_release(struct work_struct *work)
 	iser_buf_free(dev, &conn->login_rx, DMA_FROM_DEVICE);
 	iser_buf_free(dev, &conn->login_tx, DMA_TO_DEVICE);
 	kfree(conn->hdr_scratch);
-	/* The PD must be gone before device removal may see us leave. */
-	iser_device_put(dev);
+	iser_stats_conn_del(conn);
+	/* Counters move to the device's totals with the list removal. */
 	mutex_lock(&iser_conn_list_lock);
+	iser_stats_sum(conn->stats, &dev->retired);
 	list_del(&conn->node);
 	mutex_unlock(&iser_conn_list_lock);
-	pr_debug("conn %p released\n", conn);
+	free_percpu(conn->stats);
+	iser_device_put(dev);
+	pr_debug("conn %p released (%s)\n", conn, conn->close_reason ?: "-");
 	kmem_cache_free(iser_conn_cache, conn);
 	wake_up_all(&iser_conn_gone_wq);
 }
@@ -140,13 +162,14 @@ static void iser_np_unlink(struct iser_conn *conn)
 /**
  * iser_conn_fail() - start tearing a connection down
  * @conn: the connection
+ * @why: the reason, a constant string shown in the statistics
  *
  * Safe to call any number of times from any context that may sleep.
  * Before the iSCSI login thread owns the connection it is released here;
  * during login the login code is woken so that the core drops it; in the
  * full feature phase the core is asked to reinstate the connection.
  */
-void iser_conn_fail(struct iser_conn *conn)
+void iser_conn_fail(struct iser_conn *conn, const char *why)
 {
 	enum iser_conn_state prev;
 	bool queue_login = false;
@@ -159,13 +182,17 @@ void iser_conn_fail(struct iser_conn *conn)
 		return;
 	}
 	conn->state = ISER_CONN_CLOSING;
+	conn->close_reason = why;
 	if (prev == ISER_CONN_LOGIN && conn->login_more) {
 		conn->login_more = false;
 		queue_login = true;
 	}
 	spin_unlock_irqrestore(&conn->lock, flags);
 	wake_up_all(&conn->state_wq);
-	pr_debug("conn %p failing in state %s\n", conn, iser_state_names[prev]);
+	trace_iser_conn_state(conn, prev, ISER_CONN_CLOSING);
+	trace_iser_conn_close(conn, why);
+	pr_debug("conn %p failing in state %s: %s\n", conn,
+		 iser_state_names[prev], why);
 
 	rdma_disconnect(conn->cm_id);
 
@@ -185,6 +212,31 @@ void iser_conn_fail(struct iser_conn *conn)
 	default:
 		break;
 	}
+}
+
+/**
+ * iser_wc_failed() - account for a failed work completion
+ * @conn: the connection
+ * @wc: the completion
+ * @what: the kind of work request, for the log line
+ *
+ * Flushes are the normal end of a teardown and only counted; any other
+ * failure is logged, traced and closes the connection.
+ */
+void iser_wc_failed(struct iser_conn *conn, struct ib_wc *wc, const char *what)
+{
+	if (wc->status == IB_WC_WR_FLUSH_ERR) {
+		iser_stat_inc(conn, ISER_S_WC_FLUSHED);
+		return;
+	}
+	iser_stat_inc(conn, ISER_S_WC_ERRORS);
+	if ((unsigned int)wc->status < ISER_WC_STATUSES)
+		this_cpu_inc(conn->stats->wc[wc->status]);
+	trace_iser_wc_error(conn, what, wc->status);
+	pr_warn_ratelimited("conn %p: %s failed: %s (vendor error 0x%x), dropping connection\n",
+			    conn, what, ib_wc_status_msg(wc->status),
+			    wc->vendor_err);
+	iser_conn_fail(conn, ib_wc_status_msg(wc->status));
 }
 
 static void iser_qp_event(struct ib_event *ev, void *ctx)
@@ -271,6 +323,11 @@ static struct iser_conn *iser_conn_alloc(struct iser_np *inp,
 	conn = kmem_cache_zalloc(iser_conn_cache, GFP_KERNEL);
 	if (!conn)
 		return NULL;
+	conn->stats = alloc_percpu(struct iser_stats);
+	if (!conn->stats) {
+		kmem_cache_free(iser_conn_cache, conn);
+		return NULL;
+	}
 	conn->cm_id = cm_id;
 	conn->np = inp;
 	kref_init(&conn->ref);
@@ -366,7 +423,7 @@ static int iser_connect_request(struct rdma_cm_id *cm_id,
 	if (ret) {
 		pr_warn_ratelimited("rdma_accept for %pISpc failed: %d\n",
 				    &cm_id->route.addr.dst_addr, ret);
-		iser_conn_fail(conn);
+		iser_conn_fail(conn, "accept failed");
 	}
 	pr_debug("conn %p from %pISpc: sie %d depth %u\n", conn,
 		 &cm_id->route.addr.dst_addr, conn->use_sie,
@@ -381,6 +438,7 @@ out_free:
 	}
 	iser_buf_free(dev, &conn->login_tx, DMA_TO_DEVICE);
 	iser_buf_free(dev, &conn->login_rx, DMA_FROM_DEVICE);
+	free_percpu(conn->stats);
 	kmem_cache_free(iser_conn_cache, conn);
 	iser_device_put(dev);
 	return iser_reject(cm_id, "no resources for a new connection");
@@ -453,13 +511,19 @@ static int iser_cm_handler(struct rdma_cm_id *cm_id, struct rdma_cm_event *ev)
 		pr_warn_ratelimited("connection from %pISpc failed: %s\n",
 				    &cm_id->route.addr.dst_addr,
 				    rdma_event_msg(ev->event));
-		iser_conn_fail(conn);
+		iser_conn_fail(conn, "connection establishment failed");
 		break;
 	case RDMA_CM_EVENT_DISCONNECTED:
+		iser_conn_fail(conn, "initiator disconnected");
+		break;
 	case RDMA_CM_EVENT_TIMEWAIT_EXIT:
+		iser_conn_fail(conn, "connection timed out");
+		break;
 	case RDMA_CM_EVENT_ADDR_CHANGE:
+		iser_conn_fail(conn, "address changed");
+		break;
 	case RDMA_CM_EVENT_DEVICE_REMOVAL:
-		iser_conn_fail(conn);
+		iser_conn_fail(conn, "RDMA device removed");
 		break;
 	default:
 		pr_debug("conn %p: ignored CM event %s\n", conn,
@@ -691,7 +755,13 @@ void iser_free_np(struct iscsi_np *np)
 void iser_wait_conn(struct iscsit_conn *iconn)
 {
 	struct iser_conn *conn = iconn->context;
+	unsigned long flags;
 
+	/* Not iser_conn_fail(): the core is already closing this connection. */
+	spin_lock_irqsave(&conn->lock, flags);
+	if (!conn->close_reason)
+		conn->close_reason = "closed by the iSCSI layer";
+	spin_unlock_irqrestore(&conn->lock, flags);
 	iser_conn_set_state(conn, ISER_CONN_CLOSING);
 	rdma_disconnect(conn->cm_id);
 	ib_drain_qp(conn->qp);
@@ -733,6 +803,27 @@ static bool iser_device_in_use(struct ib_device *ib_dev)
 }
 
 /**
+ * iser_device_stats() - totals of a device: freed and live connections
+ * @dev: the device
+ * @sum: where to add them
+ */
+void iser_device_stats(struct iser_device *dev, struct iser_stats *sum)
+{
+	struct iser_conn *conn;
+	int i;
+
+	mutex_lock(&iser_conn_list_lock);
+	for (i = 0; i < ISER_S_MAX; i++)
+		sum->v[i] += dev->retired.v[i];
+	for (i = 0; i < ISER_WC_STATUSES; i++)
+		sum->wc[i] += dev->retired.wc[i];
+	list_for_each_entry(conn, &iser_conn_list, node)
+		if (conn->dev == dev)
+			iser_stats_sum(conn->stats, sum);
+	mutex_unlock(&iser_conn_list_lock);
+}
+
+/**
  * iser_device_removed() - an RDMA device is going away
  * @ib_dev: the device
  *
@@ -764,7 +855,7 @@ void iser_device_removed(struct ib_device *ib_dev)
 	mutex_lock(&iser_conn_list_lock);
 	list_for_each_entry(conn, &iser_conn_list, node)
 		if (conn->dev->ib_dev == ib_dev)
-			iser_conn_fail(conn);
+			iser_conn_fail(conn, "RDMA device removed");
 	mutex_unlock(&iser_conn_list_lock);
 	wait_event(iser_conn_gone_wq, !iser_device_in_use(ib_dev));
 }

@@ -39,12 +39,11 @@ static void iser_login_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	unsigned int i;
 
 	if (unlikely(wc->status != IB_WC_SUCCESS)) {
-		if (wc->status != IB_WC_WR_FLUSH_ERR)
-			pr_warn_ratelimited("conn %p: login receive failed: %s\n",
-					    conn, ib_wc_status_msg(wc->status));
-		iser_conn_fail(conn);
+		iser_wc_failed(conn, wc, "login receive");
 		return;
 	}
+	iser_stat_inc(conn, ISER_S_PDU_LOGIN);
+	iser_stat_add(conn, ISER_S_BYTES_IN, wc->byte_len);
 	for (i = 0; i < buf->nsegs; i++)
 		ib_dma_sync_single_for_cpu(conn->dev->ib_dev, buf->sge[i].addr,
 					   buf->segs[i].len, DMA_FROM_DEVICE);
@@ -54,11 +53,13 @@ static void iser_login_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	if (!why && info.iscsi_opcode != ISCSI_OP_LOGIN)
 		why = ISER_ERR_OPCODE;
 	if (why) {
+		const char *what = why == ISER_ERR_OPCODE ?
+				   "not a login request" : iser_reason_str(why);
+
+		iser_stat_inc(conn, ISER_S_BAD_PDUS);
 		pr_warn_ratelimited("conn %p from %pISpc: bad login PDU (%s), dropping connection\n",
-				    conn, &conn->cm_id->route.addr.dst_addr,
-				    why == ISER_ERR_OPCODE ?
-				    "not a login request" : iser_reason_str(why));
-		iser_conn_fail(conn);
+				    conn, &conn->cm_id->route.addr.dst_addr, what);
+		iser_conn_fail(conn, what);
 		return;
 	}
 
@@ -150,6 +151,7 @@ static int iser_login_send(struct iser_conn *conn)
 		ib_dma_sync_single_for_device(conn->dev->ib_dev,
 					      buf->sge[i].addr,
 					      buf->sge[i].length, DMA_TO_DEVICE);
+	iser_stat_inc(conn, ISER_S_PDU_OUT_LOGIN);
 	buf->cqe.done = iser_login_send_done;
 	wr.wr_cqe = &buf->cqe;
 	wr.sg_list = buf->sge;
@@ -163,12 +165,8 @@ static void iser_login_send_done(struct ib_cq *cq, struct ib_wc *wc)
 {
 	struct iser_conn *conn = wc->qp->qp_context;
 
-	if (unlikely(wc->status != IB_WC_SUCCESS)) {
-		if (wc->status != IB_WC_WR_FLUSH_ERR)
-			pr_warn_ratelimited("conn %p: login response send failed: %s\n",
-					    conn, ib_wc_status_msg(wc->status));
-		iser_conn_fail(conn);
-	}
+	if (unlikely(wc->status != IB_WC_SUCCESS))
+		iser_wc_failed(conn, wc, "login response send");
 }
 
 /* Lay the response out in the login send buffer: headers, then pages. */
@@ -297,7 +295,8 @@ int iser_put_login_tx(struct iscsit_conn *iconn, struct iscsi_login *login,
  * @iconn: the iSCSI connection
  *
  * Completions deliver every PDU, so the thread only sets up the full
- * feature phase, sends the final login response and then waits until the connection closes or it is signalled.
+ * feature phase, sends the final login response and then waits until the
+ * connection closes or it is signalled.
  */
 void iser_get_rx_pdu(struct iscsit_conn *iconn)
 {
@@ -308,13 +307,18 @@ void iser_get_rx_pdu(struct iscsit_conn *iconn)
 	if (iser_ffp_alloc(conn, iconn)) {
 		pr_warn_ratelimited("conn %p: no memory for the full feature phase\n",
 				    conn);
-		iser_conn_fail(conn);
+		iser_conn_fail(conn, "no memory for the full feature phase");
 		return;
 	}
+	strscpy(conn->initiator, iconn->sess->sess_ops->InitiatorName,
+		sizeof(conn->initiator));
+	strscpy(conn->target, iconn->sess->sess_ops->TargetName,
+		sizeof(conn->target));
 	if (!iser_conn_set_state(conn, ISER_CONN_FULL))
 		return;
+	iser_stats_conn_add(conn);
 	if (iser_login_send(conn)) {
-		iser_conn_fail(conn);
+		iser_conn_fail(conn, "cannot post the final login response");
 		return;
 	}
 	wait_event_interruptible(conn->state_wq,

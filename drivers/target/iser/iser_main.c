@@ -11,6 +11,9 @@
 
 #include "iser.h"
 
+#define CREATE_TRACE_POINTS
+#include "iser_trace.h"
+
 unsigned int iser_max_io_bytes = ISER_DEF_MAX_IO_BYTES;
 unsigned int iser_queue_depth = 128;
 struct workqueue_struct *iser_wq;
@@ -84,7 +87,7 @@ static void iser_device_free(struct kref *ref)
 {
 	struct iser_device *dev = container_of(ref, struct iser_device, ref);
 
-	list_del(&dev->node);
+	iser_stats_dev_del(dev);
 	ib_dealloc_pd(dev->pd);
 	kfree(dev);
 }
@@ -109,8 +112,10 @@ struct iser_device *iser_device_get(struct ib_device *ib_dev)
 		}
 	}
 	list_for_each_entry(dev, &iser_dev_list, node) {
-		if (dev->ib_dev == ib_dev && kref_get_unless_zero(&dev->ref))
+		if (dev->ib_dev == ib_dev) {
+			kref_get(&dev->ref);
 			goto out_unlock;
+		}
 	}
 
 	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
@@ -128,8 +133,11 @@ struct iser_device *iser_device_get(struct ib_device *ib_dev)
 	}
 	dev->sie_capable = !!(ib_dev->attrs.device_cap_flags &
 			      IB_DEVICE_MEM_MGT_EXTENSIONS);
+	/* One reference for the list, kept until the device goes away. */
 	kref_init(&dev->ref);
+	kref_get(&dev->ref);
 	list_add(&dev->node, &iser_dev_list);
+	iser_stats_dev_add(dev);
 	pr_debug("device %s: max_qp_wr %d max_send_sge %d max_recv_sge %d\n",
 		 dev_name(&ib_dev->dev), ib_dev->attrs.max_qp_wr,
 		 ib_dev->attrs.max_send_sge, ib_dev->attrs.max_recv_sge);
@@ -149,6 +157,28 @@ void iser_device_put(struct iser_device *dev)
 	mutex_unlock(&iser_dev_lock);
 }
 
+/**
+ * iser_device_forget() - drop the device list's reference to a device
+ * @ib_dev: the device being removed; no connection uses it any more
+ */
+void iser_device_forget(struct ib_device *ib_dev)
+{
+	struct iser_device *dev, *found = NULL;
+
+	mutex_lock(&iser_dev_lock);
+	list_for_each_entry(dev, &iser_dev_list, node) {
+		if (dev->ib_dev == ib_dev) {
+			found = dev;
+			break;
+		}
+	}
+	if (found) {
+		list_del_init(&found->node);
+		kref_put(&found->ref, iser_device_free);
+	}
+	mutex_unlock(&iser_dev_lock);
+}
+
 static int iser_ib_add(struct ib_device *ib_dev)
 {
 	iser_np_device_added();
@@ -164,6 +194,7 @@ static void iser_ib_remove(struct ib_device *ib_dev, void *client_data)
 	mutex_unlock(&iser_dev_lock);
 
 	iser_device_removed(ib_dev);
+	iser_device_forget(ib_dev);
 
 	mutex_lock(&iser_dev_lock);
 	list_del(&d.node);
@@ -245,16 +276,18 @@ static int __init iser_init(void)
 	if (!iser_wq)
 		goto out_tx_cache;
 
+	iser_stats_init();
 	ret = ib_register_client(&iser_ib_client);
 	if (ret)
-		goto out_wq;
+		goto out_stats;
 
 	iscsit_register_transport(&iser_transport);
 	pr_info("iSER target transport loaded, max_io_bytes=%u\n",
 		iser_max_io_bytes);
 	return 0;
 
-out_wq:
+out_stats:
+	iser_stats_exit();
 	destroy_workqueue(iser_wq);
 out_tx_cache:
 	kmem_cache_destroy(iser_tx_cache);
@@ -271,6 +304,7 @@ static void __exit iser_exit(void)
 	iscsit_unregister_transport(&iser_transport);
 	ib_unregister_client(&iser_ib_client);
 	destroy_workqueue(iser_wq);
+	iser_stats_exit();
 	kmem_cache_destroy(iser_tx_cache);
 	kmem_cache_destroy(iser_hdr_cache);
 	kmem_cache_destroy(iser_conn_cache);

@@ -21,9 +21,9 @@
 #define ISER_MAX_AHS_LEN		(255 * 4)
 
 /* Default and hard limits of the I/O size the target offers per command. */
-#define ISER_DEF_MAX_IO_BYTES		(1U << 20)
-#define ISER_MIN_MAX_IO_BYTES		(64U << 10)
-#define ISER_MAX_MAX_IO_BYTES		(16U << 20)
+#define ISER_DEF_MAX_IO_BYTES		(1024U * 1024)
+#define ISER_MIN_MAX_IO_BYTES		(64U * 1024)
+#define ISER_MAX_MAX_IO_BYTES		(16U * 1024 * 1024)
 
 /* PDUs the initiator may send outside the CmdSN window (NOP, TMF, ...). */
 #define ISER_RX_IMMEDIATE_EXTRA		16

@@ -12,6 +12,7 @@
 #include <target/target_core_fabric.h>
 
 #include "iser.h"
+#include "iser_trace.h"
 
 static void iser_recv_done(struct ib_cq *cq, struct ib_wc *wc);
 
@@ -58,10 +59,13 @@ int iser_post_rx_ring(struct iser_conn *conn)
 	return 0;
 }
 
+/* Logs a refused PDU; the caller's error return closes the connection. */
 static void iser_bad_pdu(struct iser_conn *conn, const char *what)
 {
+	iser_stat_inc(conn, ISER_S_BAD_PDUS);
 	pr_warn_ratelimited("conn %p from %pISpc: %s, dropping connection\n",
 			    conn, &conn->cm_id->route.addr.dst_addr, what);
+	iser_conn_fail(conn, what);
 }
 
 struct iser_sg_copy {
@@ -96,6 +100,25 @@ static int iser_copy_data(struct iser_buf *buf,
 		return -ERANGE;
 	return iser_segs_walk(buf->segs, buf->nsegs, info->data_off, len,
 			      iser_copy_to_sg, &c);
+}
+
+/* Counts and traces a SCSI command the core accepted. */
+static void iser_cmd_started(struct iser_conn *conn, struct iser_cmd *cmd,
+			     const struct iscsi_scsi_req *hdr)
+{
+	bool rd = hdr->flags & ISCSI_FLAG_CMD_READ;
+	bool wr = hdr->flags & ISCSI_FLAG_CMD_WRITE;
+	int n;
+
+	iser_stat_inc(conn, rd ? ISER_S_CMD_READ :
+			    wr ? ISER_S_CMD_WRITE : ISER_S_CMD_NODATA);
+	n = atomic_inc_return(&conn->outstanding);
+	if (n > READ_ONCE(conn->outstanding_max))
+		WRITE_ONCE(conn->outstanding_max, n);
+	cmd->counted = true;
+	cmd->start_ns = ktime_get_ns();
+	trace_iser_cmd_start(conn, be32_to_cpu((__force __be32)hdr->itt),
+			     hdr->cdb[0], be32_to_cpu(hdr->data_length), rd, wr);
 }
 
 static struct iscsit_cmd *iser_alloc_cmd(struct iser_conn *conn,
@@ -157,6 +180,7 @@ static int iser_rx_scsi_cmd(struct iser_conn *conn, struct iser_buf *buf,
 	rc = iscsit_setup_scsi_cmd(iconn, icmd, hdrs);
 	if (rc < 0)
 		return 0;
+	iser_cmd_started(conn, iser_cmd(icmd), hdr);
 	rc = iscsit_process_scsi_cmd(iconn, icmd, hdr);
 	if (rc < 0)
 		return 0;
@@ -172,6 +196,7 @@ static int iser_rx_scsi_cmd(struct iser_conn *conn, struct iser_buf *buf,
 			return -EINVAL;
 		}
 		icmd->write_data_done += imm;
+		iser_stat_add(conn, ISER_S_IMM_BYTES, imm);
 		if (icmd->write_data_done == icmd->se_cmd.data_length) {
 			spin_lock_bh(&icmd->istate_lock);
 			icmd->cmd_flags |= ICF_GOT_LAST_DATAOUT;
@@ -198,8 +223,13 @@ static int iser_rx_data_out(struct iser_conn *conn, struct iser_buf *buf,
 	rc = iscsit_check_dataout_hdr(conn->iconn, hdrs, &icmd);
 	if (rc < 0)
 		return rc;
-	if (!icmd)
-		return 0;
+	if (!icmd) {
+		/* Data for an aborted task is dropped; for no task, a lie. */
+		if (iscsit_find_cmd_from_itt(conn->iconn, hdr->itt))
+			return 0;
+		iser_bad_pdu(conn, "Data-Out for a task that does not exist");
+		return -EINVAL;
+	}
 	/* iSER fetches solicited data itself with RDMA READ. */
 	if (!icmd->unsolicited_data) {
 		iser_bad_pdu(conn, "solicited Data-Out sent as a SEND");
@@ -210,6 +240,7 @@ static int iser_rx_data_out(struct iser_conn *conn, struct iser_buf *buf,
 		iser_bad_pdu(conn, "Data-Out outside the command's buffer");
 		return -EINVAL;
 	}
+	iser_stat_add(conn, ISER_S_UNSOL_BYTES, info->data_len);
 	rc = iscsit_check_dataout_payload(icmd, hdr, false);
 	return rc < 0 ? rc : 0;
 }
@@ -302,14 +333,19 @@ static int iser_rx_pdu(struct iser_conn *conn, struct iser_buf *buf,
 
 	switch (op) {
 	case ISCSI_OP_SCSI_CMD:
+		iser_stat_inc(conn, ISER_S_PDU_SCSI_CMD);
 		return iser_rx_scsi_cmd(conn, buf, info, hdrs);
 	case ISCSI_OP_SCSI_DATA_OUT:
+		iser_stat_inc(conn, ISER_S_PDU_DATA_OUT);
 		return iser_rx_data_out(conn, buf, info, hdrs);
 	case ISCSI_OP_NOOP_OUT:
+		iser_stat_inc(conn, ISER_S_PDU_NOP_OUT);
 		return iser_rx_nop_out(conn, buf, info, hdrs);
 	case ISCSI_OP_TEXT:
+		iser_stat_inc(conn, ISER_S_PDU_TEXT);
 		return iser_rx_text(conn, buf, info, hdrs);
 	case ISCSI_OP_SCSI_TMFUNC:
+		iser_stat_inc(conn, ISER_S_PDU_TMF);
 		icmd = iser_alloc_cmd(conn, info);
 		if (!icmd)
 			return iscsit_add_reject(iconn,
@@ -317,6 +353,7 @@ static int iser_rx_pdu(struct iser_conn *conn, struct iser_buf *buf,
 						 hdrs);
 		return iscsit_handle_task_mgt_cmd(iconn, icmd, hdrs);
 	case ISCSI_OP_LOGOUT:
+		iser_stat_inc(conn, ISER_S_PDU_LOGOUT);
 		icmd = iser_alloc_cmd(conn, info);
 		if (!icmd)
 			return iscsit_add_reject(iconn,
@@ -325,6 +362,7 @@ static int iser_rx_pdu(struct iser_conn *conn, struct iser_buf *buf,
 		ret = iscsit_handle_logout_cmd(iconn, icmd, hdrs);
 		return ret < 0 ? ret : 0;
 	case ISCSI_OP_SNACK:
+		iser_stat_inc(conn, ISER_S_PDU_SNACK);
 		return iscsit_handle_snack(iconn, hdrs);
 	default:
 		iser_bad_pdu(conn, "unknown iSCSI opcode");
@@ -341,15 +379,12 @@ static void iser_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	unsigned int i;
 
 	if (unlikely(wc->status != IB_WC_SUCCESS)) {
-		if (wc->status != IB_WC_WR_FLUSH_ERR) {
-			pr_warn_ratelimited("conn %p: receive failed: %s\n",
-					    conn, ib_wc_status_msg(wc->status));
-			iser_conn_fail(conn);
-		}
+		iser_wc_failed(conn, wc, "receive");
 		return;
 	}
 	if (READ_ONCE(conn->state) != ISER_CONN_FULL)
 		return;
+	iser_stat_add(conn, ISER_S_BYTES_IN, wc->byte_len);
 
 	for (i = 0; i < buf->nsegs; i++)
 		ib_dma_sync_single_for_cpu(conn->dev->ib_dev, buf->sge[i].addr,
@@ -357,24 +392,25 @@ static void iser_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	why = iser_parse_pdu(buf->segs[0].addr, buf->segs[0].len, wc->byte_len,
 			     conn->max_recv_data, &info);
 	if (why) {
+		iser_stat_inc(conn, ISER_S_BAD_PDUS);
 		pr_warn_ratelimited("conn %p from %pISpc: %s (opcode 0x%02x, data %u of %u allowed, %u bytes received), dropping connection\n",
 				    conn, &conn->cm_id->route.addr.dst_addr,
 				    iser_reason_str(why), info.iscsi_opcode,
 				    info.data_len, conn->max_recv_data,
 				    wc->byte_len);
-		iser_conn_fail(conn);
+		iser_conn_fail(conn, iser_reason_str(why));
 		return;
 	}
 	pr_debug("conn %p: opcode 0x%02x data %u wsv %d rsv %d\n", conn,
 		 info.iscsi_opcode, info.data_len, info.wsv, info.rsv);
 
 	if (iser_rx_pdu(conn, buf, &info) < 0) {
-		iser_conn_fail(conn);
+		iser_conn_fail(conn, "the iSCSI layer refused a PDU");
 		return;
 	}
 	if (iser_post_recv(conn, buf)) {
 		pr_warn_ratelimited("conn %p: cannot repost a receive buffer\n",
 				    conn);
-		iser_conn_fail(conn);
+		iser_conn_fail(conn, "cannot repost a receive buffer");
 	}
 }

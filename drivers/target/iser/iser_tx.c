@@ -13,6 +13,7 @@
 #include <target/target_core_fabric.h>
 
 #include "iser.h"
+#include "iser_trace.h"
 
 static void iser_send_done(struct ib_cq *cq, struct ib_wc *wc);
 static void iser_read_done(struct ib_cq *cq, struct ib_wc *wc);
@@ -97,6 +98,7 @@ static int iser_post(struct iser_cmd *cmd)
 		}
 	} else {
 		list_add_tail(&cmd->wait_node, &conn->sq_wait);
+		iser_stat_inc(conn, ISER_S_SQ_STALLS);
 	}
 	spin_unlock_irqrestore(&conn->sq_lock, flags);
 	if (ret)
@@ -130,7 +132,7 @@ static void iser_sq_put(struct iser_cmd *done)
 	}
 	spin_unlock_irqrestore(&conn->sq_lock, flags);
 	if (failed)
-		iser_conn_fail(conn);
+		iser_conn_fail(conn, "cannot post a work request");
 }
 
 /* Start of the send header slot of @icmd: iSER header, then the BHS. */
@@ -214,6 +216,7 @@ static int iser_build_status(struct iser_cmd *cmd)
 		return -EINVAL;
 	rsp = (struct iscsi_scsi_rsp *)(slot + ISER_HDR_LEN);
 	iscsit_build_rsp_pdu(icmd, icmd->conn, true, rsp);
+	iser_stat_inc(cmd->conn, ISER_S_PDU_OUT_RSP);
 	if (se->sense_buffer &&
 	    (se->se_cmd_flags & (SCF_TRANSPORT_TASK_SENSE |
 				 SCF_EMULATED_TASK_SENSE))) {
@@ -282,6 +285,8 @@ int iser_queue_data_in(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
 		goto out_rw;
 	cmd->post = ISER_POST_DATA_IN;
 	cmd->credits = cmd->rw_ops + 1;
+	iser_stat_add(conn, ISER_S_RDMA_WRITE_BYTES, se->data_length);
+	iser_stat_add(conn, ISER_S_RDMA_WRITE_WRS, cmd->rw_ops);
 	ret = iser_post(cmd);
 	if (ret)
 		goto out_rw;
@@ -325,6 +330,9 @@ int iser_get_dataout(struct iscsit_conn *iconn, struct iscsit_cmd *icmd,
 	cmd->post = ISER_POST_DATA_OUT;
 	cmd->credits = cmd->rw_ops;
 	cmd->ctrl = false;
+	iser_stat_add(conn, ISER_S_RDMA_READ_BYTES,
+		      se->data_length - icmd->write_data_done);
+	iser_stat_add(conn, ISER_S_RDMA_READ_WRS, cmd->rw_ops);
 	ret = iser_post(cmd);
 	if (ret) {
 		iser_rw_destroy(cmd);
@@ -342,10 +350,7 @@ static void iser_read_done(struct ib_cq *cq, struct ib_wc *wc)
 
 	iser_sq_put(cmd);
 	if (unlikely(wc->status != IB_WC_SUCCESS)) {
-		if (wc->status != IB_WC_WR_FLUSH_ERR)
-			pr_warn_ratelimited("conn %p: RDMA READ of write data failed: %s\n",
-					    conn, ib_wc_status_msg(wc->status));
-		iser_conn_fail(conn);
+		iser_wc_failed(conn, wc, "RDMA READ of write data");
 		iser_cmd_put(cmd, true);
 		return;
 	}
@@ -371,6 +376,13 @@ void iser_cmd_put(struct iser_cmd *cmd, bool comp_err)
 	struct se_cmd *se = &icmd->se_cmd;
 
 	iser_payload_unmap(cmd);
+	if (cmd->counted) {
+		cmd->counted = false;
+		atomic_dec(&cmd->conn->outstanding);
+		trace_iser_cmd_done(cmd->conn,
+				    be32_to_cpu((__force __be32)icmd->init_task_tag),
+				    se->scsi_status, ktime_get_ns() - cmd->start_ns);
+	}
 	switch (icmd->iscsi_opcode) {
 	case ISCSI_OP_SCSI_CMD:
 		spin_lock_bh(&iconn->cmd_lock);
@@ -433,10 +445,7 @@ static void iser_send_done(struct ib_cq *cq, struct ib_wc *wc)
 	iser_payload_unmap(cmd);
 	iser_rw_destroy(cmd);
 	if (unlikely(err)) {
-		if (wc->status != IB_WC_WR_FLUSH_ERR)
-			pr_warn_ratelimited("conn %p: send failed: %s\n", conn,
-					    ib_wc_status_msg(wc->status));
-		iser_conn_fail(conn);
+		iser_wc_failed(conn, wc, "send");
 		iser_cmd_put(cmd, true);
 		return;
 	}
@@ -475,6 +484,7 @@ static int iser_send_nopin(struct iser_cmd *cmd, bool response)
 	iscsit_build_nopin_rsp(icmd, icmd->conn,
 			       (struct iscsi_nopin *)(slot + ISER_HDR_LEN),
 			       response);
+	iser_stat_inc(cmd->conn, ISER_S_PDU_OUT_NOP_IN);
 	ret = iser_prep_send(cmd, 0, icmd->buf_ptr,
 			     response ? icmd->buf_ptr_size : 0, true);
 	return ret ? ret : iser_post(cmd);
@@ -499,12 +509,15 @@ static int iser_send_ctrl(struct iser_cmd *cmd, int state)
 		ret = iser_prep_send(cmd, 0, NULL, 0, true);
 		if (!ret)
 			WRITE_ONCE(cmd->conn->logout_posted, true);
+		iser_stat_inc(cmd->conn, ISER_S_PDU_OUT_LOGOUT);
 		break;
 	case ISTATE_SEND_TASKMGTRSP:
 		iscsit_build_task_mgt_rsp(icmd, iconn, bhs);
 		ret = iser_prep_send(cmd, 0, NULL, 0, true);
+		iser_stat_inc(cmd->conn, ISER_S_PDU_OUT_TMF);
 		break;
 	case ISTATE_SEND_REJECT:
+		iser_stat_inc(cmd->conn, ISER_S_PDU_OUT_REJECT);
 		iscsit_build_reject(icmd, iconn, bhs);
 		/* The rejected header travels as the data segment, inline. */
 		memcpy(slot + ISER_HEADERS_LEN, icmd->buf_ptr, ISCSI_HDR_LEN);
@@ -515,6 +528,7 @@ static int iser_send_ctrl(struct iser_cmd *cmd, int state)
 		len = iscsit_build_text_rsp(icmd, iconn, bhs, ISCSI_INFINIBAND);
 		if (len < 0)
 			return len;
+		iser_stat_inc(cmd->conn, ISER_S_PDU_OUT_TEXT);
 		ret = iser_prep_send(cmd, 0, icmd->buf_ptr, len, true);
 		break;
 	default:

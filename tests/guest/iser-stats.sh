@@ -1,0 +1,190 @@
+#!/bin/bash
+# vm-timeout: 900
+# Observability of iser_target: the debugfs counters must match what fio
+# did exactly, iser-stat must show the connection, the tracepoints must
+# fire, and a connection's entry must go when the connection does.
+# shellcheck source-path=SCRIPTDIR
+set -u
+ISER_IMPL=ours
+# shellcheck source=tap.sh
+. "$ISER_REPO/tests/guest/tap.sh"
+# shellcheck source=lib.sh
+. "$ISER_REPO/tests/guest/lib.sh"
+# shellcheck source=lio.sh
+. "$ISER_REPO/tests/guest/lio.sh"
+
+T=iqn.2026-11.org.example:stats
+DBG=/sys/kernel/debug/iser_target
+TRACE=/sys/kernel/tracing
+TOOL=$ISER_REPO/tools/iser-stat/iser-stat
+WRITES=1000
+READS=500
+
+setup() {
+	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+	mountpoint -q $TRACE || mount -t tracefs none $TRACE
+	lio_load && lio_ramdisk rd0 64 && lio_target "$T" && lio_lun "$T" 0 rd0 &&
+		lio_acl "$T" "$INITIATOR_IQN" 0 && lio_portal "$T" "$PORTAL" &&
+		lio_enable "$T"
+}
+
+D=
+session_up() {
+	initiator_start && discover "$PORTAL" >/dev/null &&
+		login "$T" "$PORTAL" && wait_disks "$T" 1 || return 1
+	D=$(disks_of "$T" | head -n 1)
+	[[ -n $D ]]
+}
+
+conn_dir() {
+	local d
+	for d in "$DBG"/connections/*; do
+		[[ -e $d/stats ]] && echo "$d" && return 0
+	done
+	return 1
+}
+
+# ctr FILE NAME: one counter.
+ctr() {
+	awk -v k="$2" '$1 == k { print $2 }' "$1"
+}
+
+entry_named() {
+	local d
+	d=$(conn_dir) || {
+		ls -R "$DBG"
+		return 1
+	}
+	echo "$d"
+	[[ $(basename "$d") == "$INITIATOR_IQN,$PORTAL,cid0" ]] &&
+		grep -q '^state full-feature$' "$d/stats"
+}
+
+# Exact counts: WRITES 4 KiB writes then READS 64 KiB reads.
+counters_match_fio() {
+	local d b a rc=0 k
+	d=$(conn_dir) || return 1
+	b=$(mktemp)
+	a=$(mktemp)
+	cp "$d/stats" "$b"
+	(cd /tmp && fio --name=w --filename="/dev/$D" --ioengine=libaio --direct=1 \
+		--rw=randwrite --bs=4k --iodepth=8 --number_ios=$WRITES --size=64M \
+		--output=/dev/null &&
+		fio --name=r --filename="/dev/$D" --ioengine=libaio --direct=1 \
+			--rw=read --bs=64k --iodepth=8 --number_ios=$READS --size=64M \
+			--output=/dev/null) || return 1
+	cp "$d/stats" "$a"
+	delta() {
+		echo $(($(ctr "$a" "$1") - $(ctr "$b" "$1")))
+	}
+	for k in cmd_write cmd_read pdu_out_scsi_rsp bytes_data_in_rdma_write; do
+		echo "$k +$(delta $k)"
+	done
+	local wbytes=$(($(delta bytes_immediate) + $(delta bytes_unsolicited) + $(delta bytes_data_out_rdma_read)))
+	echo "write bytes +$wbytes (immediate +$(delta bytes_immediate), rdma read +$(delta bytes_data_out_rdma_read))"
+	(($(delta cmd_write) == WRITES)) || rc=1
+	(($(delta cmd_read) == READS)) || rc=1
+	(($(delta pdu_out_scsi_rsp) == WRITES + READS)) || rc=1
+	(($(delta bytes_data_in_rdma_write) == READS * 65536)) || rc=1
+	((wbytes == WRITES * 4096)) || rc=1
+	(($(ctr "$a" outstanding) == 0)) || rc=1
+	(($(ctr "$a" outstanding_max) >= 1)) || rc=1
+	(($(ctr "$a" wc_errors) == 0 && $(ctr "$a" bad_pdus) == 0)) || rc=1
+	return $rc
+}
+
+tool_once() {
+	local out
+	out=$("$TOOL") || return 1
+	echo "$out"
+	grep -q "^INITIATOR" <<<"$out" &&
+		grep "$INITIATOR_IQN" <<<"$out" | grep -q 'full-feature'
+}
+
+tool_rates() {
+	local out
+	(cd /tmp && fio --name=rate --filename="/dev/$D" --ioengine=libaio \
+		--direct=1 --rw=randread --bs=4k --iodepth=8 --time_based \
+		--runtime=4 --output=/dev/null) &
+	sleep 1
+	out=$("$TOOL" 2 1) || return 1
+	wait
+	echo "$out"
+	# A non-zero read rate on our connection's line.
+	grep "$INITIATOR_IQN" <<<"$out" | awk '{ exit !($6 > 0) }'
+}
+
+tool_json() {
+	"$TOOL" --json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+c = list(s["connections"].values())
+d = s["devices"]
+print(len(c), "connection(s); devices:", " ".join(d))
+sys.exit(not (len(c) == 1 and c[0]["cmd_write"] >= '"$WRITES"' and "rxe0" in d))'
+}
+
+tracepoints() {
+	local ev=$TRACE/events/iser_target
+	[[ -d $ev ]] || {
+		echo "no $ev"
+		return 1
+	}
+	echo >$TRACE/trace
+	echo 1 >"$ev/enable"
+	(cd /tmp && fio --name=t --filename="/dev/$D" --ioengine=libaio \
+		--direct=1 --rw=randread --bs=4k --iodepth=1 --number_ios=20 \
+		--size=4M --output=/dev/null)
+	echo 0 >"$ev/enable"
+	grep -m 2 iser_cmd_done $TRACE/trace
+	(($(grep -c iser_cmd_start $TRACE/trace) >= 20)) &&
+		(($(grep -c 'iser_cmd_done.*latency [0-9]* ns' $TRACE/trace) >= 20))
+}
+
+state_trace_on_logout() {
+	local ev=$TRACE/events/iser_target
+	echo >$TRACE/trace
+	echo 1 >"$ev/iser_conn_state/enable"
+	logout "$T" "$PORTAL" >/dev/null
+	sleep 1
+	echo 0 >"$ev/iser_conn_state/enable"
+	grep iser_conn_state $TRACE/trace
+	grep -q 'full-feature -> closing' $TRACE/trace &&
+		grep -q 'closing -> closed' $TRACE/trace
+}
+
+entry_gone() {
+	for _ in $(seq 40); do
+		conn_dir >/dev/null || break
+		sleep 0.25
+	done
+	! conn_dir && cat "$DBG/devices/rxe0/stats" | head -n 12 &&
+		(($(ctr "$DBG/devices/rxe0/stats" cmd_write) >= WRITES))
+}
+
+MODULES_BEFORE=$(mktemp)
+loaded_modules >"$MODULES_BEFORE"
+tap_diag "$(transport_banner)"
+step transport "select transport iser_target" select_transport
+step rxe "Soft-RoCE rxe0/rxe1 over veth pair" rxe_setup
+step lio "LIO target with an iSER portal, debugfs and tracefs" setup
+step session "iSER session with a disk" session_up
+check "one debugfs entry per connection, named initiator,portal,cid" entry_named
+check "counters match fio: $WRITES writes, $READS reads, bytes exact" counters_match_fio
+check "iser-stat lists the connection" tool_once
+check "iser-stat shows a live read rate" tool_rates
+check "iser-stat --json has connection and device counters" tool_json
+check "tracepoints fire for every command, with latency" tracepoints
+check "state tracepoint on logout" state_trace_on_logout
+check "connection entry gone after logout; device totals kept" entry_gone
+undo session "iscsid stopped" initiator_stop
+undo lio "LIO configuration removed" lio_clear
+undo session "unload initiator modules" \
+	mods_unload ib_iser iscsi_tcp libiscsi_tcp libiscsi scsi_transport_iscsi
+undo lio "unload iser_target" mods_unload iser_target
+undo lio "unload LIO" unload_lio
+undo rxe "remove rxe links and veth pair" rxe_teardown
+undo rxe "unload rdma_rxe and the RDMA core" unload_rdma
+tap_run "unload every module loaded since boot" unload_new_modules "$MODULES_BEFORE"
+tap_plan
+((TAP_FAIL == 0))
