@@ -33,7 +33,9 @@ session_up() {
 	initiator_start && discover "$PORTAL" >/dev/null &&
 		login "$T" "$PORTAL" && wait_disks "$T" 1 || return 1
 	D=$(disks_of "$T" | head -n 1)
-	[[ -n $D ]]
+	[[ -n $D ]] || return 1
+	# One fio I/O must be one SCSI command: no merging in the block layer.
+	echo 2 >"/sys/block/$D/queue/nomerges"
 }
 
 conn_dir() {
@@ -71,7 +73,7 @@ counters_match_fio() {
 		--rw=randwrite --bs=4k --iodepth=8 --number_ios=$WRITES --size=64M \
 		--output=/dev/null &&
 		fio --name=r --filename="/dev/$D" --ioengine=libaio --direct=1 \
-			--rw=read --bs=64k --iodepth=8 --number_ios=$READS --size=64M \
+			--rw=randread --bs=64k --iodepth=8 --number_ios=$READS --size=64M \
 			--output=/dev/null) || return 1
 	cp "$d/stats" "$a"
 	delta() {
@@ -102,13 +104,15 @@ tool_once() {
 }
 
 tool_rates() {
-	local out
+	local out pid
 	(cd /tmp && fio --name=rate --filename="/dev/$D" --ioengine=libaio \
 		--direct=1 --rw=randread --bs=4k --iodepth=8 --time_based \
 		--runtime=4 --output=/dev/null) &
+	pid=$!
 	sleep 1
 	out=$("$TOOL" 2 1) || return 1
-	wait
+	# Not a bare wait: iscsid is a background job of this shell too.
+	wait "$pid"
 	echo "$out"
 	# A non-zero read rate on our connection's line.
 	grep "$INITIATOR_IQN" <<<"$out" | awk '{ exit !($6 > 0) }'

@@ -1,0 +1,235 @@
+#!/bin/bash
+# vm-timeout: 3600
+# Benchmark, one guest boot: the same fio workloads against one null-backed
+# LUN through iser_target, the stock ib_isert, iSCSI over TCP and
+# tcm_loop (LIO with no network: the ceiling), alternating transports
+# round after round. Writes one JSON line per measurement to
+# $ISER_OUT/bench.jsonl for tools/bench.sh to summarise. Checks only that
+# every figure was produced, never a speed.
+# shellcheck source-path=SCRIPTDIR
+set -u
+ISER_IMPL=ours
+# shellcheck source=tap.sh
+. "$ISER_REPO/tests/guest/tap.sh"
+# shellcheck source=lib.sh
+. "$ISER_REPO/tests/guest/lib.sh"
+# shellcheck source=lio.sh
+. "$ISER_REPO/tests/guest/lio.sh"
+
+T=iqn.2026-11.org.example:bench
+ROUNDS=${ISER_BENCH_ROUNDS:-3}
+RUNTIME=${ISER_BENCH_RUNTIME:-10}
+SESSIONS=${ISER_BENCH_SESSIONS:-16}
+TRANSPORTS=${ISER_BENCH_TRANSPORTS:-"ours stock tcp loop"}
+OUT=$ISER_OUT/bench.jsonl
+LOOP_WWN=naa.5001405aaaaaaaaa
+LOOP_I=naa.5001405bbbbbbbbb
+# name rw bs iodepth numjobs [rwmixread]
+WORKLOADS="
+rand-read-4k-qd1 randread 4k 1 1
+rand-write-4k-qd1 randwrite 4k 1 1
+rand-read-4k-qd32 randread 4k 32 1
+rand-write-4k-qd32 randwrite 4k 32 1
+rand-read-4k-4x32 randread 4k 32 4
+seq-read-128k-qd16 read 128k 16 1
+seq-write-128k-qd16 write 128k 16 1
+seq-read-1m-qd16 read 1m 16 1
+seq-write-1m-qd16 write 1m 16 1
+mixed-70-30-8k-qd32 randrw 8k 32 1 70
+"
+
+setup() {
+	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+	lio_load || return 1
+	# Null I/O: the backstore neither stores nor copies, so it is never
+	# the bottleneck.
+	mkdir -p "$CFS/core/rd_mcp_0/null0" &&
+		echo "rd_pages=262144,rd_nullio=1" >"$CFS/core/rd_mcp_0/null0/control" &&
+		echo 1 >"$CFS/core/rd_mcp_0/null0/enable" || return 1
+	lio_target "$T" && lio_lun "$T" 0 null0 &&
+		lio_attrib "$T" generate_node_acls 1 &&
+		lio_attrib "$T" demo_mode_write_protect 0 &&
+		lio_attrib "$T" default_cmdsn_depth 128 &&
+		mkdir -p "$(tpg_dir "$T")/np/$PORTAL" && lio_enable "$T" || return 1
+	modprobe tcm_loop && modprobe ib_iser && initiator_start || return 1
+	local i
+	for i in $(seq "$SESSIONS"); do
+		iface_new "iser$i" || return 1
+	done
+}
+
+np=
+iser_on() {
+	np=$(tpg_dir "$T")/np/$PORTAL
+	echo 1 >"$np/iser" && [[ $(cat "$np/iser") == 1 ]]
+}
+
+iser_off() {
+	echo 0 >"$np/iser"
+}
+
+# up TRANSPORT: make DISK the LUN through TRANSPORT.
+DISK=
+up() {
+	DISK=
+	case $1 in
+	ours)
+		install -m 0644 "$ISER_REPO/packaging/modprobe.d/iser-target.conf" /etc/modprobe.d/
+		iser_on && mod_loaded iser_target && ! mod_loaded ib_isert || return 1
+		discover "$PORTAL" >/dev/null && login "$T" "$PORTAL" >/dev/null || return 1
+		;;
+	stock)
+		rm -f /etc/modprobe.d/iser-target.conf
+		modprobe ib_isert && iser_on && ! mod_loaded iser_target || return 1
+		discover "$PORTAL" >/dev/null && login "$T" "$PORTAL" >/dev/null || return 1
+		;;
+	tcp)
+		iscsiadm -m discovery -t st -p "$PORTAL" >/dev/null &&
+			iscsiadm -m node -T "$T" -p "$PORTAL" -I default --login >/dev/null ||
+			return 1
+		;;
+	loop)
+		local l=$CFS/loopback/$LOOP_WWN/tpgt_1
+		mkdir -p "$l/lun/lun_0" &&
+			ln -s "$CFS/core/rd_mcp_0/null0" "$l/lun/lun_0/null0" &&
+			echo "$LOOP_I" >"$l/nexus" || return 1
+		for _ in $(seq 80); do
+			DISK=$(lsscsi_loop) && [[ -n $DISK ]] && break
+			sleep 0.25
+		done
+		[[ -n $DISK ]]
+		return
+		;;
+	esac
+	wait_disks "$T" 1 && DISK=$(disks_of "$T" | head -n 1) && [[ -n $DISK ]]
+}
+
+# The disk of tcm_loop's SCSI host.
+lsscsi_loop() {
+	local h
+	for h in /sys/class/scsi_host/host*; do
+		[[ $(cat "$h/proc_name" 2>/dev/null) == tcm_loop ]] || continue
+		basename "$(ls -d "$h"/device/target*/*/block/sd* 2>/dev/null | head -n 1)"
+		return 0
+	done
+	return 1
+}
+
+down() {
+	case $1 in
+	ours | stock)
+		iscsiadm -m node -T "$T" -p "$PORTAL" -u >/dev/null 2>&1
+		iser_off
+		if [[ $1 == ours ]]; then mods_unload iser_target; else mods_unload ib_isert; fi
+		;;
+	tcp)
+		iscsiadm -m node -T "$T" -p "$PORTAL" -I default -u >/dev/null 2>&1
+		;;
+	loop)
+		local l=$CFS/loopback/$LOOP_WWN/tpgt_1
+		echo NULL >"$l/nexus" 2>/dev/null
+		rm -f "$l/lun/lun_0/null0" && rmdir "$l/lun/lun_0" "$l" "$CFS/loopback/$LOOP_WWN"
+		;;
+	esac
+}
+
+busy_jiffies() {
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat
+}
+
+# run TRANSPORT ROUND NAME RW BS QD JOBS [MIX]: one fio run. Its JSON
+# report goes to $ISER_OUT/raw/, and one line describing it to bench.jsonl
+# with the CPU time the guest spent meanwhile; tools/bench.sh reads both.
+run() {
+	local tr=$1 round=$2 name=$3 rw=$4 bs=$5 qd=$6 jobs=$7 mix=${8:-}
+	local j0 j1 raw extra=()
+	[[ -n $mix ]] && extra=(--rwmixread="$mix")
+	raw=raw/$tr-$round-$name.json
+	j0=$(busy_jiffies)
+	(cd /tmp && fio --name="$name" --filename="/dev/$DISK" --ioengine=libaio \
+		--direct=1 --rw="$rw" --bs="$bs" --iodepth="$qd" --numjobs="$jobs" \
+		--group_reporting --time_based --runtime="$RUNTIME" --size=512M \
+		"${extra[@]}" --output-format=json --output="$ISER_OUT/$raw") || return 1
+	j1=$(busy_jiffies)
+	printf '{"transport": "%s", "round": %d, "workload": "%s", "fio": "%s", "busy_jiffies": %d, "hz": %d}\n' \
+		"$tr" "$round" "$name" "$raw" "$((j1 - j0))" "$(getconf CLK_TCK)" >>"$OUT"
+}
+
+# Kernel memory one idle connection costs, target and initiator side
+# together (same kernel): used memory with SESSIONS idle sessions logged
+# in, minus before, divided by SESSIONS.
+mem_per_conn() {
+	local tr=$1 before after i ifc=()
+	case $tr in ours | stock) ;; *) return 0 ;; esac
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	before=$(used_kb)
+	for i in $(seq "$SESSIONS"); do
+		iscsiadm -m node -T "$T" -p "$PORTAL" -I "iser$i" --login >/dev/null || return 1
+		ifc+=("iser$i")
+	done
+	sleep 2
+	after=$(used_kb)
+	for i in "${ifc[@]}"; do
+		iscsiadm -m node -T "$T" -p "$PORTAL" -I "$i" -u >/dev/null 2>&1
+	done
+	echo "{\"transport\": \"$tr\", \"workload\": \"mem-per-idle-conn\", \"kib\": $(((after - before) / SESSIONS))}" >>"$OUT"
+}
+
+used_kb() {
+	awk '/^MemTotal:/ { t = $2 } /^MemFree:/ { f = $2 } /^Buffers:/ { b = $2 }
+		/^Cached:/ { c = $2 } END { print t - f - b - c }' /proc/meminfo
+}
+
+bench_round() {
+	local round=$1 tr name rw bs qd jobs mix
+	for tr in $TRANSPORTS; do
+		up "$tr" || {
+			echo "$tr: could not bring the LUN up"
+			down "$tr"
+			return 1
+		}
+		echo "round $round: $tr on /dev/$DISK"
+		while read -r name rw bs qd jobs mix; do
+			[[ -n $name ]] || continue
+			run "$tr" "$round" "$name" "$rw" "$bs" "$qd" "$jobs" "$mix" || {
+				echo "$tr $name failed"
+				down "$tr"
+				return 1
+			}
+		done <<<"$WORKLOADS"
+		((round == 1)) && { mem_per_conn "$tr" || echo "$tr: memory measurement failed"; }
+		down "$tr"
+	done
+}
+
+all_figures() {
+	local want got
+	want=$(($(grep -c . <<<"$WORKLOADS") * ROUNDS * $(wc -w <<<"$TRANSPORTS")))
+	got=$(grep -c '"round"' "$OUT")
+	echo "$got of $want measurements"
+	((got == want))
+}
+
+MODULES_BEFORE=$(mktemp)
+loaded_modules >"$MODULES_BEFORE"
+: >"$OUT"
+mkdir -p "$ISER_OUT/raw"
+tap_diag "transports: $TRANSPORTS; $ROUNDS round(s) of ${RUNTIME}s per workload"
+step transport "select transport iser_target" select_transport
+step rxe "Soft-RoCE rxe0/rxe1 over veth pair" rxe_setup
+step lio "null-backed LUN, iSER/TCP portal, tcm_loop, initiator" setup
+for r in $(seq "$ROUNDS"); do
+	check "round $r: every transport and workload measured" bench_round "$r"
+done
+check "every figure produced" all_figures
+undo lio "iscsid stopped" initiator_stop
+undo lio "LIO configuration removed" lio_clear
+undo lio "unload modules" mods_unload ib_iser iscsi_tcp libiscsi_tcp libiscsi \
+	scsi_transport_iscsi tcm_loop
+undo lio "unload LIO" unload_lio
+undo rxe "remove rxe links and veth pair" rxe_teardown
+undo rxe "unload rdma_rxe and the RDMA core" unload_rdma
+tap_run "unload every module loaded since boot" unload_new_modules "$MODULES_BEFORE"
+tap_plan
+((TAP_FAIL == 0))

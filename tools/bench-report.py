@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Summarise a benchmark run of tests/guest/bench.sh.
+
+Reads bench.jsonl and the raw fio JSON reports the guest wrote, prints a
+table of medians (with min and max) per workload and transport and the
+ratios ours/ib_isert and ours/tcm_loop, and writes the same as JSON.
+Exit status 1 if any expected figure is missing.
+"""
+
+import json
+import os
+import statistics
+import sys
+
+NAMES = {"ours": "iser_target", "stock": "ib_isert", "tcp": "iSCSI/TCP",
+         "loop": "tcm_loop"}
+
+
+def load(outdir):
+    runs, mem = [], {}
+    with open(os.path.join(outdir, "bench.jsonl")) as f:
+        for line in f:
+            rec = json.loads(line)
+            if rec.get("workload") == "mem-per-idle-conn":
+                mem[rec["transport"]] = rec["kib"]
+                continue
+            with open(os.path.join(outdir, rec["fio"])) as fr:
+                job = json.load(fr)["jobs"][0]
+            r, w = job["read"], job["write"]
+            ios = r["total_ios"] + w["total_ios"]
+            lat = [x["clat_ns"]["mean"] for x in (r, w) if x["total_ios"]]
+            runs.append({
+                "transport": rec["transport"], "workload": rec["workload"],
+                "round": rec["round"], "iops": r["iops"] + w["iops"],
+                "mib_s": (r["bw_bytes"] + w["bw_bytes"]) / 1048576,
+                "lat_us": sum(lat) / len(lat) / 1000 if lat else None,
+                "cpu_us_per_io": (rec["busy_jiffies"] / rec["hz"] * 1e6 / ios
+                                  if ios else None),
+                "ios": ios})
+    return runs, mem
+
+
+def stats(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"median": statistics.median(values), "min": min(values),
+            "max": max(values), "n": len(values)}
+
+
+def main():
+    outdir, jsonout = sys.argv[1], sys.argv[2]
+    transports = sys.argv[3].split()
+    rounds = int(sys.argv[4])
+    runs, mem = load(outdir)
+    workloads = []
+    for r in runs:
+        if r["workload"] not in workloads:
+            workloads.append(r["workload"])
+
+    summary, missing = {}, []
+    for wl in workloads:
+        summary[wl] = {}
+        for tr in transports:
+            sel = [r for r in runs if r["workload"] == wl and r["transport"] == tr]
+            if len(sel) != rounds or any(r["ios"] == 0 for r in sel):
+                missing.append(f"{wl}/{tr}: {len(sel)} of {rounds} rounds")
+            summary[wl][tr] = {k: stats([r[k] for r in sel])
+                               for k in ("iops", "mib_s", "lat_us", "cpu_us_per_io")}
+
+    def med(wl, tr, key):
+        s = summary[wl].get(tr, {}).get(key)
+        return s["median"] if s else None
+
+    def ratio(a, b):
+        return a / b if a is not None and b else None
+
+    ratios = {}
+    for wl in workloads:
+        ratios[wl] = {}
+        for key in ("iops", "lat_us", "cpu_us_per_io"):
+            ratios[wl][key] = {
+                "ours/ib_isert": ratio(med(wl, "ours", key), med(wl, "stock", key)),
+                "ours/tcm_loop": ratio(med(wl, "ours", key), med(wl, "loop", key))}
+    memr = ratio(mem.get("ours"), mem.get("stock"))
+
+    head = f"{'workload':<22}" + "".join(f"{NAMES.get(t, t):>24}" for t in transports) \
+        + f"{'ours/isert':>11}{'ours/loop':>10}{'cpu ratio':>10}"
+    print("IOPS median [min-max] per transport; latency in us for QD1; "
+          "ratios of medians (cpu: us per I/O, ours/ib_isert)")
+    print(head)
+    for wl in workloads:
+        cells = ""
+        for tr in transports:
+            key = "lat_us" if wl.endswith("qd1") else "iops"
+            s = summary[wl][tr][key]
+            cells += f"{s['median']:>10.0f} [{s['min']:.0f}-{s['max']:.0f}]".rjust(24) \
+                if s else f"{'-':>24}"
+        key = "lat_us" if wl.endswith("qd1") else "iops"
+        ri = ratios[wl][key]["ours/ib_isert"]
+        rl = ratios[wl][key]["ours/tcm_loop"]
+        rc = ratios[wl]["cpu_us_per_io"]["ours/ib_isert"]
+        fmt = lambda v: f"{v:.2f}" if v is not None else "-"
+        print(f"{wl + (' lat' if key == 'lat_us' else ''):<22}{cells}"
+              f"{fmt(ri):>11}{fmt(rl):>10}{fmt(rc):>10}")
+    if mem:
+        print("kernel memory per idle connection (target and initiator, KiB): " +
+              ", ".join(f"{NAMES.get(t, t)} {v}" for t, v in mem.items()) +
+              (f"; ours/ib_isert {memr:.2f}" if memr is not None else ""))
+
+    with open(jsonout, "w") as f:
+        json.dump({"transports": transports, "rounds": rounds,
+                   "summary": summary, "ratios": ratios,
+                   "mem_per_idle_conn_kib": mem,
+                   "mem_ratio_ours_isert": memr, "runs": runs}, f, indent=1)
+    if missing:
+        print("missing figures: " + "; ".join(missing), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# What `make bench` runs: one guest boot measuring iser_target, the stock
+# ib_isert, iSCSI/TCP and tcm_loop with the same fio workloads (see
+# tests/guest/bench.sh), then a table of medians and ratios, also written
+# to build/bench.json. QUICK=1 runs one short round (what make check does:
+# it checks that every figure is produced, never a speed).
+#
+# Environment: QUICK=1; ROUNDS (default 3), RUNTIME seconds per run
+# (default 10), KVER, ISER_VM_KVM.
+set -uo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo" || exit 1
+# shellcheck source=../tests/guest/tap.sh
+. tests/guest/tap.sh
+
+if [[ ${QUICK:-0} == 1 ]]; then
+	export ISER_BENCH_ROUNDS=1 ISER_BENCH_RUNTIME=2 ISER_BENCH_SESSIONS=4
+else
+	export ISER_BENCH_ROUNDS=${ROUNDS:-3} ISER_BENCH_RUNTIME=${RUNTIME:-10}
+	export ISER_BENCH_SESSIONS=${SESSIONS:-16}
+fi
+export ISER_BENCH_TRANSPORTS="ours stock tcp loop"
+kver=$(tools/kver.sh) || exit 1
+make -s --no-print-directory KVER="$kver" >/dev/null || {
+	tap_not_ok "bench: build iser_target for $kver"
+	exit 1
+}
+timeout_s=$((600 + ISER_BENCH_ROUNDS * ISER_BENCH_RUNTIME * 10 * 4 * 3))
+ISER_VM_TIMEOUT=$timeout_s tests/vm/run-vm.sh tests/guest/bench.sh bench
+rc=$?
+mkdir -p build
+if python3 tools/bench-report.py build/vm/out/bench build/bench.json \
+	"$ISER_BENCH_TRANSPORTS" "$ISER_BENCH_ROUNDS" >build/bench.txt; then
+	tap_ok "bench: every figure produced, summary in build/bench.json"
+else
+	tap_not_ok "bench: every figure produced"
+	rc=1
+fi
+tap_diag <build/bench.txt
+exit "$rc"
