@@ -10,7 +10,8 @@ KVER := $(shell tools/kver.sh 2>/dev/null)
 KDIR := /lib/modules/$(KVER)/build
 endif
 
-.PHONY: all modules clean unit check demo bench deps
+.PHONY: all modules clean unit check demo bench deps install uninstall lint deb \
+	check-matrix dkms-add dkms-remove
 
 all: modules
 
@@ -31,6 +32,71 @@ deps:
 
 check:
 	tests/run-all.sh
+
+# Build checks only (W=1 and sparse for every installed Debian kernel).
+check-matrix:
+	STAGES=build tests/run-all.sh
+
+# checkpatch --strict, kernel-doc, sparse, shellcheck, docutils (TAP).
+lint:
+	tools/lint.sh
+
+bench:
+	tools/bench.sh
+
+# Install by hand into /lib/modules/$(KVER)/updates, plus the modprobe.d
+# alias that makes LIO's request for ib_isert load iser_target. DESTDIR
+# stages the files elsewhere (no depmod then). Without the kernel's
+# signing key (distribution headers), modules_install would try to sign
+# and fail: leave that to the administrator's own key, as DKMS does.
+MOD_INSTALL_DIR = $(DESTDIR)/lib/modules/$(KVER)/updates
+MODPROBE_CONF = $(DESTDIR)/etc/modprobe.d/iser-target.conf
+install: modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=updates \
+		$(if $(wildcard $(KDIR)/certs/signing_key.pem),,CONFIG_MODULE_SIG_ALL=) \
+		modules_install
+	install -D -m 0644 packaging/modprobe.d/iser-target.conf $(MODPROBE_CONF)
+	$(if $(DESTDIR),,depmod -a $(KVER))
+
+uninstall:
+	rm -f $(foreach ext,.ko .ko.xz .ko.gz .ko.zst,$(MOD_INSTALL_DIR)/iser_target$(ext)) $(MODPROBE_CONF)
+	if [ -d $(MOD_INSTALL_DIR) ]; then rmdir --ignore-fail-on-non-empty $(MOD_INSTALL_DIR); fi
+	$(if $(DESTDIR),,depmod -a $(KVER))
+
+# DKMS by hand: the module's sources and dkms.conf into /usr/src (not the
+# whole tree, as `dkms add .` would copy), registered with dkms; then
+# `dkms install iser-target/<version> -k <release>` per kernel.
+DKMS_VERSION = $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+DKMS_SRC = /usr/src/iser-target-$(DKMS_VERSION)
+define no_package
+	@if dpkg-query -W -f='$${db:Status-Abbrev}' iser-target-dkms 2>/dev/null | grep -q '^i'; then \
+		echo "iser-target-dkms is installed and owns $(DKMS_SRC): use apt instead"; exit 1; fi
+endef
+dkms-add:
+	$(no_package)
+	rm -rf $(DKMS_SRC)
+	install -D -m 0644 -t $(DKMS_SRC) Kbuild dkms.conf
+	install -D -m 0644 -t $(DKMS_SRC)/drivers/target/iser drivers/target/iser/*.[ch]
+	install -D -m 0644 -t $(DKMS_SRC)/include/uapi/iser include/uapi/iser/*.h
+	dkms add iser-target/$(DKMS_VERSION)
+
+dkms-remove:
+	$(no_package)
+	if dkms status iser-target/$(DKMS_VERSION) | grep -q .; then \
+		dkms remove iser-target/$(DKMS_VERSION) --all; fi
+	rm -rf $(DKMS_SRC)
+
+# Debian package iser-target-dkms, built from a copy of the sources in
+# build/deb/ so that the .deb, .changes and .buildinfo land there too.
+DEB_OUT = $(CURDIR)/build/deb
+DEB_SRC = $(DEB_OUT)/iser-target
+deb:
+	rm -rf $(DEB_OUT)
+	mkdir -p $(DEB_SRC)
+	cp -r Kbuild dkms.conf LICENSE README.md debian packaging Documentation $(DEB_SRC)/
+	find drivers include -name '*.[ch]' -exec cp --parents {} $(DEB_SRC)/ \;
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc
+	@ls -1 $(DEB_OUT)/*.deb
 
 demo:
 	tools/demo.sh

@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
-# What `make check` runs, in order: host unit tests, module build checks
-# (W=1 and sparse, against the Debian kernel the VM boots), then the VM
-# suites. Prints one TAP stream (kselftest style) and ends with exactly
-# one line "N passed, N failed, N skipped"; exits non-zero on any failure.
+# What `make check` runs, in order: host unit tests, lint (checkpatch,
+# kernel-doc, shellcheck, docutils), module build checks (W=1 and sparse
+# for every installed Debian kernel), the VM suites (on one kernel, or on
+# each of $KVERS), then the packaging test (make install/uninstall, the
+# Debian package: lintian, DKMS on the host, a guest check that
+# enable_iser loads the installed module, purge). Prints one TAP stream
+# (kselftest style) and ends with exactly one line
+# "N passed, N failed, N skipped"; exits non-zero on any failure.
 #
 # Environment:
-#   KVER=REL         kernel release to build for and boot (default: tools/kver.sh)
-#   KDIR=DIR         kernel build tree (default: /lib/modules/$KVER/build)
+#   KVER=REL         kernel to boot for the VM suites (default: tools/kver.sh,
+#                    the newest installed)
+#   KVERS="a b"      run the VM suites and the package guest check on each
+#                    of these kernels (default: $KVER alone)
+#   KDIR=DIR         build against this kernel tree only (default: every
+#                    installed Debian kernel, tools/kver.sh --all)
 #   SUITES="a b"     VM suites to run, by name in tests/guest/ (default:
-#                    $default_suites below)
+#                    $default_suites below; "none" for none)
+#   STAGES="..."     stages to run, of: unit lint build vm pkg (default: all)
 #   ISER_IMPL=ours|stock  iSER target transport basic.sh tests (default: ours);
 #                    the iser-* suites always test ours
 #   ISER_VM_KVM=1, ISER_VM_TIMEOUT=S  see tests/vm/run-vm.sh
@@ -56,35 +65,99 @@ build_check() {
 	fi
 }
 
+stages=" ${STAGES:-unit lint build vm pkg} "
+stage() {
+	[[ $stages == *" $1 "* ]]
+}
+
+# Kernels: every installed Debian kernel is built for; the VM suites boot
+# $KVERS, else the one tools/kver.sh names.
+if [[ -n ${KDIR:-} ]]; then
+	build_kvers=$(tools/kver.sh) || build_kvers=
+else
+	build_kvers=$(tools/kver.sh --all | xargs)
+fi
+vm_kvers=${KVERS:-$(tools/kver.sh)}
+vm_kvers=${vm_kvers//,/ }
+[[ $suites == none ]] && suites=
+
 # (a) Host unit tests; they print their own TAP.
-if [[ -f tests/unit/Makefile ]]; then
-	relay "unit: " make -s --no-print-directory -C tests/unit run
-else
-	tap_skip "unit tests" "tests/unit/Makefile does not exist yet"
-fi
-
-# (b) Module build checks, against the kernel the VM boots.
-if kver=$(tools/kver.sh); then
-	kdir=${KDIR:-/lib/modules/$kver/build}
-	tap_diag "kernel: $kver ($kdir), transport: ISER_IMPL=$ISER_IMPL"
-	# W=1 only reports on files it compiles: clean the module objects
-	# first (not `make clean`, which would also drop build/'s VM cache).
-	make -s -C "$kdir" M="$repo" clean >/dev/null 2>&1
-	build_check "build: make KVER=$kver W=1, no warnings" KVER="$kver" W=1
-	# C=2 runs sparse on every source file, rebuilt or not.
-	build_check "sparse: make KVER=$kver C=2, no warnings" KVER="$kver" C=2
-else
-	tap_not_ok "resolve the kernel to build for and boot (tools/kver.sh)"
-fi
-
-# (c) VM suites.
-for suite in $suites; do
-	if [[ ! -f tests/guest/$suite.sh ]]; then
-		tap_not_ok "vm:$suite: no such suite tests/guest/$suite.sh"
-		continue
+if stage unit; then
+	if [[ -f tests/unit/Makefile ]]; then
+		relay "unit: " make -s --no-print-directory -C tests/unit run
+	else
+		tap_skip "unit tests" "tests/unit/Makefile does not exist yet"
 	fi
-	relay "" tests/vm/run-vm.sh "tests/guest/$suite.sh" "$suite"
-done
+fi
+
+# (b) checkpatch --strict, kernel-doc, shellcheck, docutils (sparse runs
+# in (c)); see tools/lint.sh.
+if stage lint; then
+	relay "lint: " tools/lint.sh --no-sparse
+fi
+
+# (c) Module build checks for every kernel, each in a fresh copy of the
+# sources under build/matrix/: W=1 only reports on files it compiles, and
+# the module at the top level is the one the VM suites load.
+kdir_of() {
+	echo "${KDIR:-/lib/modules/$1/build}"
+}
+matrix_check() { # KVER
+	local k=$1 dir=$repo/build/matrix/$1
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	cp Kbuild "$dir/"
+	find drivers include -name '*.[ch]' -exec cp --parents {} "$dir/" \;
+	build_check "build: make KVER=$k W=1, no warnings" -C "$(kdir_of "$k")" M="$dir" W=1 modules
+	# C=2 runs sparse on every source file, rebuilt or not.
+	build_check "sparse: make KVER=$k C=2, no warnings" -C "$(kdir_of "$k")" M="$dir" C=2 modules
+}
+if stage build; then
+	if [[ -z $build_kvers ]]; then
+		tap_not_ok "build: find the installed kernels (tools/kver.sh --all)"
+	fi
+	for k in $build_kvers; do
+		tap_diag "build: $k ($(kdir_of "$k"))"
+		matrix_check "$k"
+	done
+fi
+
+# (d) VM suites, on each kernel of $vm_kvers; the module is built at the
+# top level for that kernel first. With several kernels a suite's name
+# (and output directory, build/vm/out/NAME) carries the kernel.
+root_module() { # KVER
+	make -s -C "$(kdir_of "$1")" M="$repo" clean >/dev/null 2>&1
+	make -s --no-print-directory KVER="$1" ${KDIR:+KDIR="$KDIR"}
+}
+if stage vm && [[ -n $suites ]]; then
+	if [[ -z $vm_kvers ]]; then
+		tap_not_ok "vm: resolve the kernel to boot (tools/kver.sh)"
+	fi
+	for k in $vm_kvers; do
+		tap_diag "vm: kernel $k, transport: ISER_IMPL=$ISER_IMPL"
+		if ! tap_run "vm: build iser_target.ko for $k" root_module "$k"; then
+			for suite in $suites; do
+				tap_skip "vm:$suite on $k" "iser_target.ko did not build for $k"
+			done
+			continue
+		fi
+		for suite in $suites; do
+			name=$suite
+			[[ $vm_kvers == *" "* ]] && name=$suite@$k
+			if [[ ! -f tests/guest/$suite.sh ]]; then
+				tap_not_ok "vm:$suite: no such suite tests/guest/$suite.sh"
+				continue
+			fi
+			KVER=$k relay "" tests/vm/run-vm.sh "tests/guest/$suite.sh" "$name"
+		done
+	done
+fi
+
+# (e) Packaging, last: it installs iser-target-dkms on this machine for
+# a while (and purges it again), which must not meet the suites above.
+if stage pkg; then
+	PKG_VM_KVERS=$vm_kvers relay "" tests/pkg/deb.sh
+fi
 
 tap_plan
 tap_totals

@@ -205,9 +205,9 @@ static int iser_ffp_alloc(struct iser_conn *conn, struct iscsit_conn *iconn)
 	if (!conn->max_recv_data)
 		conn->max_recv_data = iconn->conn_ops->MaxRecvDataSegmentLength;
 	if (conn->max_recv_data > cap) {
-		pr_warn_ratelimited("TargetRecvDataSegmentLength %u is above the %u bytes one receive holds on %s; set it to %u or less on the TPG\n",
+		pr_warn_ratelimited("TargetRecvDataSegmentLength %u is above the %u bytes one receive holds on %s: larger PDUs will close the connection\n",
 				    conn->max_recv_data, cap,
-				    dev_name(&conn->dev->ib_dev->dev), cap);
+				    dev_name(&conn->dev->ib_dev->dev));
 		conn->max_recv_data = cap;
 	}
 	if (window > conn->rq_size - ISER_RX_IMMEDIATE_EXTRA)

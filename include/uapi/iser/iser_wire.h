@@ -11,10 +11,6 @@
 
 #include <linux/types.h>
 
-#if !defined(__KERNEL__) && !defined(__packed)
-#define __packed __attribute__((packed))
-#endif
-
 /* Port that iSER portals use when none is given (same as iSCSI). */
 #define ISER_DEFAULT_PORT		3260
 
@@ -29,7 +25,7 @@ struct iser_hdr {
 	__be64	write_va;
 	__be32	read_stag;	/* initiator buffer the target RDMA-WRITEs */
 	__be64	read_va;
-} __packed;
+} __attribute__((packed));
 
 #define ISER_HDR_LEN			28
 
@@ -63,7 +59,7 @@ struct iser_hdr {
 struct iser_cm_req {
 	__u8	flags;
 	__u8	rsvd[3];
-} __packed;
+} __attribute__((packed));
 
 #define ISER_CM_REQ_LEN			4
 /* Initiator's buffers are not zero-based: STag offsets are virtual addresses. */
@@ -78,7 +74,7 @@ struct iser_cm_req {
 struct iser_cm_rep {
 	__u8	flags;
 	__u8	rsvd[3];
-} __packed;
+} __attribute__((packed));
 
 #define ISER_CM_REP_LEN			4
 #define ISER_CM_ZBVA_NOT_USED		0x80
