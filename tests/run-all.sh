@@ -17,7 +17,9 @@
 #                    installed Debian kernel, tools/kver.sh --all)
 #   SUITES="a b"     VM suites to run, by name in tests/guest/ (default:
 #                    $default_suites below; "none" for none)
-#   STAGES="..."     stages to run, of: unit lint build vm pkg (default: all)
+#   STAGES="..."     stages to run, of: unit lint build vm bench pkg
+#                    (default: all; bench is one quick round that checks
+#                    every figure is produced, see tools/bench.sh)
 #   ISER_IMPL=ours|stock  iSER target transport basic.sh tests (default: ours);
 #                    the iser-* suites always test ours
 #   ISER_VM_KVM=1, ISER_VM_TIMEOUT=S  see tests/vm/run-vm.sh
@@ -29,7 +31,7 @@ cd "$repo" || exit 1
 . tests/guest/tap.sh
 
 # Suites run by default; SUITES picks others (any tests/guest/NAME.sh).
-default_suites="basic iser-io iser-paths iser-teardown"
+default_suites="basic iser-io iser-paths iser-teardown iser-stats"
 suites=${SUITES:-$default_suites}
 suites=${suites//,/ }
 export ISER_IMPL=${ISER_IMPL:-ours}
@@ -65,7 +67,7 @@ build_check() {
 	fi
 }
 
-stages=" ${STAGES:-unit lint build vm pkg} "
+stages=" ${STAGES:-unit lint build vm bench pkg} "
 stage() {
 	[[ $stages == *" $1 "* ]]
 }
@@ -153,7 +155,13 @@ if stage vm && [[ -n $suites ]]; then
 	done
 fi
 
-# (e) Packaging, last: it installs iser-target-dkms on this machine for
+# (e) One quick benchmark round, so that the benchmark cannot rot: it
+# checks that every figure is produced, never a speed.
+if stage bench; then
+	QUICK=1 relay "" tools/bench.sh
+fi
+
+# (f) Packaging, last: it installs iser-target-dkms on this machine for
 # a while (and purges it again), which must not meet the suites above.
 if stage pkg; then
 	PKG_VM_KVERS=$vm_kvers relay "" tests/pkg/deb.sh

@@ -98,7 +98,7 @@ counters_match_fio() {
 tool_once() {
 	local out
 	out=$("$TOOL") || return 1
-	echo "$out"
+	echo "$out" | tee /tmp/iser-stat.out
 	grep -q "^INITIATOR" <<<"$out" &&
 		grep "$INITIATOR_IQN" <<<"$out" | grep -q 'full-feature'
 }
@@ -176,6 +176,7 @@ step session "iSER session with a disk" session_up
 check "one debugfs entry per connection, named initiator,portal,cid" entry_named
 check "counters match fio: $WRITES writes, $READS reads, bytes exact" counters_match_fio
 check "iser-stat lists the connection" tool_once
+[[ -s /tmp/iser-stat.out ]] && tap_diag </tmp/iser-stat.out
 check "iser-stat shows a live read rate" tool_rates
 check "iser-stat --json has connection and device counters" tool_json
 check "tracepoints fire for every command, with latency" tracepoints
