@@ -108,7 +108,7 @@ up() {
 lsscsi_loop() {
 	local h
 	for h in /sys/class/scsi_host/host*; do
-		[[ $(cat "$h/proc_name" 2>/dev/null) == tcm_loop ]] || continue
+		[[ $(cat "$h/proc_name" 2>/dev/null) == tcm_loopback ]] || continue
 		basename "$(ls -d "$h"/device/target*/*/block/sd* 2>/dev/null | head -n 1)"
 		return 0
 	done
@@ -127,8 +127,11 @@ down() {
 		;;
 	loop)
 		local l=$CFS/loopback/$LOOP_WWN/tpgt_1
-		echo NULL >"$l/nexus" 2>/dev/null
-		rm -f "$l/lun/lun_0/null0" && rmdir "$l/lun/lun_0" "$l" "$CFS/loopback/$LOOP_WWN"
+		rm -f "$l/lun/lun_0/null0"
+		rmdir "$l/lun/lun_0" 2>/dev/null
+		rmdir "$l" 2>/dev/null
+		rmdir "$CFS/loopback/$LOOP_WWN" 2>/dev/null
+		[[ ! -e $CFS/loopback/$LOOP_WWN ]]
 		;;
 	esac
 }
@@ -161,6 +164,11 @@ run() {
 mem_per_conn() {
 	local tr=$1 before after i ifc=()
 	case $tr in ours | stock) ;; *) return 0 ;; esac
+	local all=()
+	for i in $(seq "$SESSIONS"); do
+		all+=(-I "iser$i")
+	done
+	iscsiadm -m discovery -t st -p "$PORTAL" "${all[@]}" >/dev/null || return 1
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
 	before=$(used_kb)

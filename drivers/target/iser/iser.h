@@ -212,6 +212,7 @@ struct iser_np;
  * @sq_avail: send queue entries free for data transfers
  * @sq_ctrl: send queue entries free for control PDUs
  * @sq_wait: commands waiting for send queue entries, in order
+ * @sq_size: send queue entries data transfers can use at most
  * @max_rx_pages: data pages a receive may scatter to on this queue pair
  * @rq_size: receive queue entries of the queue pair
  * @hdr_scratch: contiguous copy of a BHS whose AHS overflows the header slot
@@ -263,6 +264,7 @@ struct iser_conn {
 	int sq_avail;
 	int sq_ctrl;
 	struct list_head sq_wait;
+	u32 sq_size;
 
 	u32 max_rx_pages;
 	u32 rq_size;

@@ -309,6 +309,7 @@ static int iser_create_qp(struct iser_conn *conn)
 	conn->rq_size = qa.cap.max_recv_wr;
 	conn->sq_ctrl = ISER_SQ_CTRL_RESERVE;
 	conn->sq_avail = (int)qa.cap.max_send_wr - ISER_SQ_CTRL_RESERVE - 1;
+	conn->sq_size = conn->sq_avail;
 	pr_debug("conn %p: sq %u rq %u cq %u send_sge %u recv_sge %u\n", conn,
 		 qa.cap.max_send_wr, qa.cap.max_recv_wr, conn->cq_size,
 		 qa.cap.max_send_sge, qa.cap.max_recv_sge);

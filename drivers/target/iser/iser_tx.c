@@ -87,8 +87,15 @@ static int iser_post(struct iser_cmd *cmd)
 	unsigned long flags;
 	int ret = 0;
 
+	if (unlikely(cmd->credits > conn->sq_size)) {
+		pr_warn_ratelimited("conn %p: a command needs %u send queue entries, the queue has %u\n",
+				    conn, cmd->credits, conn->sq_size);
+		return -EINVAL;
+	}
 	spin_lock_irqsave(&conn->sq_lock, flags);
-	if (list_empty(&conn->sq_wait) && iser_sq_take(conn, cmd)) {
+	/* Control PDUs may overtake waiting data through their reserve. */
+	if ((list_empty(&conn->sq_wait) || cmd->ctrl) &&
+	    iser_sq_take(conn, cmd)) {
 		ret = iser_post_now(cmd);
 		if (ret) {
 			if (cmd->ctrl)
