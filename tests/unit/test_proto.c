@@ -16,7 +16,7 @@ static void check(bool ok, const char *name)
 	n_run++;
 	if (!ok)
 		n_fail++;
-	printf("%sok %d unit: %s\n", ok ? "" : "not ", n_run, name);
+	printf("%sok %d %s\n", ok ? "" : "not ", n_run, name);
 }
 
 static void put_be32(u8 *p, u32 v)
