@@ -58,7 +58,8 @@ entry_named() {
 		return 1
 	}
 	echo "$d"
-	[[ $(basename "$d") == "$INITIATOR_IQN,$PORTAL,cid0" ]] &&
+	# shellcheck disable=SC2053
+	[[ $(basename "$d") == "$INITIATOR_IQN,$PORTAL,isid"[0-9a-f]*",cid0" ]] &&
 		grep -q '^state full-feature$' "$d/stats"
 }
 
@@ -173,7 +174,7 @@ step transport "select transport iser_target" select_transport
 step rxe "Soft-RoCE rxe0/rxe1 over veth pair" rxe_setup
 step lio "LIO target with an iSER portal, debugfs and tracefs" setup
 step session "iSER session with a disk" session_up
-check "one debugfs entry per connection, named initiator,portal,cid" entry_named
+check "one debugfs entry per connection, named initiator,portal,isid,cid" entry_named
 check "counters match fio: $WRITES writes, $READS reads, bytes exact" counters_match_fio
 check "iser-stat lists the connection" tool_once
 [[ -s /tmp/iser-stat.out ]] && tap_diag </tmp/iser-stat.out

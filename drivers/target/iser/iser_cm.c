@@ -764,6 +764,8 @@ void iser_wait_conn(struct iscsit_conn *iconn)
 		conn->close_reason = "closed by the iSCSI layer";
 	spin_unlock_irqrestore(&conn->lock, flags);
 	iser_conn_set_state(conn, ISER_CONN_CLOSING);
+	/* A reinstating twin may log in under the same name right after. */
+	iser_stats_conn_del(conn);
 	rdma_disconnect(conn->cm_id);
 	ib_drain_qp(conn->qp);
 	iser_sq_flush(conn);

@@ -5,7 +5,7 @@
  * Counters are per CPU, so the data path only ever adds to its own CPU's
  * copy; readers sum them. Layout (documented in Documentation/ABI):
  *
- *   /sys/kernel/debug/iser_target/connections/<initiator>,<portal>,cid<N>/stats
+ *   /sys/kernel/debug/iser_target/connections/<initiator>,<portal>,isid<ISID>,cid<N>/stats
  *   /sys/kernel/debug/iser_target/devices/<rdma device>/stats
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -127,15 +127,25 @@ DEFINE_SHOW_ATTRIBUTE(iser_dev_stats);
  */
 void iser_stats_conn_add(struct iser_conn *conn)
 {
-	char name[ISCSI_IQN_LEN + 80];
+	static atomic_t serial = ATOMIC_INIT(0);
+	char name[ISCSI_IQN_LEN + 96];
+	int len;
 
 	if (!iser_debugfs_conns)
 		return;
-	snprintf(name, sizeof(name), "%s,%pISpc,cid%u", conn->initiator,
-		 &conn->cm_id->route.addr.src_addr, conn->iconn->cid);
+	/* The ISID tells apart sessions of one initiator on one portal. */
+	len = snprintf(name, sizeof(name), "%s,%pISpc,isid%6phN,cid%u",
+		       conn->initiator, &conn->cm_id->route.addr.src_addr,
+		       conn->iconn->sess->isid, conn->iconn->cid);
 	/* debugfs names may not contain '/': IQNs never do, but be sure. */
 	strreplace(name, '/', '_');
 	conn->debugfs = debugfs_create_dir(name, iser_debugfs_conns);
+	if (IS_ERR(conn->debugfs)) {
+		/* A closing twin still holds the name: add a serial number. */
+		snprintf(name + len, sizeof(name) - len, ",%d",
+			 atomic_inc_return(&serial));
+		conn->debugfs = debugfs_create_dir(name, iser_debugfs_conns);
+	}
 	debugfs_create_file("stats", 0444, conn->debugfs, conn,
 			    &iser_conn_stats_fops);
 }

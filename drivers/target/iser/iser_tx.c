@@ -427,6 +427,11 @@ void iser_cmd_put(struct iser_cmd *cmd, bool comp_err)
 		iscsit_release_cmd(icmd);
 		break;
 	default:
+		/* A Logout whose response failed is still on the list. */
+		spin_lock_bh(&iconn->cmd_lock);
+		if (!list_empty(&icmd->i_conn_node))
+			list_del_init(&icmd->i_conn_node);
+		spin_unlock_bh(&iconn->cmd_lock);
 		iscsit_release_cmd(icmd);
 		break;
 	}
@@ -459,6 +464,8 @@ static void iser_send_done(struct ib_cq *cq, struct ib_wc *wc)
 
 	switch (icmd->i_state) {
 	case ISTATE_SEND_LOGOUTRSP:
+		/* Teardown waits for the handler only once it will run. */
+		WRITE_ONCE(conn->logout_posted, true);
 		/* It waits for the connection to close: not in CQ context. */
 		INIT_WORK(&cmd->ctrl_work, iser_logout_work);
 		queue_work(iser_wq, &cmd->ctrl_work);
@@ -514,8 +521,6 @@ static int iser_send_ctrl(struct iser_cmd *cmd, int state)
 		if (ret)
 			return ret;
 		ret = iser_prep_send(cmd, 0, NULL, 0, true);
-		if (!ret)
-			WRITE_ONCE(cmd->conn->logout_posted, true);
 		iser_stat_inc(cmd->conn, ISER_S_PDU_OUT_LOGOUT);
 		break;
 	case ISTATE_SEND_TASKMGTRSP:
