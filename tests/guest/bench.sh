@@ -168,7 +168,8 @@ mem_per_conn() {
 	for i in $(seq "$SESSIONS"); do
 		all+=(-I "iser$i")
 	done
-	iscsiadm -m discovery -t st -p "$PORTAL" "${all[@]}" >/dev/null || return 1
+	# -o new: add records for these interfaces, keep the one in use.
+	iscsiadm -m discovery -t st -p "$PORTAL" "${all[@]}" -o new >/dev/null || return 1
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
 	before=$(used_kb)
