@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * iser-hostile: a user-space iSER initiator that logs in properly and then
+ * misbehaves on purpose, one scenario per run. Shared definitions.
+ */
+#ifndef HOSTILE_H
+#define HOSTILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <infiniband/verbs.h>
+#include <rdma/rdma_cma.h>
+
+#include <iser/iser_wire.h>
+
+/* ---- iSCSI (RFC 7143) ------------------------------------------------ */
+
+#define BHS_LEN			ISER_BHS_LEN	/* 48 */
+#define HDRS_LEN		ISER_HEADERS_LEN	/* iSER header + BHS: 76 */
+
+#define OP_NOOP_OUT		0x00
+#define OP_SCSI_CMD		0x01
+#define OP_TMF			0x02
+#define OP_LOGIN		0x03
+#define OP_TEXT			0x04
+#define OP_DATA_OUT		0x05
+#define OP_LOGOUT		0x06
+#define OP_SNACK		0x10
+#define OP_IMMEDIATE		0x40
+#define OP_MASK			0x3f
+
+#define OP_NOOP_IN		0x20
+#define OP_SCSI_RSP		0x21
+#define OP_TMF_RSP		0x22
+#define OP_LOGIN_RSP		0x23
+#define OP_TEXT_RSP		0x24
+#define OP_DATA_IN		0x25
+#define OP_LOGOUT_RSP		0x26
+#define OP_R2T			0x31
+#define OP_ASYNC		0x32
+#define OP_REJECT		0x3f
+
+#define FLAG_FINAL		0x80
+#define CMD_READ		0x40
+#define CMD_WRITE		0x20
+#define CMD_ATTR_SIMPLE		0x01
+
+#define LOGIN_T			0x80
+#define LOGIN_C			0x40
+#define STAGE_SEC		0
+#define STAGE_OP		1
+#define STAGE_FFP		3
+
+#define RSVD_TAG		0xffffffffu
+
+/* SCSI */
+#define SCSI_TUR		0x00
+#define SCSI_READ10		0x28
+#define SCSI_WRITE10		0x2a
+#define SCSI_READCAP10		0x25
+#define SCSI_GOOD		0x00
+#define SCSI_CHECK		0x02
+
+/* BHS field offsets */
+#define B_AHSLEN		4
+#define B_DLEN			5
+#define B_LUN			8
+#define B_ITT			16
+#define B_TTT			20	/* also EDTL of a SCSI command */
+#define B_CMDSN			24	/* StatSN in responses */
+#define B_EXPSTATSN		28	/* ExpCmdSN in responses */
+#define B_MAXCMDSN		32
+#define B_CDB			32
+
+/* ---- byte order ---------------------------------------------------- */
+
+static inline void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v;
+}
+
+static inline void put24(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 16;
+	p[1] = v >> 8;
+	p[2] = v;
+}
+
+static inline void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+static inline void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, v >> 32);
+	put32(p + 4, (uint32_t)v);
+}
+
+static inline uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t get24(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+}
+
+static inline uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | get24(p + 1);
+}
+
+/* RFC 1982 serial number arithmetic on 32 bits */
+static inline bool sn_gt(uint32_t a, uint32_t b)
+{
+	return a != b && (int32_t)(a - b) > 0;
+}
+
+/* ---- options ------------------------------------------------------- */
+
+struct opts {
+	const char *target;
+	const char *port;
+	const char *source;
+	const char *iqn;
+	const char *initiator;
+	const char *scenario;
+	const char *expect;	/* overrides the scenario's default */
+	unsigned int count;
+	unsigned int parallel;
+	unsigned int hold;
+	unsigned int abort_every;
+	unsigned int lun;
+	uint64_t lba;
+	double timeout;
+	int verbose;
+	const char *sizes;
+	const char *session;	/* "Normal" or "Discovery" */
+	/* CM private data */
+	const char *pdata_hex;
+	int pdata_random;	/* bytes of random private data, -1: unset */
+	/* knobs of the raw scenarios; -1 / NULL: the scenario's default */
+	long long iser_flags;
+	long long opcode;
+	long long bhs_flags;
+	const char *ahs_hex;
+	long long ahs_words;
+	long long dlen;
+	long long data_len;
+	long long send_len;
+	long long edtl;
+	long long blocks;
+	long long itt;
+	long long ttt;
+	long long offset;
+	long long imm;
+	long long final;
+	const char *dir;	/* read, write, none */
+	const char *stag;	/* valid, bogus, none, or a number */
+	const char *va;		/* buf, wrap, or a number */
+	long long mr_len;
+	long long delay_us;
+	const char *keys;	/* extra login keys, ';'-separated */
+	int two_stage;		/* log in with a security stage first */
+};
+
+extern struct opts o;
+
+/* ---- log ----------------------------------------------------------- */
+
+double now(void);
+void vlog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define info(...)	vlog(1, __VA_ARGS__)
+#define dbg(...)	vlog(2, __VA_ARGS__)
+void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- RDMA connection (conn.c) -------------------------------------- */
+
+struct rpdu {
+	struct rpdu *next;
+	uint32_t len;
+	uint8_t buf[];		/* iSER header, BHS, rest */
+};
+
+struct conn_cfg {
+	uint32_t nrx;		/* receive buffers */
+	uint32_t rxsz;		/* bytes each */
+	uint32_t ntx;		/* send slots */
+	uint32_t txsz;		/* bytes each */
+	size_t datasz;		/* RDMA data buffer */
+};
+
+enum conn_state {
+	C_IDLE,
+	C_ADDR,
+	C_ROUTE,
+	C_CONNECTING,
+	C_UP,
+	C_DOWN,		/* disconnected, refused or failed */
+};
+
+struct conn {
+	struct rdma_event_channel *ec;
+	bool own_ec;
+	struct rdma_cm_id *id;
+	struct ibv_pd *pd;
+	bool own_pd;
+	struct ibv_comp_channel *cc;
+	struct ibv_cq *cq;
+	struct ibv_qp *qp;
+	struct conn_cfg cfg;
+
+	uint8_t *rxbuf;
+	struct ibv_mr *rxmr;
+	uint8_t *txbuf;
+	struct ibv_mr *txmr;
+	uint32_t txhead;
+	uint32_t tx_inflight;
+	uint8_t *data;
+	struct ibv_mr *dmr;
+	uint8_t *big;		/* oversized sends */
+	struct ibv_mr *bigmr;
+	size_t bigsz;
+
+	enum conn_state state;
+	bool repost;
+	bool established;
+	bool refused;
+	bool dropped;		/* target side went away */
+	bool we_disconnected;
+	const char *why;	/* what ended it */
+	char whybuf[128];
+	bool qp_dead;		/* a work request failed: no more PDUs */
+	char qpwhy[128];
+	double t_qp_dead;
+	double t_up;
+	double t_down;
+	double t_start;
+
+	struct rpdu *q_head, *q_tail;
+	uint32_t q_len;
+	uint64_t rx_count;
+	uint64_t tx_count;
+	uint32_t rx_posted;
+	uint32_t *rx_free;	/* consumed while not reposting */
+	uint32_t n_rx_free;
+
+	/* iSCSI */
+	uint8_t isid[6];
+	uint16_t tsih;
+	uint16_t cid;
+	uint32_t itt;
+	uint32_t cmdsn;
+	uint32_t exp_statsn;
+	uint32_t exp_cmdsn;
+	uint32_t max_cmdsn;
+	uint32_t nopin_pings;
+	/* negotiated */
+	uint32_t trdsl;		/* TargetRecvDataSegmentLength */
+	uint32_t irdsl;		/* InitiatorRecvDataSegmentLength */
+	uint32_t first_burst;
+	uint32_t max_burst;
+	bool immediate_data;
+	bool initial_r2t;
+	bool auto_nopin;	/* answer target NOP-In pings */
+	bool auto_statsn;	/* follow StatSN from responses */
+
+	int user;		/* scenario-private */
+	struct conn *next;
+};
+
+void conn_cfg_default(struct conn_cfg *cfg);
+struct rdma_event_channel *event_channel(void);
+struct conn *conn_new(const struct conn_cfg *cfg, struct rdma_event_channel *ec,
+		      struct ibv_pd *pd);
+int conn_start(struct conn *c, const void *pdata, uint8_t pdata_len);
+int conn_connect(struct conn *c, const void *pdata, uint8_t pdata_len,
+		 double timeout);
+int conn_handle_cm(struct conn *c, struct rdma_cm_event *ev);
+int conn_accept_verbs(struct conn *c);
+int conn_poll(struct conn *c, int timeout_ms);
+int conn_send(struct conn *c, const void *buf, uint32_t len);
+int conn_send_nowait(struct conn *c, const void *buf, uint32_t len);
+struct rpdu *conn_next(struct conn *c, double deadline);
+void conn_resume(struct conn *c);
+void conn_disconnect(struct conn *c, double timeout);
+void conn_free(struct conn *c);
+bool conn_alive(const struct conn *c);
+const char *conn_why(const struct conn *c);
+void conn_qp_failed(struct conn *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void conn_mark_down(struct conn *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+struct ibv_mr *conn_reg(struct conn *c, void *buf, size_t len);
+const char *conn_dev_name(const struct conn *c);
+int resolve_dst(struct sockaddr_storage *ss, const char *host, const char *port);
+
+/* ---- iSCSI (iscsi.c) ------------------------------------------------ */
+
+struct pdu {
+	uint8_t ih[ISER_HDR_LEN];
+	uint8_t bhs[BHS_LEN];
+	uint8_t ahs[1024];
+	uint32_t ahslen;
+	const uint8_t *data;
+	uint32_t datalen;
+};
+
+void pdu_init(struct pdu *p, uint8_t opcode, uint8_t flags);
+uint32_t pdu_build(const struct pdu *p, uint8_t *out, uint32_t max);
+int pdu_send(struct conn *c, const struct pdu *p);
+int pdu_send_len(struct conn *c, const struct pdu *p, long long send_len);
+const char *op_name(uint8_t op);
+void pdu_note_rx(struct conn *c, const struct rpdu *r);
+uint32_t next_itt(struct conn *c);
+
+struct login_keys {
+	const char *session_type;
+	const char *extra;	/* ';'-separated key=value, or NULL */
+	bool two_stage;		/* security stage first */
+};
+int login_pdu(struct conn *c, struct pdu *p, uint8_t *buf, uint32_t bufsz,
+	      int csg, int nsg, bool transit, const char *keys);
+int login(struct conn *c, const struct login_keys *k, double deadline,
+	  char *err, size_t errlen);
+int login_wait_rsp(struct conn *c, double deadline, uint8_t *cls, uint8_t *det,
+		   struct rpdu **out);
+
+struct scsi_req {
+	uint8_t cdb[16];
+	bool read;
+	bool write;
+	uint32_t edtl;
+	uint32_t imm;		/* immediate data bytes */
+	bool unsol;		/* send unsolicited Data-Out */
+	bool final;		/* F bit; default true unless unsolicited follows */
+	uint8_t *buf;		/* data (VA advertised) */
+	uint32_t stag;		/* rkey advertised */
+	uint64_t va;		/* VA advertised */
+	bool no_stag;
+	uint32_t itt;		/* out */
+};
+
+struct scsi_rsp {
+	uint8_t status;
+	uint8_t response;
+	uint8_t flags;
+	uint32_t residual;
+	uint8_t sense_key;
+	uint8_t asc;
+	uint8_t ascq;
+	bool rejected;
+	uint8_t reject_reason;
+};
+
+int scsi_send(struct conn *c, struct scsi_req *r);
+int scsi_wait(struct conn *c, uint32_t itt, double deadline,
+	      struct scsi_rsp *rsp);
+int scsi_exec(struct conn *c, struct scsi_req *r, double deadline,
+	      struct scsi_rsp *rsp);
+void cdb_rw10(uint8_t *cdb, bool write, uint32_t lba, uint16_t blocks);
+int nop_ping(struct conn *c, double deadline);
+int nop_send(struct conn *c, uint32_t itt, const uint8_t *data, uint32_t len);
+int logout(struct conn *c, double deadline);
+int tmf_send(struct conn *c, uint8_t function, uint32_t rtt, uint32_t refcmdsn,
+	     uint32_t itt);
+
+#endif /* HOSTILE_H */
