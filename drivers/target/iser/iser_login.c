@@ -261,7 +261,7 @@ int iser_put_login_tx(struct iscsit_conn *iconn, struct iscsi_login *login,
 {
 	struct iser_conn *conn = iconn->context;
 	unsigned long flags;
-	int ret;
+	int ret = 0;
 
 	if (length > ISER_LOGIN_MAX_DATA)
 		return -EINVAL;
