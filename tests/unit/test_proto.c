@@ -176,6 +176,25 @@ static void test_parse(void)
 	check(in.iscsi_opcode == 0x01, "immediate and reserved bits masked from the opcode");
 }
 
+static void test_ahs(void)
+{
+	u8 a[24] = { 0 };
+
+	check(iser_check_ahs(a, 0) == ISER_OK, "no AHS accepted");
+	a[0] = 0; a[1] = 17; a[2] = 1;
+	check(iser_check_ahs(a, 20) == ISER_OK,
+	      "extended CDB AHS of 16 CDB bytes fits 20 bytes");
+	check(iser_check_ahs(a, 16) == ISER_ERR_AHS,
+	      "extended CDB AHS longer than the AHS refused");
+	a[1] = 0;
+	check(iser_check_ahs(a, 4) == ISER_ERR_AHS,
+	      "extended CDB AHS with AHSLength 0 refused");
+	a[0] = 0xff; a[1] = 0xff;
+	check(iser_check_ahs(a, 20) == ISER_ERR_AHS,
+	      "AHSLength 0xffff refused");
+	check(iser_check_ahs(a, 2) == ISER_ERR_AHS, "AHS shorter than an entry refused");
+}
+
 static void test_rdma(void)
 {
 	struct iser_pdu_info in = { 0 };
@@ -302,6 +321,7 @@ int main(void)
 	test_wire_layout();
 	test_cm();
 	test_parse();
+	test_ahs();
 	test_rdma();
 	test_segs();
 	test_sizing();

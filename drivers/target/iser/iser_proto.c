@@ -39,6 +39,7 @@ static const char * const iser_reasons[ISER_ERR_MAX] = {
 	[ISER_ERR_NO_STAG]	= "data transfer without the STag it needs",
 	[ISER_ERR_STAG_RANGE]	= "STag address range wraps around",
 	[ISER_ERR_CM_PDATA]	= "CM private data missing or truncated",
+	[ISER_ERR_AHS]		= "additional header segment lengths do not fit",
 };
 
 /**
@@ -158,6 +159,40 @@ enum iser_reason iser_parse_pdu(const void *hdrs, u32 hdrs_len, u32 byte_len,
 	need = (u64)info->data_off + info->data_len;
 	if (need > byte_len)
 		return ISER_ERR_TRUNCATED;
+	return ISER_OK;
+}
+
+/**
+ * iser_check_ahs() - check the entries of a SCSI command's AHS
+ * @ahs: the additional header segments, right after the BHS
+ * @ahs_len: their total length from the BHS (already received)
+ *
+ * Each entry is AHSLength (2 bytes), AHSType, then AHSLength bytes that
+ * start with the byte after AHSType (RFC 7143 section 11.2.1.2), padded
+ * to 4. An extended-CDB entry needs at least its reserved byte: the core
+ * copies AHSLength - 1 bytes of CDB from it.
+ *
+ * Return: ISER_OK or ISER_ERR_AHS.
+ */
+enum iser_reason iser_check_ahs(const void *ahs, u32 ahs_len)
+{
+	const u8 *p = ahs;
+	u32 off = 0;
+
+	while (off < ahs_len) {
+		u32 len, size;
+
+		if (ahs_len - off < 4)
+			return ISER_ERR_AHS;
+		len = ((u32)p[off] << 8) | p[off + 1];
+		/* Type 1 is the extended CDB. */
+		if ((p[off + 2] & 0x3f) == 1 && len < 1)
+			return ISER_ERR_AHS;
+		size = (3 + len + 3) & ~3U;
+		if (size > ahs_len - off)
+			return ISER_ERR_AHS;
+		off += size;
+	}
 	return ISER_OK;
 }
 

@@ -80,6 +80,7 @@ enum iser_reason {
 	ISER_ERR_NO_STAG,	/* transfer needs an STag the PDU lacks */
 	ISER_ERR_STAG_RANGE,	/* STag address plus length wraps around */
 	ISER_ERR_CM_PDATA,	/* CM private data missing or truncated */
+	ISER_ERR_AHS,		/* AHS entry lengths do not fit the AHS */
 	ISER_ERR_MAX
 };
 
@@ -92,6 +93,7 @@ void iser_build_cm_rep(bool use_sie, struct iser_cm_rep *rep);
 enum iser_reason iser_parse_pdu(const void *hdrs, u32 hdrs_len, u32 byte_len,
 				u32 max_data, struct iser_pdu_info *info);
 
+enum iser_reason iser_check_ahs(const void *ahs, u32 ahs_len);
 enum iser_reason iser_check_rdma(const struct iser_pdu_info *info,
 				 bool data_in, bool data_out, u32 xfer_len,
 				 u32 done_len);

@@ -167,7 +167,9 @@ static int iser_rx_scsi_cmd(struct iser_conn *conn, struct iser_buf *buf,
 	u32 imm;
 	int rc;
 
-	why = iser_check_scsi_cmd(conn, hdr, info);
+	why = iser_check_ahs(hdrs + ISCSI_HDR_LEN, info->ahs_len);
+	if (!why)
+		why = iser_check_scsi_cmd(conn, hdr, info);
 	if (why) {
 		iser_bad_pdu(conn, iser_reason_str(why));
 		return -EINVAL;
@@ -285,10 +287,16 @@ static int iser_rx_text(struct iser_conn *conn, struct iser_buf *buf,
 	char *text = NULL;
 	int rc;
 
-	if (hdr->ttt != cpu_to_be32(0xFFFFFFFF))
+	if (hdr->ttt != cpu_to_be32(0xFFFFFFFF)) {
 		icmd = iscsit_find_cmd_from_itt(conn->iconn, hdr->itt);
-	else
+		/* A continuation must name a Text task, not any task. */
+		if (icmd && icmd->iscsi_opcode != ISCSI_OP_TEXT) {
+			iser_bad_pdu(conn, "Text continuation for a task that is not Text");
+			return -EINVAL;
+		}
+	} else {
 		icmd = iser_alloc_cmd(conn, info);
+	}
 	if (!icmd)
 		return iscsit_add_reject(conn->iconn,
 					 ISCSI_REASON_BOOKMARK_NO_RESOURCES, hdrs);
