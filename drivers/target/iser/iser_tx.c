@@ -371,6 +371,15 @@ static void iser_read_done(struct ib_cq *cq, struct ib_wc *wc)
 	target_execute_cmd(&icmd->se_cmd);
 }
 
+/* Takes @icmd off its connection's command list, if it is still on it. */
+static void iser_cmd_unlist(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
+{
+	spin_lock_bh(&iconn->cmd_lock);
+	if (!list_empty(&icmd->i_conn_node))
+		list_del_init(&icmd->i_conn_node);
+	spin_unlock_bh(&iconn->cmd_lock);
+}
+
 /**
  * iser_cmd_put() - release a command whose last work request completed
  * @cmd: the command
@@ -390,12 +399,10 @@ void iser_cmd_put(struct iser_cmd *cmd, bool comp_err)
 				    be32_to_cpu((__force __be32)icmd->init_task_tag),
 				    se->scsi_status, ktime_get_ns() - cmd->start_ns);
 	}
+	/* Every kind leaves the list first, a failed Logout included. */
+	iser_cmd_unlist(iconn, icmd);
 	switch (icmd->iscsi_opcode) {
 	case ISCSI_OP_SCSI_CMD:
-		spin_lock_bh(&iconn->cmd_lock);
-		if (!list_empty(&icmd->i_conn_node))
-			list_del_init(&icmd->i_conn_node);
-		spin_unlock_bh(&iconn->cmd_lock);
 		if (icmd->data_direction == DMA_TO_DEVICE) {
 			iscsit_stop_dataout_timer(icmd);
 			/* The core still holds the write-pending reference. */
@@ -406,19 +413,11 @@ void iser_cmd_put(struct iser_cmd *cmd, bool comp_err)
 		transport_generic_free_cmd(se, 0);
 		break;
 	case ISCSI_OP_SCSI_TMFUNC:
-		spin_lock_bh(&iconn->cmd_lock);
-		if (!list_empty(&icmd->i_conn_node))
-			list_del_init(&icmd->i_conn_node);
-		spin_unlock_bh(&iconn->cmd_lock);
 		transport_generic_free_cmd(se, 0);
 		break;
 	case ISCSI_OP_REJECT:
 	case ISCSI_OP_NOOP_OUT:
 	case ISCSI_OP_TEXT:
-		spin_lock_bh(&iconn->cmd_lock);
-		if (!list_empty(&icmd->i_conn_node))
-			list_del_init(&icmd->i_conn_node);
-		spin_unlock_bh(&iconn->cmd_lock);
 		/* A reject may replace a SCSI command that holds an se_cmd. */
 		if (se->se_tfo) {
 			transport_generic_free_cmd(se, 0);
@@ -427,11 +426,6 @@ void iser_cmd_put(struct iser_cmd *cmd, bool comp_err)
 		iscsit_release_cmd(icmd);
 		break;
 	default:
-		/* A Logout whose response failed is still on the list. */
-		spin_lock_bh(&iconn->cmd_lock);
-		if (!list_empty(&icmd->i_conn_node))
-			list_del_init(&icmd->i_conn_node);
-		spin_unlock_bh(&iconn->cmd_lock);
 		iscsit_release_cmd(icmd);
 		break;
 	}
@@ -564,9 +558,6 @@ int iser_immediate_queue(struct iscsit_conn *iconn, struct iscsit_cmd *icmd,
 
 	switch (state) {
 	case ISTATE_REMOVE:
-		spin_lock_bh(&iconn->cmd_lock);
-		list_del_init(&icmd->i_conn_node);
-		spin_unlock_bh(&iconn->cmd_lock);
 		iser_cmd_put(cmd, true);
 		return 0;
 	case ISTATE_SEND_NOPIN_WANT_RESPONSE:
@@ -622,10 +613,7 @@ void iser_aborted_task(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
 {
 	struct iser_cmd *cmd = iser_cmd(icmd);
 
-	spin_lock_bh(&iconn->cmd_lock);
-	if (!list_empty(&icmd->i_conn_node))
-		list_del_init(&icmd->i_conn_node);
-	spin_unlock_bh(&iconn->cmd_lock);
+	iser_cmd_unlist(iconn, icmd);
 	if (icmd->data_direction == DMA_TO_DEVICE)
 		iscsit_stop_dataout_timer(icmd);
 	if (cmd->conn)
