@@ -31,7 +31,7 @@ cd "$repo" || exit 1
 . tests/guest/tap.sh
 
 # Suites run by default; SUITES picks others (any tests/guest/NAME.sh).
-default_suites="basic iser-io iser-paths iser-teardown iser-stats"
+default_suites="basic iser-io iser-paths iser-teardown iser-stats hostile"
 suites=${SUITES:-$default_suites}
 suites=${suites//,/ }
 export ISER_IMPL=${ISER_IMPL:-ours}
@@ -109,10 +109,13 @@ matrix_check() { # KVER
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	cp Kbuild "$dir/"
-	find drivers include -name '*.[ch]' -exec cp --parents {} "$dir/" \;
+	find drivers include \( -name '*.[ch]' -o -name '*.sh' \) -exec cp --parents {} "$dir/" \;
 	build_check "build: make KVER=$k W=1, no warnings" -C "$(kdir_of "$k")" M="$dir" W=1 modules
 	# C=2 runs sparse on every source file, rebuilt or not.
 	build_check "sparse: make KVER=$k C=2, no warnings" -C "$(kdir_of "$k")" M="$dir" C=2 modules
+	tap_run "build: compat probes of $k match its headers" \
+		tests/compat/check-probes.sh "$dir/drivers/target/iser/iser_compat_auto.h" \
+		"$(kdir_of "$k")"
 }
 if stage build; then
 	if [[ -z $build_kvers ]]; then
@@ -134,6 +137,11 @@ root_module() { # KVER
 if stage vm && [[ -n $suites ]]; then
 	if [[ -z $vm_kvers ]]; then
 		tap_not_ok "vm: resolve the kernel to boot (tools/kver.sh)"
+	fi
+	# The hostile suite runs this user-space initiator in the guest,
+	# whose root is the host's, read-only.
+	if [[ " $suites " == *" hostile "* ]]; then
+		tap_run "vm: build tools/iser-hostile" make -s -C tools/iser-hostile
 	fi
 	for k in $vm_kvers; do
 		tap_diag "vm: kernel $k, transport: ISER_IMPL=$ISER_IMPL"

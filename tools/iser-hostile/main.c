@@ -1450,12 +1450,16 @@ static int sc_nop_noread(struct result *res)
 /*
  * --count task management requests at once: ABORT TASK for tasks that do
  * not exist, every tenth an ABORT TASK SET, every fiftieth a LOGICAL UNIT
- * RESET of our own LUN. Every one must be answered.
+ * RESET of our own LUN. A LUN RESET aborts the task management requests
+ * still in progress, and an aborted request gets no response (SAM), so
+ * only the resets themselves must all be answered; then a NOP-Out ping
+ * must be.
  */
 static int sc_tmf_flood(struct result *res)
 {
 	struct conn *c = open_session(res, NULL);
 	uint32_t sent = 0, got = 0, i, by_rsp[4] = {};
+	uint32_t resets = 0, resets_got = 0, reset_itt[64];
 	double t, end;
 
 	if (!c)
@@ -1468,15 +1472,19 @@ static int sc_tmf_flood(struct result *res)
 	t = now();
 	for (i = 0; i < o.count && conn_alive(c); i++) {
 		uint8_t fn = i % 50 == 49 ? 5 : i % 10 == 9 ? 2 : 1;
+		uint32_t itt = next_itt(c);
 
 		/* Only ABORT TASK names a task; the others carry 0xffffffff. */
 		if (tmf_send(c, fn, fn == 1 ? 0x70000000 + i : RSVD_TAG,
-			     c->cmdsn, next_itt(c)))
+			     c->cmdsn, itt))
 			break;
+		if (fn == 5 && resets < 64)
+			reset_itt[resets++] = itt;
 		sent++;
 	}
 	end = now() + o.timeout;
-	while (conn_alive(c) && got < sent && now() < end) {
+	while (conn_alive(c) && got < sent && (!resets || resets_got < resets) &&
+	       now() < end) {
 		struct rpdu *r = conn_next(c, end);
 		const uint8_t *bhs;
 
@@ -1486,17 +1494,21 @@ static int sc_tmf_flood(struct result *res)
 		if ((bhs[0] & OP_MASK) == OP_TMF_RSP) {
 			got++;
 			by_rsp[bhs[2] == 0 ? 0 : bhs[2] == 1 ? 1 : bhs[2] == 255 ? 2 : 3]++;
+			for (i = 0; i < resets; i++)
+				if (get32(bhs + B_ITT) == reset_itt[i])
+					resets_got++;
 		} else {
 			note_pdu(res, r);
 		}
 		free(r);
 	}
 	note(res, "%u task management requests, %u answered (function complete %u, "
-	     "task does not exist %u, rejected %u, other %u) in %.1f s", sent, got,
-	     by_rsp[0], by_rsp[1], by_rsp[2], by_rsp[3], now() - t);
-	if (conn_alive(c) && got < sent) {
+	     "task does not exist %u, rejected %u, other %u) in %.1f s; %u of %u LUN "
+	     "resets answered", sent, got, by_rsp[0], by_rsp[1], by_rsp[2], by_rsp[3],
+	     now() - t, resets_got, resets);
+	if (conn_alive(c) && resets_got < resets) {
 		set_out(res, OUT_WEDGED, t);
-		note(res, "%u requests unanswered", sent - got);
+		note(res, "%u LUN resets unanswered", resets - resets_got);
 		conn_free(c);
 		return 0;
 	}

@@ -17,6 +17,7 @@
 #include <rdma/rw.h>
 #include <target/iscsi/iscsi_transport.h>
 
+#include "iser_compat.h"
 #include "iser_proto.h"
 
 /* Bytes of each receive descriptor's header slot: iSER header, BHS, AHS. */
@@ -145,8 +146,9 @@ struct iser_device {
 
 /**
  * enum iser_conn_state - life of an iSER connection; it only moves forward
- * @ISER_CONN_CONNECTING: connect request accepted, not yet established
- * @ISER_CONN_PENDING: established, waiting for the iSCSI login thread
+ * @ISER_CONN_CONNECTING: connect request accepted; waiting for the connection
+ *	to be established and for its first Login Request
+ * @ISER_CONN_PENDING: both arrived, waiting for the iSCSI login thread
  * @ISER_CONN_LOGIN: bound to an iSCSI connection, login in progress
  * @ISER_CONN_FULL: full feature phase
  * @ISER_CONN_CLOSING: disconnect started, work requests being flushed
@@ -208,11 +210,12 @@ struct iser_np;
  * @tx_slots: send header slots, one per session tag
  * @tx_dma: DMA addresses of @tx_slots
  * @tx_count: number of slots
- * @sq_lock: protects @sq_avail and @sq_wait
+ * @sq_lock: protects @sq_avail, @sq_ctrl, @sq_wait and @sq_closed
  * @sq_avail: send queue entries free for data transfers
  * @sq_ctrl: send queue entries free for control PDUs
  * @sq_wait: commands waiting for send queue entries, in order
  * @sq_size: send queue entries data transfers can use at most
+ * @sq_closed: teardown began: nothing is posted any more
  * @max_rx_pages: data pages a receive may scatter to on this queue pair
  * @rq_size: receive queue entries of the queue pair
  * @hdr_scratch: contiguous copy of a BHS whose AHS overflows the header slot
@@ -220,6 +223,9 @@ struct iser_np;
  * @use_sie: answer with Send with Invalidate
  * @initiator_depth: RDMA READs the target may have outstanding
  * @release_work: final teardown, off the CM handler's context
+ * @established: the CM reported the connection established (under the
+ *	listener's lock)
+ * @prelogin_work: drops the connection if no Login Request came in time
  * @stats: per-CPU counters
  * @outstanding: SCSI commands received and not yet released
  * @outstanding_max: high-water mark of @outstanding
@@ -260,11 +266,12 @@ struct iser_conn {
 	u64 *tx_dma;
 	u32 tx_count;
 
-	spinlock_t sq_lock;	/* sq_avail, sq_ctrl, sq_wait */
+	spinlock_t sq_lock;	/* sq_avail, sq_ctrl, sq_wait, sq_closed */
 	int sq_avail;
 	int sq_ctrl;
 	struct list_head sq_wait;
 	u32 sq_size;
+	bool sq_closed;
 
 	u32 max_rx_pages;
 	u32 rq_size;
@@ -273,6 +280,8 @@ struct iser_conn {
 	bool use_sie;
 	u8 initiator_depth;
 	struct work_struct release_work;
+	bool established;
+	struct delayed_work prelogin_work;
 
 	struct iser_stats __percpu *stats;
 	atomic_t outstanding;
@@ -305,6 +314,7 @@ enum iser_post {
  * @rw_ops: work requests @rw posts; zero when no context exists
  * @send_cqe: completion of the response SEND
  * @rw_cqe: completion of the RDMA READs
+ * @rdma_err_cqe: error completion of the unsignalled RDMA work requests
  * @send_wr: the response SEND
  * @sge: its gather list: header slot, then an optional payload
  * @payload_dma: DMA address of a mapped payload, or 0
@@ -325,6 +335,7 @@ struct iser_cmd {
 	u32 rw_ops;
 	struct ib_cqe send_cqe;
 	struct ib_cqe rw_cqe;
+	struct ib_cqe rdma_err_cqe;
 	struct ib_send_wr send_wr;
 	struct ib_sge sge[2];
 	u64 payload_dma;
@@ -343,8 +354,10 @@ struct iser_cmd {
  * @np: the iSCSI network portal
  * @cm_id: listening RDMA CM identifier, NULL while the device is gone
  * @lock: protects @cm_id, the lists and @stopping
- * @connecting: connections accepted but not yet established
- * @pending: established connections waiting for iser_accept_np()
+ * @connecting: connections accepted, not yet established or still without
+ *	a Login Request
+ * @pending: connections with a Login Request, waiting for iser_accept_np()
+ * @prelogin: connections on @connecting and @pending
  * @accept_wq: woken when @pending grows or the portal stops
  * @node: entry in the global listener list
  * @relisten_work: re-creates @cm_id after its device went away
@@ -356,6 +369,7 @@ struct iser_np {
 	struct mutex lock;	/* cm_id, the lists, stopping */
 	struct list_head connecting;
 	struct list_head pending;
+	unsigned int prelogin;
 	wait_queue_head_t accept_wq;
 	struct list_head node;
 	struct delayed_work relisten_work;
@@ -428,7 +442,8 @@ int iser_response_queue(struct iscsit_conn *iconn, struct iscsit_cmd *icmd,
 			int state);
 void iser_aborted_task(struct iscsit_conn *iconn, struct iscsit_cmd *icmd);
 void iser_cmd_put(struct iser_cmd *cmd, bool comp_err);
-void iser_drop_unsolicited(struct iscsit_conn *iconn);
+void iser_sq_close(struct iser_conn *conn);
+void iser_np_login_arrived(struct iser_conn *conn);
 void iser_sq_flush(struct iser_conn *conn);
 
 #endif /* ISER_H */

@@ -24,6 +24,14 @@
 /* How often a listener whose device vanished tries to come back. */
 #define ISER_RELISTEN_DELAY	(2 * HZ)
 #define ISER_LISTEN_BACKLOG	128
+/*
+ * A connection is handed to the portal's single login thread only once its
+ * first Login Request is in, so idle connects cannot hold that thread; one
+ * that sends none in this time is dropped, and each portal holds at most
+ * ISER_MAX_PRELOGIN of them: each has a full-size queue pair already.
+ */
+#define ISER_PRELOGIN_TIMEOUT	(15 * HZ)
+#define ISER_MAX_PRELOGIN	256
 
 static DEFINE_MUTEX(iser_np_list_lock);
 static LIST_HEAD(iser_np_list);
@@ -100,6 +108,7 @@ static void iser_conn_release(struct work_struct *work)
 					      release_work);
 	struct iser_device *dev = conn->dev;
 
+	cancel_delayed_work_sync(&conn->prelogin_work);
 	iser_conn_set_state(conn, ISER_CONN_CLOSING);
 	iser_conn_set_state(conn, ISER_CONN_CLOSED);
 	if (conn->qp)
@@ -152,6 +161,7 @@ static void iser_np_unlink(struct iser_conn *conn)
 	mutex_lock(&inp->lock);
 	if (!list_empty(&conn->np_node)) {
 		list_del_init(&conn->np_node);
+		inp->prelogin--;
 		mine = true;
 	}
 	mutex_unlock(&inp->lock);
@@ -220,13 +230,20 @@ void iser_conn_fail(struct iser_conn *conn, const char *why)
  * @wc: the completion
  * @what: the kind of work request, for the log line
  *
- * Flushes are the normal end of a teardown and only counted; any other
- * failure is logged, traced and closes the connection.
+ * Flushes are the normal end of a teardown and only counted. A flush on a
+ * connection nobody closes yet means the queue pair went to the error
+ * state first: a peer's disconnect whose CM event is still on its way, or
+ * a fatal QP event (logged by iser_qp_event()). Either way the connection
+ * is closed. Any other failure is logged, traced and closes it too.
  */
 void iser_wc_failed(struct iser_conn *conn, struct ib_wc *wc, const char *what)
 {
 	if (wc->status == IB_WC_WR_FLUSH_ERR) {
 		iser_stat_inc(conn, ISER_S_WC_FLUSHED);
+		if (READ_ONCE(conn->state) >= ISER_CONN_CLOSING)
+			return;
+		pr_debug("conn %p: %s flushed while open\n", conn, what);
+		iser_conn_fail(conn, "the queue pair failed");
 		return;
 	}
 	iser_stat_inc(conn, ISER_S_WC_ERRORS);
@@ -252,7 +269,8 @@ static void iser_qp_event(struct ib_event *ev, void *ctx)
 	case IB_EVENT_QP_FATAL:
 	case IB_EVENT_QP_REQ_ERR:
 	case IB_EVENT_QP_ACCESS_ERR:
-		pr_err_ratelimited("conn %p: fatal QP event %s, dropping connection\n",
+		/* Atomic context: the flushes that follow drop the connection. */
+		pr_err_ratelimited("conn %p: fatal QP event %s\n",
 				   conn, ib_event_msg(ev->event));
 		break;
 	default:
@@ -316,6 +334,22 @@ static int iser_create_qp(struct iser_conn *conn)
 	return 0;
 }
 
+static void iser_prelogin_timeout(struct work_struct *work)
+{
+	struct iser_conn *conn = container_of(to_delayed_work(work),
+					      struct iser_conn, prelogin_work);
+
+	/* Only a connection no login thread waits for yet; no reference:
+	 * the final release cancels this work first.
+	 */
+	if (READ_ONCE(conn->state) != ISER_CONN_CONNECTING)
+		return;
+	pr_warn_ratelimited("connection from %pISpc sent no Login Request in %u s, dropping connection\n",
+			    &conn->cm_id->route.addr.dst_addr,
+			    ISER_PRELOGIN_TIMEOUT / HZ);
+	iser_conn_fail(conn, "no Login Request in time");
+}
+
 static struct iser_conn *iser_conn_alloc(struct iser_np *inp,
 					 struct rdma_cm_id *cm_id)
 {
@@ -338,6 +372,7 @@ static struct iser_conn *iser_conn_alloc(struct iser_np *inp,
 	INIT_LIST_HEAD(&conn->np_node);
 	init_waitqueue_head(&conn->state_wq);
 	INIT_WORK(&conn->release_work, iser_conn_release);
+	INIT_DELAYED_WORK(&conn->prelogin_work, iser_prelogin_timeout);
 	conn->state = ISER_CONN_CONNECTING;
 	return conn;
 }
@@ -361,7 +396,7 @@ static int iser_connect_request(struct rdma_cm_id *cm_id,
 	struct iser_conn *conn;
 	struct iser_device *dev;
 	enum iser_reason why;
-	bool enabled;
+	bool enabled, full;
 	int ret;
 
 	spin_lock_bh(&inp->np->np_thread_lock);
@@ -375,14 +410,25 @@ static int iser_connect_request(struct rdma_cm_id *cm_id,
 	if (why)
 		return iser_reject(cm_id, iser_reason_str(why));
 
+	mutex_lock(&inp->lock);
+	full = inp->prelogin >= ISER_MAX_PRELOGIN;
+	if (!full)
+		inp->prelogin++;
+	mutex_unlock(&inp->lock);
+	if (full)
+		return iser_reject(cm_id, "too many connections without a login on this portal");
+
 	dev = iser_device_get(cm_id->device);
-	if (IS_ERR(dev))
-		return iser_reject(cm_id, "no resources for the device");
+	if (IS_ERR(dev)) {
+		ret = iser_reject(cm_id, "no resources for the device");
+		goto out_unreserve;
+	}
 
 	conn = iser_conn_alloc(inp, cm_id);
 	if (!conn) {
 		iser_device_put(dev);
-		return iser_reject(cm_id, "out of memory");
+		ret = iser_reject(cm_id, "out of memory");
+		goto out_unreserve;
 	}
 	conn->dev = dev;
 	conn->use_sie = prm.sie_ok && dev->sie_capable;
@@ -420,6 +466,7 @@ static int iser_connect_request(struct rdma_cm_id *cm_id,
 
 	/* The identifier now belongs to the connection. */
 	cm_id->context = conn;
+	schedule_delayed_work(&conn->prelogin_work, ISER_PRELOGIN_TIMEOUT);
 	ret = rdma_accept(cm_id, &cp);
 	if (ret) {
 		pr_warn_ratelimited("rdma_accept for %pISpc failed: %d\n",
@@ -442,19 +489,55 @@ out_free:
 	free_percpu(conn->stats);
 	kmem_cache_free(iser_conn_cache, conn);
 	iser_device_put(dev);
-	return iser_reject(cm_id, "no resources for a new connection");
+	ret = iser_reject(cm_id, "no resources for a new connection");
+out_unreserve:
+	mutex_lock(&inp->lock);
+	inp->prelogin--;
+	mutex_unlock(&inp->lock);
+	return ret;
+}
+
+/* Queues @conn for the login thread once it is established and has a
+ * Login Request; called with the listener's lock held.
+ */
+static bool iser_np_ready(struct iser_conn *conn)
+{
+	if (list_empty(&conn->np_node) || !conn->established ||
+	    !READ_ONCE(conn->login_ready))
+		return false;
+	if (!iser_conn_set_state(conn, ISER_CONN_PENDING))
+		return false;
+	list_move_tail(&conn->np_node, &conn->np->pending);
+	return true;
 }
 
 static void iser_established(struct iser_conn *conn)
 {
 	struct iser_np *inp = conn->np;
+	bool ready;
 
 	mutex_lock(&inp->lock);
-	if (!list_empty(&conn->np_node) &&
-	    iser_conn_set_state(conn, ISER_CONN_PENDING))
-		list_move_tail(&conn->np_node, &inp->pending);
+	conn->established = true;
+	ready = iser_np_ready(conn);
 	mutex_unlock(&inp->lock);
-	wake_up_all(&inp->accept_wq);
+	if (ready)
+		wake_up_all(&inp->accept_wq);
+}
+
+/**
+ * iser_np_login_arrived() - the first Login Request of a connection is in
+ * @conn: the connection, not yet taken by the login thread
+ */
+void iser_np_login_arrived(struct iser_conn *conn)
+{
+	struct iser_np *inp = conn->np;
+	bool ready;
+
+	mutex_lock(&inp->lock);
+	ready = iser_np_ready(conn);
+	mutex_unlock(&inp->lock);
+	if (ready)
+		wake_up_all(&inp->accept_wq);
 }
 
 static int iser_listen(struct iser_np *inp);
@@ -679,6 +762,7 @@ int iser_accept_np(struct iscsi_np *np, struct iscsit_conn *iconn)
 			continue;
 		}
 		list_del_init(&conn->np_node);
+		inp->prelogin--;
 		conn->iconn = iconn;
 		bound = iser_conn_set_state(conn, ISER_CONN_LOGIN);
 		mutex_unlock(&inp->lock);
@@ -737,6 +821,7 @@ void iser_free_np(struct iscsi_np *np)
 	mutex_lock(&inp->lock);
 	list_splice_init(&inp->connecting, &drop);
 	list_splice_init(&inp->pending, &drop);
+	inp->prelogin = 0;
 	mutex_unlock(&inp->lock);
 	iser_drop_list(&drop);
 
@@ -749,9 +834,9 @@ void iser_free_np(struct iscsi_np *np)
  * iser_wait_conn() - quiesce a connection the core is closing
  * @iconn: the iSCSI connection
  *
- * Disconnects, flushes every work request (their completions release the
- * commands they carried), then waits for the core's commands and for a
- * posted Logout Response to finish.
+ * Stops posting, disconnects and flushes every work request (their
+ * completions release the commands they carried), then waits for a posted
+ * Logout Response to finish. The commands left are the core's to release.
  */
 void iser_wait_conn(struct iscsit_conn *iconn)
 {
@@ -766,14 +851,10 @@ void iser_wait_conn(struct iscsit_conn *iconn)
 	iser_conn_set_state(conn, ISER_CONN_CLOSING);
 	/* A reinstating twin may log in under the same name right after. */
 	iser_stats_conn_del(conn);
+	iser_sq_close(conn);
 	rdma_disconnect(conn->cm_id);
 	ib_drain_qp(conn->qp);
 	iser_sq_flush(conn);
-	iser_drop_unsolicited(iconn);
-	if (iconn->sess) {
-		target_stop_cmd_counter(iconn->cmd_cnt);
-		target_wait_for_cmds(iconn->cmd_cnt);
-	}
 	if (READ_ONCE(conn->logout_posted))
 		wait_for_completion_timeout(&iconn->conn_logout_comp,
 					    SECONDS_FOR_LOGOUT_COMP * HZ);
@@ -783,11 +864,21 @@ void iser_wait_conn(struct iscsit_conn *iconn)
 /**
  * iser_free_conn() - the core is done with a connection
  * @iconn: the iSCSI connection
+ *
+ * The core has released the connection's commands by now, except those an
+ * ABORT TASK or LUN RESET still owns: their release touches this
+ * connection, so wait for them. Waiting any earlier, in iser_wait_conn(),
+ * would hang on a task management response queued to the already stopped
+ * transmit thread, which only the core's release frees.
  */
 void iser_free_conn(struct iscsit_conn *iconn)
 {
 	struct iser_conn *conn = iconn->context;
 
+	if (iconn->sess) {
+		target_stop_cmd_counter(iconn->cmd_cnt);
+		target_wait_for_cmds(iconn->cmd_cnt);
+	}
 	iconn->context = NULL;
 	iser_conn_put(conn);
 }

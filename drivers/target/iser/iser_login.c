@@ -35,7 +35,7 @@ static void iser_login_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	struct iser_pdu_info info;
 	enum iser_reason why;
 	unsigned long flags;
-	bool run_work = false;
+	bool run_work = false, first;
 	unsigned int i;
 
 	if (unlikely(wc->status != IB_WC_SUCCESS)) {
@@ -50,11 +50,9 @@ static void iser_login_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 
 	why = iser_parse_pdu(buf->segs[0].addr, buf->segs[0].len, wc->byte_len,
 			     ISER_LOGIN_MAX_DATA, &info);
-	if (!why && info.iscsi_opcode != ISCSI_OP_LOGIN)
-		why = ISER_ERR_OPCODE;
-	if (why) {
-		const char *what = why == ISER_ERR_OPCODE ?
-				   "not a login request" : iser_reason_str(why);
+	if (why || info.iscsi_opcode != ISCSI_OP_LOGIN) {
+		const char *what = why ? iser_reason_str(why) :
+				   "not a login request";
 
 		iser_stat_inc(conn, ISER_S_BAD_PDUS);
 		pr_warn_ratelimited("conn %p from %pISpc: bad login PDU (%s), dropping connection\n",
@@ -66,12 +64,15 @@ static void iser_login_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	spin_lock_irqsave(&conn->lock, flags);
 	conn->login_len = wc->byte_len;
 	conn->login_ready = true;
+	first = conn->state == ISER_CONN_CONNECTING;
 	if (conn->state == ISER_CONN_LOGIN && conn->login_more) {
 		conn->login_more = false;
 		run_work = true;
 	}
 	spin_unlock_irqrestore(&conn->lock, flags);
 
+	if (first)
+		iser_np_login_arrived(conn);
 	if (run_work)
 		schedule_delayed_work(&conn->iconn->login_work, 0);
 	else

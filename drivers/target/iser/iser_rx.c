@@ -59,12 +59,17 @@ int iser_post_rx_ring(struct iser_conn *conn)
 	return 0;
 }
 
-/* Logs a refused PDU; the caller's error return closes the connection. */
-static void iser_bad_pdu(struct iser_conn *conn, const char *what)
+/*
+ * Logs a refused PDU and closes the connection; the caller then returns an
+ * error so that nothing more of the PDU is processed.
+ */
+static void iser_bad_pdu(struct iser_conn *conn, const u8 *bhs, const char *what)
 {
 	iser_stat_inc(conn, ISER_S_BAD_PDUS);
-	pr_warn_ratelimited("conn %p from %pISpc: %s, dropping connection\n",
-			    conn, &conn->cm_id->route.addr.dst_addr, what);
+	pr_warn_ratelimited("conn %p from %pISpc: %s (opcode 0x%02x, ITT 0x%08x), dropping connection\n",
+			    conn, &conn->cm_id->route.addr.dst_addr, what,
+			    bhs[0] & ISCSI_OPCODE_MASK,
+			    get_unaligned_be32(bhs + 16));
 	iser_conn_fail(conn, what);
 }
 
@@ -121,15 +126,26 @@ static void iser_cmd_started(struct iser_conn *conn, struct iser_cmd *cmd,
 			     hdr->cdb[0], be32_to_cpu(hdr->data_length), rd, wr);
 }
 
+/*
+ * Takes a task for a new PDU without sleeping: receive completions run in
+ * a CQ shared with other connections, and only completions on that same CQ
+ * give tasks back. The session has twice the command window plus a few
+ * (ISCSIT_EXTRA_TAGS), so running out means the initiator floods immediate
+ * PDUs or ignores MaxCmdSN: the connection is dropped, and since the core
+ * would need a task of its own to send a Reject, none is sent.
+ */
 static struct iscsit_cmd *iser_alloc_cmd(struct iser_conn *conn,
-					 const struct iser_pdu_info *info)
+					 const struct iser_pdu_info *info,
+					 const u8 *bhs)
 {
 	struct iscsit_cmd *icmd;
 	struct iser_cmd *cmd;
 
-	icmd = iscsit_allocate_cmd(conn->iconn, TASK_INTERRUPTIBLE);
-	if (!icmd)
+	icmd = iscsit_allocate_cmd(conn->iconn, TASK_RUNNING);
+	if (!icmd) {
+		iser_bad_pdu(conn, bhs, "no free task: the initiator ignores the command window");
 		return NULL;
+	}
 	cmd = iser_cmd(icmd);
 	cmd->conn = conn;
 	cmd->icmd = icmd;
@@ -171,13 +187,12 @@ static int iser_rx_scsi_cmd(struct iser_conn *conn, struct iser_buf *buf,
 	if (!why)
 		why = iser_check_scsi_cmd(conn, hdr, info);
 	if (why) {
-		iser_bad_pdu(conn, iser_reason_str(why));
+		iser_bad_pdu(conn, hdrs, iser_reason_str(why));
 		return -EINVAL;
 	}
-	icmd = iser_alloc_cmd(conn, info);
+	icmd = iser_alloc_cmd(conn, info, hdrs);
 	if (!icmd)
-		return iscsit_add_reject(iconn, ISCSI_REASON_BOOKMARK_NO_RESOURCES,
-					 hdrs);
+		return -ENOMEM;
 
 	rc = iscsit_setup_scsi_cmd(iconn, icmd, hdrs);
 	if (rc < 0)
@@ -194,7 +209,7 @@ static int iser_rx_scsi_cmd(struct iser_conn *conn, struct iser_buf *buf,
 		imm = icmd->first_burst_len;
 		if (imm > info->data_len ||
 		    iser_copy_data(buf, info, icmd, 0, imm)) {
-			iser_bad_pdu(conn, "immediate data does not fit the command");
+			iser_bad_pdu(conn, hdrs, "immediate data does not fit the command");
 			return -EINVAL;
 		}
 		icmd->write_data_done += imm;
@@ -219,27 +234,33 @@ static int iser_rx_data_out(struct iser_conn *conn, struct iser_buf *buf,
 			    const struct iser_pdu_info *info, u8 *hdrs)
 {
 	struct iscsi_data *hdr = (struct iscsi_data *)hdrs;
+	struct iscsit_conn *iconn = conn->iconn;
 	struct iscsit_cmd *icmd = NULL;
 	int rc;
 
-	rc = iscsit_check_dataout_hdr(conn->iconn, hdrs, &icmd);
+	/* The core would answer this with a Reject, which needs a task. */
+	if (info->data_len > iconn->conn_ops->MaxXmitDataSegmentLength) {
+		iser_bad_pdu(conn, hdrs, "Data-Out above MaxXmitDataSegmentLength");
+		return -EINVAL;
+	}
+	rc = iscsit_check_dataout_hdr(iconn, hdrs, &icmd);
 	if (rc < 0)
 		return rc;
 	if (!icmd) {
 		/* Data for an aborted task is dropped; for no task, a lie. */
-		if (iscsit_find_cmd_from_itt(conn->iconn, hdr->itt))
+		if (iscsit_find_cmd_from_itt(iconn, hdr->itt))
 			return 0;
-		iser_bad_pdu(conn, "Data-Out for a task that does not exist");
+		iser_bad_pdu(conn, hdrs, "Data-Out for a task that does not exist");
 		return -EINVAL;
 	}
 	/* iSER fetches solicited data itself with RDMA READ. */
 	if (!icmd->unsolicited_data) {
-		iser_bad_pdu(conn, "solicited Data-Out sent as a SEND");
+		iser_bad_pdu(conn, hdrs, "solicited Data-Out sent as a SEND");
 		return -EINVAL;
 	}
 	if (iser_copy_data(buf, info, icmd, be32_to_cpu(hdr->offset),
 			   info->data_len)) {
-		iser_bad_pdu(conn, "Data-Out outside the command's buffer");
+		iser_bad_pdu(conn, hdrs, "Data-Out outside the command's buffer");
 		return -EINVAL;
 	}
 	iser_stat_add(conn, ISER_S_UNSOL_BYTES, info->data_len);
@@ -247,23 +268,49 @@ static int iser_rx_data_out(struct iser_conn *conn, struct iser_buf *buf,
 	return rc < 0 ? rc : 0;
 }
 
+/*
+ * A NOP-Out that answers our NOP-In gets no task of its own, so the core
+ * could only refuse a malformed one with a Reject that needs a task: check
+ * here what it would check (RFC 7143 11.18).
+ */
+static const char *iser_check_nop_reply(const struct iscsi_nopout *hdr,
+					u32 data_len, u32 max_data)
+{
+	if (hdr->itt != RESERVED_ITT)
+		return "NOP-Out with a target transfer tag but not the reserved ITT";
+	if (!(hdr->opcode & ISCSI_OP_IMMEDIATE))
+		return "NOP-Out with the reserved ITT but without the immediate bit";
+	if (!(hdr->flags & ISCSI_FLAG_CMD_FINAL))
+		return "NOP-Out without the final bit";
+	if (data_len > max_data)
+		return "NOP-Out above MaxXmitDataSegmentLength";
+	return NULL;
+}
+
 static int iser_rx_nop_out(struct iser_conn *conn, struct iser_buf *buf,
 			   const struct iser_pdu_info *info, u8 *hdrs)
 {
 	struct iscsi_nopout *hdr = (struct iscsi_nopout *)hdrs;
+	struct iscsit_conn *iconn = conn->iconn;
 	struct iscsit_cmd *icmd = NULL;
+	const char *why;
 	char *ping;
 	int rc;
 
 	/* A reply to our own NOP-In carries no new task. */
 	if (hdr->ttt == cpu_to_be32(0xFFFFFFFF)) {
-		icmd = iser_alloc_cmd(conn, info);
+		icmd = iser_alloc_cmd(conn, info, hdrs);
 		if (!icmd)
-			return iscsit_add_reject(conn->iconn,
-						 ISCSI_REASON_BOOKMARK_NO_RESOURCES,
-						 hdrs);
+			return -ENOMEM;
+	} else {
+		why = iser_check_nop_reply(hdr, info->data_len,
+					   iconn->conn_ops->MaxXmitDataSegmentLength);
+		if (why) {
+			iser_bad_pdu(conn, hdrs, why);
+			return -EINVAL;
+		}
 	}
-	rc = iscsit_setup_nop_out(conn->iconn, icmd, hdr);
+	rc = iscsit_setup_nop_out(iconn, icmd, hdr);
 	if (rc < 0)
 		return 0;
 	/* RFC 7143: the ping data comes back in the NOP-In. */
@@ -276,7 +323,7 @@ static int iser_rx_nop_out(struct iser_conn *conn, struct iser_buf *buf,
 		icmd->buf_ptr = ping;
 		icmd->buf_ptr_size = info->data_len;
 	}
-	return iscsit_process_nop_out(conn->iconn, icmd, hdr);
+	return iscsit_process_nop_out(iconn, icmd, hdr);
 }
 
 static int iser_rx_text(struct iser_conn *conn, struct iser_buf *buf,
@@ -290,16 +337,15 @@ static int iser_rx_text(struct iser_conn *conn, struct iser_buf *buf,
 	if (hdr->ttt != cpu_to_be32(0xFFFFFFFF)) {
 		icmd = iscsit_find_cmd_from_itt(conn->iconn, hdr->itt);
 		/* A continuation must name a Text task, not any task. */
-		if (icmd && icmd->iscsi_opcode != ISCSI_OP_TEXT) {
-			iser_bad_pdu(conn, "Text continuation for a task that is not Text");
+		if (!icmd || icmd->iscsi_opcode != ISCSI_OP_TEXT) {
+			iser_bad_pdu(conn, hdrs, "Text continuation for a task that is not Text");
 			return -EINVAL;
 		}
 	} else {
-		icmd = iser_alloc_cmd(conn, info);
+		icmd = iser_alloc_cmd(conn, info, hdrs);
+		if (!icmd)
+			return -ENOMEM;
 	}
-	if (!icmd)
-		return iscsit_add_reject(conn->iconn,
-					 ISCSI_REASON_BOOKMARK_NO_RESOURCES, hdrs);
 	rc = iscsit_setup_text_cmd(conn->iconn, icmd, hdr);
 	if (rc < 0)
 		return 0;
@@ -315,31 +361,32 @@ static int iser_rx_text(struct iser_conn *conn, struct iser_buf *buf,
 	return iscsit_process_text_cmd(conn->iconn, icmd, hdr);
 }
 
-static int iser_rx_pdu(struct iser_conn *conn, struct iser_buf *buf,
-		       const struct iser_pdu_info *info)
+/* SNACKs the core would refuse with a Reject, which needs a task. */
+static const char *iser_check_snack(const struct iscsi_snack *hdr, u32 data_len,
+				    const struct iscsit_conn *iconn)
+{
+	u8 type = hdr->flags & ISCSI_FLAG_SNACK_TYPE_MASK;
+
+	if (!iconn->sess->sess_ops->ErrorRecoveryLevel)
+		return "SNACK at ErrorRecoveryLevel 0";
+	if (data_len > iconn->conn_ops->MaxXmitDataSegmentLength)
+		return "SNACK above MaxXmitDataSegmentLength";
+	if (type != ISCSI_FLAG_SNACK_TYPE_DATA &&
+	    type != ISCSI_FLAG_SNACK_TYPE_STATUS &&
+	    type != ISCSI_FLAG_SNACK_TYPE_DATA_ACK)
+		return "SNACK of a type the target does not serve";
+	return NULL;
+}
+
+static int iser_rx_dispatch(struct iser_conn *conn, struct iser_buf *buf,
+			    const struct iser_pdu_info *info, u8 *hdrs)
 {
 	struct iscsit_conn *iconn = conn->iconn;
-	u8 op = info->iscsi_opcode;
 	struct iscsit_cmd *icmd;
-	u8 *hdrs;
+	const char *why;
 	int ret;
 
-	/* The core reads the AHS right after the BHS: keep them contiguous. */
-	if (info->data_off <= buf->segs[0].len) {
-		hdrs = (u8 *)buf->segs[0].addr + ISER_HDR_LEN;
-	} else {
-		hdrs = conn->hdr_scratch;
-		iser_segs_copy_out(buf->segs, buf->nsegs, ISER_HDR_LEN, hdrs,
-				   ISCSI_HDR_LEN + info->ahs_len);
-	}
-
-	if (iconn->sess->sess_ops->SessionType &&
-	    op != ISCSI_OP_TEXT && op != ISCSI_OP_LOGOUT) {
-		iser_bad_pdu(conn, "PDU not allowed in a discovery session");
-		return -EINVAL;
-	}
-
-	switch (op) {
+	switch (info->iscsi_opcode) {
 	case ISCSI_OP_SCSI_CMD:
 		iser_stat_inc(conn, ISER_S_PDU_SCSI_CMD);
 		return iser_rx_scsi_cmd(conn, buf, info, hdrs);
@@ -354,28 +401,59 @@ static int iser_rx_pdu(struct iser_conn *conn, struct iser_buf *buf,
 		return iser_rx_text(conn, buf, info, hdrs);
 	case ISCSI_OP_SCSI_TMFUNC:
 		iser_stat_inc(conn, ISER_S_PDU_TMF);
-		icmd = iser_alloc_cmd(conn, info);
+		icmd = iser_alloc_cmd(conn, info, hdrs);
 		if (!icmd)
-			return iscsit_add_reject(iconn,
-						 ISCSI_REASON_BOOKMARK_NO_RESOURCES,
-						 hdrs);
+			return -ENOMEM;
 		return iscsit_handle_task_mgt_cmd(iconn, icmd, hdrs);
 	case ISCSI_OP_LOGOUT:
 		iser_stat_inc(conn, ISER_S_PDU_LOGOUT);
-		icmd = iser_alloc_cmd(conn, info);
+		icmd = iser_alloc_cmd(conn, info, hdrs);
 		if (!icmd)
-			return iscsit_add_reject(iconn,
-						 ISCSI_REASON_BOOKMARK_NO_RESOURCES,
-						 hdrs);
+			return -ENOMEM;
 		ret = iscsit_handle_logout_cmd(iconn, icmd, hdrs);
 		return ret < 0 ? ret : 0;
 	case ISCSI_OP_SNACK:
 		iser_stat_inc(conn, ISER_S_PDU_SNACK);
+		why = iser_check_snack((struct iscsi_snack *)hdrs,
+				       info->data_len, iconn);
+		if (why) {
+			iser_bad_pdu(conn, hdrs, why);
+			return -EINVAL;
+		}
 		return iscsit_handle_snack(iconn, hdrs);
 	default:
-		iser_bad_pdu(conn, "unknown iSCSI opcode");
+		iser_bad_pdu(conn, hdrs, "unknown iSCSI opcode");
 		return -EINVAL;
 	}
+}
+
+static int iser_rx_pdu(struct iser_conn *conn, struct iser_buf *buf,
+		       const struct iser_pdu_info *info)
+{
+	struct iscsit_conn *iconn = conn->iconn;
+	u8 op = info->iscsi_opcode;
+	u8 *hdrs;
+	int ret;
+
+	/* The core reads the AHS right after the BHS: keep them contiguous. */
+	if (info->data_off <= buf->segs[0].len) {
+		hdrs = (u8 *)buf->segs[0].addr + ISER_HDR_LEN;
+	} else {
+		hdrs = conn->hdr_scratch;
+		iser_segs_copy_out(buf->segs, buf->nsegs, ISER_HDR_LEN, hdrs,
+				   ISCSI_HDR_LEN + info->ahs_len);
+	}
+
+	if (iconn->sess->sess_ops->SessionType &&
+	    op != ISCSI_OP_TEXT && op != ISCSI_OP_LOGOUT) {
+		iser_bad_pdu(conn, hdrs, "PDU not allowed in a discovery session");
+		return -EINVAL;
+	}
+	ret = iser_rx_dispatch(conn, buf, info, hdrs);
+	/* The core refused it with only a log line of its own, if any. */
+	if (ret < 0 && READ_ONCE(conn->state) == ISER_CONN_FULL)
+		iser_bad_pdu(conn, hdrs, "the iSCSI layer refused the PDU");
+	return ret;
 }
 
 static void iser_recv_done(struct ib_cq *cq, struct ib_wc *wc)
@@ -412,10 +490,9 @@ static void iser_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	pr_debug("conn %p: opcode 0x%02x data %u wsv %d rsv %d\n", conn,
 		 info.iscsi_opcode, info.data_len, info.wsv, info.rsv);
 
-	if (iser_rx_pdu(conn, buf, &info) < 0) {
-		iser_conn_fail(conn, "the iSCSI layer refused a PDU");
+	/* A refused PDU has already failed the connection: no repost. */
+	if (iser_rx_pdu(conn, buf, &info) < 0)
 		return;
-	}
 	if (iser_post_recv(conn, buf)) {
 		pr_warn_ratelimited("conn %p: cannot repost a receive buffer\n",
 				    conn);

@@ -44,6 +44,31 @@ static void iser_payload_unmap(struct iser_cmd *cmd)
 	cmd->payload_dma = 0;
 }
 
+/*
+ * An unsignalled RDMA work request completes only on error, and with no
+ * cqe the CQ layer would drop that completion: only the flush of the
+ * signalled request after it would be seen, without the real status.
+ */
+static void iser_rdma_err_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct iser_cmd *cmd = container_of(wc->wr_cqe, struct iser_cmd,
+					    rdma_err_cqe);
+
+	iser_wc_failed(cmd->conn, wc, cmd->post == ISER_POST_DATA_OUT ?
+		       "RDMA READ of write data" : "RDMA WRITE of read data");
+}
+
+static void iser_rdma_err_cqes(struct iser_cmd *cmd, struct ib_send_wr *first,
+			       struct ib_send_wr *stop)
+{
+	struct ib_send_wr *wr;
+
+	cmd->rdma_err_cqe.done = iser_rdma_err_done;
+	for (wr = first; wr && wr != stop; wr = wr->next)
+		if (!wr->wr_cqe)
+			wr->wr_cqe = &cmd->rdma_err_cqe;
+}
+
 /* Posts what @cmd prepared; called with sq_lock held and credits taken. */
 static int iser_post_now(struct iser_cmd *cmd)
 {
@@ -54,10 +79,12 @@ static int iser_post_now(struct iser_cmd *cmd)
 	case ISER_POST_DATA_IN:
 		first = rdma_rw_ctx_wrs(&cmd->rw, conn->qp, iser_port(conn),
 					NULL, &cmd->send_wr);
+		iser_rdma_err_cqes(cmd, first, &cmd->send_wr);
 		return ib_post_send(conn->qp, first, NULL);
 	case ISER_POST_DATA_OUT:
 		first = rdma_rw_ctx_wrs(&cmd->rw, conn->qp, iser_port(conn),
 					&cmd->rw_cqe, NULL);
+		iser_rdma_err_cqes(cmd, first, NULL);
 		return ib_post_send(conn->qp, first, NULL);
 	default:
 		return ib_post_send(conn->qp, &cmd->send_wr, NULL);
@@ -93,6 +120,10 @@ static int iser_post(struct iser_cmd *cmd)
 		return -EINVAL;
 	}
 	spin_lock_irqsave(&conn->sq_lock, flags);
+	if (conn->sq_closed) {
+		spin_unlock_irqrestore(&conn->sq_lock, flags);
+		return -ESHUTDOWN;
+	}
 	/* Control PDUs may overtake waiting data through their reserve. */
 	if ((list_empty(&conn->sq_wait) || cmd->ctrl) &&
 	    iser_sq_take(conn, cmd)) {
@@ -128,6 +159,8 @@ static void iser_sq_put(struct iser_cmd *done)
 		conn->sq_avail += done->credits;
 	done->credits = 0;
 	list_for_each_entry_safe(cmd, tmp, &conn->sq_wait, wait_node) {
+		if (conn->sq_closed)
+			break;
 		if (!iser_sq_take(conn, cmd))
 			break;
 		list_del_init(&cmd->wait_node);
@@ -256,7 +289,8 @@ int iser_queue_status(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
 	ret = iser_post(cmd);
 	if (ret)
 		iser_payload_unmap(cmd);
-	return ret;
+	/* Closing: the command stays listed and the core frees it. */
+	return ret == -ESHUTDOWN ? 0 : ret;
 }
 
 /**
@@ -301,7 +335,7 @@ int iser_queue_data_in(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
 
 out_rw:
 	iser_rw_destroy(cmd);
-	return -ENOMEM;
+	return ret == -ESHUTDOWN ? 0 : -ENOMEM;
 }
 
 /**
@@ -343,7 +377,7 @@ int iser_get_dataout(struct iscsit_conn *iconn, struct iscsit_cmd *icmd,
 	ret = iser_post(cmd);
 	if (ret) {
 		iser_rw_destroy(cmd);
-		return -ENOMEM;
+		return ret == -ESHUTDOWN ? 0 : -ENOMEM;
 	}
 	return 0;
 }
@@ -621,29 +655,20 @@ void iser_aborted_task(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
 }
 
 /**
- * iser_drop_unsolicited() - release commands still waiting for unsolicited
- * Data-Out that will never come, before the core waits for all commands
- * @iconn: the iSCSI connection being closed
+ * iser_sq_close() - stop posting before the queue pair is drained
+ * @conn: the connection being closed
+ *
+ * Whatever was posted before completes (or is flushed) before the drain
+ * returns; whatever comes later is left, unsent, on the connection's
+ * command list, where the core frees it as it does for iSCSI/TCP.
  */
-void iser_drop_unsolicited(struct iscsit_conn *iconn)
+void iser_sq_close(struct iser_conn *conn)
 {
-	struct iscsit_cmd *icmd, *tmp;
-	LIST_HEAD(drop);
+	unsigned long flags;
 
-	spin_lock_bh(&iconn->cmd_lock);
-	list_for_each_entry_safe(icmd, tmp, &iconn->conn_cmd_list, i_conn_node) {
-		if ((icmd->cmd_flags & ICF_NON_IMMEDIATE_UNSOLICITED_DATA) &&
-		    icmd->write_data_done < iconn->sess->sess_ops->FirstBurstLength &&
-		    icmd->write_data_done < icmd->se_cmd.data_length)
-			list_move_tail(&icmd->i_conn_node, &drop);
-	}
-	spin_unlock_bh(&iconn->cmd_lock);
-
-	list_for_each_entry_safe(icmd, tmp, &drop, i_conn_node) {
-		list_del_init(&icmd->i_conn_node);
-		if (icmd->i_state != ISTATE_REMOVE)
-			iser_cmd_put(iser_cmd(icmd), true);
-	}
+	spin_lock_irqsave(&conn->sq_lock, flags);
+	conn->sq_closed = true;
+	spin_unlock_irqrestore(&conn->sq_lock, flags);
 }
 
 /**
