@@ -77,6 +77,9 @@ dkms-add:
 	rm -rf $(DKMS_SRC)
 	install -D -m 0644 -t $(DKMS_SRC) Kbuild dkms.conf
 	install -D -m 0644 -t $(DKMS_SRC)/drivers/target/iser drivers/target/iser/*.[ch]
+	install -D -m 0644 -t $(DKMS_SRC)/drivers/target/iser/compat drivers/target/iser/compat/probe.sh
+	install -D -m 0644 -t $(DKMS_SRC)/drivers/target/iser/compat/probes \
+		drivers/target/iser/compat/probes/*.c
 	install -D -m 0644 -t $(DKMS_SRC)/include/uapi/iser include/uapi/iser/*.h
 	dkms add iser-target/$(DKMS_VERSION)
 
@@ -94,7 +97,7 @@ deb:
 	rm -rf $(DEB_OUT)
 	mkdir -p $(DEB_SRC)
 	cp -r Kbuild dkms.conf LICENSE README.md debian packaging Documentation $(DEB_SRC)/
-	find drivers include -name '*.[ch]' -exec cp --parents {} $(DEB_SRC)/ \;
+	find drivers include \( -name '*.[ch]' -o -name '*.sh' \) -exec cp --parents {} $(DEB_SRC)/ \;
 	cd $(DEB_SRC) && dpkg-buildpackage -us -uc
 	@ls -1 $(DEB_OUT)/*.deb
 

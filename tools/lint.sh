@@ -41,7 +41,8 @@ esac
 out=$repo/build/lint
 mkdir -p "$out"
 shopt -s nullglob
-sources=(drivers/target/iser/*.[ch] include/uapi/iser/*.h)
+sources=(drivers/target/iser/*.[ch] drivers/target/iser/compat/probes/*.c
+	include/uapi/iser/*.h)
 kvers=${LINT_KVERS:-$(tools/kver.sh --all 2>/dev/null)}
 
 # Where checkpatch.pl and kernel-doc live; extract them if need be.
@@ -113,7 +114,7 @@ if ((sparse)); then
 		dir=$out/sparse/$k
 		rm -rf "$dir"
 		mkdir -p "$dir"
-		cp --parents Kbuild "${sources[@]}" "$dir/"
+		cp --parents Kbuild "${sources[@]}" drivers/target/iser/compat/probe.sh "$dir/"
 		log=$(make --no-print-directory -C "/lib/modules/$k/build" M="$dir" C=2 modules 2>&1) &&
 			rc=0 || rc=$?
 		warnings=$(grep -iE 'warning:|error:' <<<"$log")

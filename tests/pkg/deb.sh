@@ -76,7 +76,7 @@ copy_sources() { # DIR
 	mkdir -p "$1/tools"
 	cp -r Makefile Kbuild packaging "$1/"
 	cp tools/kver.sh "$1/tools/"
-	find drivers include -name '*.[ch]' -exec cp --parents {} "$1/" \;
+	find drivers include \( -name '*.[ch]' -o -name '*.sh' \) -exec cp --parents {} "$1/" \;
 }
 
 hand_install() { # KVER DESTDIR
