@@ -90,9 +90,11 @@ up() {
 		;;
 	loop)
 		local l=$CFS/loopback/$LOOP_WWN/tpgt_1
-		mkdir -p "$l/lun/lun_0" &&
-			ln -s "$CFS/core/rd_mcp_0/null0" "$l/lun/lun_0/null0" &&
-			echo "$LOOP_I" >"$l/nexus" || return 1
+		# The nexus first: linking the LUN scans it, and without a
+		# nexus that scan fails and no disk appears.
+		mkdir -p "$l" && echo "$LOOP_I" >"$l/nexus" &&
+			mkdir -p "$l/lun/lun_0" &&
+			ln -s "$CFS/core/rd_mcp_0/null0" "$l/lun/lun_0/null0" || return 1
 		for _ in $(seq 80); do
 			DISK=$(lsscsi_loop) && [[ -n $DISK ]] && break
 			sleep 0.25
