@@ -4,7 +4,9 @@
 
 Reads bench.jsonl and the raw fio JSON reports the guest wrote, prints a
 table of medians (with min and max) per workload and transport and the
-ratios ours/ib_isert and ours/tcm_loop, and writes the same as JSON.
+ratios ours/ib_isert, ours/tcm_loop and, when "nostats" ran (iser_target
+loaded with stats=0), ours/nostats: what the statistics cost. Writes the
+same as JSON.
 Exit status 1 if any expected figure is missing.
 """
 
@@ -14,7 +16,7 @@ import statistics
 import sys
 
 NAMES = {"ours": "iser_target", "stock": "ib_isert", "tcp": "iSCSI/TCP",
-         "loop": "tcm_loop"}
+         "loop": "tcm_loop", "nostats": "iser_target stats=0"}
 
 
 def load(outdir):
@@ -82,13 +84,16 @@ def main():
         for key in ("iops", "lat_us", "cpu_us_per_io"):
             ratios[wl][key] = {
                 "ours/ib_isert": ratio(med(wl, "ours", key), med(wl, "stock", key)),
-                "ours/tcm_loop": ratio(med(wl, "ours", key), med(wl, "loop", key))}
+                "ours/tcm_loop": ratio(med(wl, "ours", key), med(wl, "loop", key)),
+                "ours/nostats": ratio(med(wl, "ours", key), med(wl, "nostats", key))}
     memr = ratio(mem.get("ours"), mem.get("stock"))
 
     head = f"{'workload':<22}" + "".join(f"{NAMES.get(t, t):>24}" for t in transports) \
-        + f"{'ours/isert':>11}{'ours/loop':>10}{'cpu ratio':>10}"
+        + f"{'ours/isert':>11}{'ours/loop':>10}{'cpu ratio':>10}" \
+        + (f"{'stats cost':>11}" if "nostats" in transports else "")
     print("IOPS median [min-max] per transport; latency in us for QD1; "
-          "ratios of medians (cpu: us per I/O, ours/ib_isert)")
+          "ratios of medians (cpu: us per I/O, ours/ib_isert; stats cost: "
+          "ours/nostats of the same figure)")
     print(head)
     for wl in workloads:
         cells = ""
@@ -102,8 +107,10 @@ def main():
         rl = ratios[wl][key]["ours/tcm_loop"]
         rc = ratios[wl]["cpu_us_per_io"]["ours/ib_isert"]
         fmt = lambda v: f"{v:.2f}" if v is not None else "-"
+        rs = ratios[wl][key]["ours/nostats"]
         print(f"{wl + (' lat' if key == 'lat_us' else ''):<22}{cells}"
-              f"{fmt(ri):>11}{fmt(rl):>10}{fmt(rc):>10}")
+              f"{fmt(ri):>11}{fmt(rl):>10}{fmt(rc):>10}"
+              + (f"{fmt(rs):>11}" if "nostats" in transports else ""))
     if mem:
         print("kernel memory per idle connection (target and initiator, KiB): " +
               ", ".join(f"{NAMES.get(t, t)} {v}" for t, v in mem.items()) +

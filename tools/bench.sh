@@ -20,7 +20,7 @@ else
 	export ISER_BENCH_ROUNDS=${ROUNDS:-3} ISER_BENCH_RUNTIME=${RUNTIME:-10}
 	export ISER_BENCH_SESSIONS=${SESSIONS:-16}
 fi
-export ISER_BENCH_TRANSPORTS=${TRANSPORTS:-"ours stock tcp loop"}
+export ISER_BENCH_TRANSPORTS=${TRANSPORTS:-"ours stock tcp loop nostats"}
 kver=$(tools/kver.sh) || exit 1
 make -s --no-print-directory KVER="$kver" >/dev/null || {
 	tap_not_ok "bench: build iser_target for $kver"

@@ -3,7 +3,8 @@
 # Benchmark, one guest boot: the same fio workloads against one null-backed
 # LUN through iser_target, the stock ib_isert, iSCSI over TCP and
 # tcm_loop (LIO with no network: the ceiling), alternating transports
-# round after round. Writes one JSON line per measurement to
+# round after round; "nostats" is iser_target loaded with stats=0, to
+# show what its statistics cost. Writes one JSON line per measurement to
 # $ISER_OUT/bench.jsonl for tools/bench.sh to summarise. Checks only that
 # every figure was produced, never a speed.
 # shellcheck source-path=SCRIPTDIR
@@ -73,9 +74,15 @@ DISK=
 up() {
 	DISK=
 	case $1 in
-	ours)
+	ours | nostats)
 		install -m 0644 "$ISER_REPO/packaging/modprobe.d/iser-target.conf" /etc/modprobe.d/
+		local stats=Y
+		if [[ $1 == nostats ]]; then
+			echo "options iser_target stats=0" >/etc/modprobe.d/iser-bench.conf
+			stats=N
+		fi
 		iser_on && mod_loaded iser_target && ! mod_loaded ib_isert || return 1
+		[[ $(cat /sys/module/iser_target/parameters/stats) == "$stats" ]] || return 1
 		discover "$PORTAL" >/dev/null && login "$T" "$PORTAL" >/dev/null || return 1
 		;;
 	stock)
@@ -119,10 +126,11 @@ lsscsi_loop() {
 
 down() {
 	case $1 in
-	ours | stock)
+	ours | nostats | stock)
 		iscsiadm -m node -T "$T" -p "$PORTAL" -u >/dev/null 2>&1
 		iser_off
-		if [[ $1 == ours ]]; then mods_unload iser_target; else mods_unload ib_isert; fi
+		rm -f /etc/modprobe.d/iser-bench.conf
+		if [[ $1 == stock ]]; then mods_unload ib_isert; else mods_unload iser_target; fi
 		;;
 	tcp)
 		iscsiadm -m node -T "$T" -p "$PORTAL" -I default -u >/dev/null 2>&1

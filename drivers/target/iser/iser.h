@@ -6,6 +6,7 @@
 #ifndef ISER_H
 #define ISER_H
 
+#include <linux/jump_label.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -112,7 +113,15 @@ struct iser_stats {
 	u64 wc[ISER_WC_STATUSES];
 };
 
-#define iser_stat_add(conn, s, n)	this_cpu_add((conn)->stats->v[s], (n))
+/* Counting is on unless the module was loaded with stats=0. */
+DECLARE_STATIC_KEY_TRUE(iser_stats_key);
+#define iser_stats_on()			static_branch_likely(&iser_stats_key)
+
+#define iser_stat_add(conn, s, n)				\
+	do {							\
+		if (iser_stats_on())				\
+			this_cpu_add((conn)->stats->v[s], (n));	\
+	} while (0)
 #define iser_stat_inc(conn, s)		iser_stat_add(conn, s, 1)
 
 extern unsigned int iser_max_io_bytes;
@@ -325,7 +334,8 @@ enum iser_post {
  * @ctrl: the command is a control PDU (may use the control reserve)
  * @ctrl_work: runs the core's logout handling off the completion context
  * @start_ns: when the SCSI command arrived, for its latency
- * @counted: the command is counted in the connection's outstanding ones
+ * @counted: the command started: its completion is traced (and, with
+ *	statistics on, counted off the outstanding ones)
  */
 struct iser_cmd {
 	struct iser_conn *conn;

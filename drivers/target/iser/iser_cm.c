@@ -247,7 +247,7 @@ void iser_wc_failed(struct iser_conn *conn, struct ib_wc *wc, const char *what)
 		return;
 	}
 	iser_stat_inc(conn, ISER_S_WC_ERRORS);
-	if ((unsigned int)wc->status < ISER_WC_STATUSES)
+	if (iser_stats_on() && (unsigned int)wc->status < ISER_WC_STATUSES)
 		this_cpu_inc(conn->stats->wc[wc->status]);
 	trace_iser_wc_error(conn, what, wc->status);
 	pr_warn_ratelimited("conn %p: %s failed: %s (vendor error 0x%x), dropping connection\n",

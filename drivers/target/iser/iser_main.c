@@ -17,6 +17,8 @@
 unsigned int iser_max_io_bytes = ISER_DEF_MAX_IO_BYTES;
 unsigned int iser_queue_depth = 128;
 struct workqueue_struct *iser_wq;
+DEFINE_STATIC_KEY_TRUE(iser_stats_key);
+static bool iser_stats_param = true;
 struct kmem_cache *iser_conn_cache;
 struct kmem_cache *iser_hdr_cache;
 struct kmem_cache *iser_tx_cache;
@@ -82,6 +84,10 @@ static const struct kernel_param_ops iser_queue_depth_ops = {
 module_param_cb(queue_depth, &iser_queue_depth_ops, &iser_queue_depth, 0644);
 MODULE_PARM_DESC(queue_depth,
 		 "Commands in flight per connection the queues are sized for (16 to 4096, default 128); set it at least to the TPG's default_cmdsn_depth");
+
+module_param_named(stats, iser_stats_param, bool, 0444);
+MODULE_PARM_DESC(stats,
+		 "Count per-connection statistics (default on; off only to measure what counting costs: every counter then reads 0)");
 
 static void iser_device_free(struct kref *ref)
 {
@@ -259,6 +265,9 @@ static int __init iser_init(void)
 		pr_err("the kernel's ib_isert is loaded and would keep serving iSER; unload it first (rmmod ib_isert)\n");
 		return -EBUSY;
 	}
+
+	if (!iser_stats_param)
+		static_branch_disable(&iser_stats_key);
 
 	ret = -ENOMEM;
 	iser_conn_cache = KMEM_CACHE(iser_conn, 0);

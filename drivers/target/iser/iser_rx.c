@@ -117,9 +117,11 @@ static void iser_cmd_started(struct iser_conn *conn, struct iser_cmd *cmd,
 
 	iser_stat_inc(conn, rd ? ISER_S_CMD_READ :
 			    wr ? ISER_S_CMD_WRITE : ISER_S_CMD_NODATA);
-	n = atomic_inc_return(&conn->outstanding);
-	if (n > READ_ONCE(conn->outstanding_max))
-		WRITE_ONCE(conn->outstanding_max, n);
+	if (iser_stats_on()) {
+		n = atomic_inc_return(&conn->outstanding);
+		if (n > READ_ONCE(conn->outstanding_max))
+			WRITE_ONCE(conn->outstanding_max, n);
+	}
 	cmd->counted = true;
 	cmd->start_ns = ktime_get_ns();
 	trace_iser_cmd_start(conn, be32_to_cpu((__force __be32)hdr->itt),

@@ -428,7 +428,8 @@ void iser_cmd_put(struct iser_cmd *cmd, bool comp_err)
 	iser_payload_unmap(cmd);
 	if (cmd->counted) {
 		cmd->counted = false;
-		atomic_dec(&cmd->conn->outstanding);
+		if (iser_stats_on())
+			atomic_dec(&cmd->conn->outstanding);
 		trace_iser_cmd_done(cmd->conn,
 				    be32_to_cpu((__force __be32)icmd->init_task_tag),
 				    se->scsi_status, ktime_get_ns() - cmd->start_ns);
