@@ -41,8 +41,12 @@ esac
 out=$repo/build/lint
 mkdir -p "$out"
 shopt -s nullglob
-sources=(drivers/target/iser/*.[ch] drivers/target/iser/compat/probes/*.c
-	include/uapi/iser/*.h)
+sources=()
+for f in drivers/target/iser/*.[ch] drivers/target/iser/compat/probes/*.c \
+	include/uapi/iser/*.h; do
+	# Written by a build (compat/probe.sh), not part of the sources.
+	[[ $f == */iser_compat_auto.h ]] || sources+=("$f")
+done
 kvers=${LINT_KVERS:-$(tools/kver.sh --all 2>/dev/null)}
 
 # Where checkpatch.pl and kernel-doc live; extract them if need be.

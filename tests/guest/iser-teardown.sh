@@ -58,26 +58,6 @@ load_stop() {
 	return 0
 }
 
-# conns_are N: the module holds N connections once teardown settled.
-conns_are() {
-	for _ in $(seq 80); do
-		(($(slab_objs iser_conn) == $1)) && return 0
-		sleep 0.25
-	done
-	echo "module holds $(slab_objs iser_conn) connections, expected $1"
-	return 1
-}
-
-logout_quiet() {
-	iscsiadm -m node -u >/dev/null 2>&1
-	for _ in $(seq 80); do
-		(($(sessions_count) == 0)) && return 0
-		sleep 0.25
-	done
-	iscsiadm -m session
-	return 1
-}
-
 fresh_verify() {
 	logout_quiet && conns_are 0 && session_up && conns_are 1 &&
 		verify "$D" 16k 16 16 randwrite
@@ -113,17 +93,6 @@ target_delete_under_io() {
 	load_stop
 	echo "module connections after the target went: $(slab_objs iser_conn)"
 	conns_are 0 && lio_ramdisk rd0 64 && make_target && fresh_verify
-}
-
-# wait_logged_in: the initiator recovered its session on its own.
-wait_logged_in() {
-	for _ in $(seq 240); do
-		iscsiadm -m session -P 1 2>/dev/null |
-			grep -q 'iSCSI Session State: LOGGED_IN' && return 0
-		sleep 0.25
-	done
-	iscsiadm -m session -P 1
-	return 1
 }
 
 target_device_delete_under_io() {

@@ -190,3 +190,39 @@ iface_new() {
 	iscsiadm -m iface -I "$1" -o new >/dev/null &&
 		iscsiadm -m iface -I "$1" -o update -n iface.transport_name -v iser
 }
+
+# --- waiting for the target and the initiator to settle ------------------
+
+# conns_are N: the module holds N connections once teardown settled.
+conns_are() {
+	for _ in $(seq 80); do
+		(($(slab_objs iser_conn) == $1)) && return 0
+		sleep 0.25
+	done
+	echo "module holds $(slab_objs iser_conn) connections, expected $1"
+	return 1
+}
+
+# logout_quiet: log every session out and wait until none is left.
+logout_quiet() {
+	iscsiadm -m node -u >/dev/null 2>&1
+	for _ in $(seq 80); do
+		(($(sessions_count) == 0)) && return 0
+		sleep 0.25
+	done
+	iscsiadm -m session
+	return 1
+}
+
+# wait_logged_in: until every session is logged in again (the initiator
+# recovers on its own after a fault), for up to a minute.
+wait_logged_in() {
+	for _ in $(seq 240); do
+		iscsiadm -m session -P 1 2>/dev/null | grep -q 'iSCSI Session State:' &&
+			! iscsiadm -m session -P 1 2>/dev/null |
+			grep 'iSCSI Session State:' | grep -vq LOGGED_IN && return 0
+		sleep 0.25
+	done
+	iscsiadm -m session -P 1
+	return 1
+}

@@ -17,7 +17,8 @@
 #endif
 
 #ifndef ISER_HAVE_CONN_CMD_COUNTER
-#error "iser_target needs LIO's per-connection command counter (struct iscsit_conn.cmd_cnt, Linux 6.4 or a backport such as Debian's 6.1)"
+/* struct iscsit_conn.cmd_cnt: Linux 6.4, or a backport as in Debian's 6.1 */
+#error "iser_target needs LIO's per-connection command counter"
 #endif
 
 #ifndef ISER_HAVE_CQ_POOL

@@ -1,0 +1,220 @@
+#!/bin/bash
+# vm-timeout: 2400
+# Faults under load through iser_target. Each fault hits a session while
+# fio writes to it at a steady rate and records which writes completed
+# (verify_state_save); once the session is back, every acknowledged write
+# must read back intact (verify_only with that state). Faults on the
+# initiator side: its RDMA device deleted and re-added, its link down for
+# 10 s, a logout, iscsid killed and restarted. On the target side: the
+# LUN, the TPG and the whole target deleted and made again, the TPG
+# disabled and enabled. Then 200 login/logout cycles, after which the
+# module must hold nothing and unload.
+#
+# Environment: ISER_FAULT_CYCLES (default 200) login/logout cycles.
+# shellcheck source-path=SCRIPTDIR
+set -u
+ISER_IMPL=ours
+# shellcheck source=tap.sh
+. "$ISER_REPO/tests/guest/tap.sh"
+# shellcheck source=lib.sh
+. "$ISER_REPO/tests/guest/lib.sh"
+# shellcheck source=lio.sh
+. "$ISER_REPO/tests/guest/lio.sh"
+
+T=iqn.2026-11.org.example:faults
+CYCLES=${ISER_FAULT_CYCLES:-200}
+# Bytes of acknowledged writes read back and verified, over all faults.
+VERIFIED_KIB=0
+
+make_target() {
+	lio_target "$T" && lio_lun "$T" 0 rd0 && lio_acl "$T" "$INITIATOR_IQN" 0 &&
+		lio_portal "$T" "$PORTAL" && lio_enable "$T"
+}
+
+setup() {
+	lio_load && lio_ramdisk rd0 64 && make_target
+}
+
+# The initiator queues I/O for up to two minutes while it recovers, so a
+# fault shorter than that costs time, not errors.
+initiator_prepare() {
+	initiator_start && discover "$PORTAL" >/dev/null &&
+		node_set "$T" "$PORTAL" node.session.timeo.replacement_timeout 120 &&
+		node_set "$T" "$PORTAL" node.conn[0].timeo.noop_out_interval 2 &&
+		node_set "$T" "$PORTAL" node.conn[0].timeo.noop_out_timeout 5
+}
+
+D=
+disk_now() {
+	wait_disks "$T" 1 || return 1
+	D=$(disks_of "$T" | head -n 1)
+	[[ -n $D ]]
+}
+
+session_up() {
+	login "$T" "$PORTAL" >/dev/null && disk_now
+}
+
+# --- acknowledged writes ------------------------------------------------
+
+FIO_DIR=/tmp/faults
+FIO_JOB=(--name=acked --ioengine=libaio --direct=1 --rw=randwrite --bs=4k
+	--iodepth=8 --size=16M --verify=crc32c)
+W_PID=
+
+# Random 4 KiB writes at 150 per second for about 27 s; fio saves which
+# completed when it ends, normally or on an I/O error.
+writes_start() {
+	rm -rf "$FIO_DIR"
+	mkdir -p "$FIO_DIR"
+	(cd "$FIO_DIR" && exec fio "${FIO_JOB[@]}" --filename="/dev/$D" \
+		--do_verify=0 --verify_state_save=1 --rate_iops=150 \
+		--output="$FIO_DIR/write.out" >/dev/null 2>&1) &
+	W_PID=$!
+	sleep 4
+	kill -0 "$W_PID"
+}
+
+writes_end() {
+	local rc=0
+	wait "$W_PID" || rc=$?
+	W_PID=
+	echo "writer exit status $rc: $(grep -oE 'WRITE: bw=[^,]*|err=[ 0-9]+' "$FIO_DIR/write.out" | tr '\n' ' ')"
+}
+
+# Reads back every write the writer saw complete.
+writes_verify() {
+	local kib
+	(cd "$FIO_DIR" && fio "${FIO_JOB[@]}" --filename="/dev/$D" \
+		--verify_only --verify_state_load=1 --verify_fatal=1 \
+		--output-format=json --output="$FIO_DIR/verify.json" \
+		>/dev/null 2>"$FIO_DIR/verify.err") || {
+		echo "verification failed:"
+		head -n 20 "$FIO_DIR/verify.err"
+		return 1
+	}
+	kib=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["jobs"][0]["read"]["io_kbytes"])' \
+		"$FIO_DIR/verify.json") || return 1
+	((kib > 0)) || {
+		echo "nothing was verified"
+		return 1
+	}
+	VERIFIED_KIB=$((VERIFIED_KIB + kib))
+	echo "verified $kib KiB of acknowledged writes"
+}
+
+# under_writes FAULT...: the fault while writes run, then the session back
+# (same or new disk), the writes verified and one connection on the target.
+under_writes() {
+	writes_start || return 1
+	"$@"
+	local rc=$?
+	writes_end
+	((rc == 0)) || {
+		echo "the fault itself failed: $*"
+		return 1
+	}
+	wait_logged_in && disk_now && writes_verify && conns_are 1
+}
+
+# --- initiator-side faults ------------------------------------------------
+
+initiator_device_flap() {
+	rdma link delete rxe1 && sleep 2 && rdma link add rxe1 type rxe netdev veth1
+}
+
+link_down_10s() {
+	ip link set veth1 down && sleep 10 && ip link set veth1 up
+}
+
+# The session goes away under the writer (its I/O fails from then on).
+logout_login() {
+	sleep 2
+	logout "$T" "$PORTAL" >/dev/null && conns_are 0 && session_up
+}
+
+iscsid_restart() {
+	pkill -9 -x iscsid || return 1
+	sleep 2
+	initiator_start
+}
+
+# --- target-side faults ---------------------------------------------------
+
+lun_delete_readd() {
+	local t a
+	t=$(tpg_dir "$T")
+	a=$t/acls/$INITIATOR_IQN
+	rm "$a/lun_0/map" && rmdir "$a/lun_0" && rm "$t/lun/lun_0/rd0" &&
+		rmdir "$t/lun/lun_0" || return 1
+	sleep 3
+	lio_lun "$T" 0 rd0 && mkdir -p "$a/lun_0" && ln -s "$t/lun/lun_0" "$a/lun_0/map"
+}
+
+tpg_disable_enable() {
+	echo 0 >"$(tpg_dir "$T")/enable" && conns_are 0 && sleep 3 && lio_enable "$T"
+}
+
+# target_delete: the target and everything under it, the backstore kept.
+target_delete() {
+	local t
+	t=$(tpg_dir "$T")
+	echo 0 >"$t/enable" &&
+		rm "$t/acls/$INITIATOR_IQN/lun_0/map" && rmdir "$t/acls/$INITIATOR_IQN/lun_0" &&
+		rmdir "$t/acls/$INITIATOR_IQN" &&
+		rm "$t/lun/lun_0/rd0" && rmdir "$t/lun/lun_0" &&
+		lio_portal_del "$T" "$PORTAL" && rmdir "$t" && rmdir "${t%/tpgt_1}"
+}
+
+target_delete_remake() {
+	target_delete && conns_are 0 && sleep 3 && make_target
+}
+
+# --- login/logout cycles --------------------------------------------------
+
+cycles() {
+	local i conn0 hdr0 tx0
+	logout_quiet && conns_are 0 || return 1
+	conn0=$(slab_objs iser_conn) hdr0=$(slab_objs iser_hdr) tx0=$(slab_objs iser_tx_slot)
+	for ((i = 1; i <= CYCLES; i++)); do
+		login "$T" "$PORTAL" >/dev/null && logout "$T" "$PORTAL" >/dev/null || {
+			echo "cycle $i failed"
+			return 1
+		}
+	done
+	conns_are 0 || return 1
+	echo "after $CYCLES cycles: $(iser_slabs) (before: iser_conn=$conn0 iser_hdr=$hdr0 iser_tx_slot=$tx0)"
+	(($(slab_objs iser_hdr) == hdr0 && $(slab_objs iser_tx_slot) == tx0))
+}
+
+MODULES_BEFORE=$(mktemp)
+loaded_modules >"$MODULES_BEFORE"
+tap_diag "$(transport_banner)"
+step transport "select transport iser_target" select_transport
+step rxe "Soft-RoCE rxe0/rxe1 over veth pair" rxe_setup
+step lio "LIO target with an iSER portal" setup
+step served "iser_target serves iSER, ib_isert not loaded" transport_loaded
+step iscsid "iscsid running, two-minute recovery window" initiator_prepare
+step session "first session up" eval 'session_up && conns_are 1'
+check "initiator's RDMA device deleted and re-added: acknowledged writes intact" \
+	under_writes initiator_device_flap
+check "initiator's link down for 10 s: acknowledged writes intact" under_writes link_down_10s
+check "logout during writes, login again: acknowledged writes intact" under_writes logout_login
+check "iscsid killed and restarted: acknowledged writes intact" under_writes iscsid_restart
+check "LUN deleted and re-added: acknowledged writes intact" under_writes lun_delete_readd
+check "TPG disabled and enabled: acknowledged writes intact" under_writes tpg_disable_enable
+check "target deleted and made again: acknowledged writes intact" under_writes target_delete_remake
+check "$CYCLES login/logout cycles leave the module's caches as they were" cycles
+tap_diag "acknowledged writes verified after faults: $VERIFIED_KIB KiB"
+step logout "all sessions logged out, no connection left" eval 'logout_quiet && conns_are 0'
+undo iscsid "iscsid stopped" initiator_stop
+undo lio "LIO configuration removed" lio_clear
+undo iscsid "unload initiator modules" \
+	mods_unload ib_iser iscsi_tcp libiscsi_tcp libiscsi scsi_transport_iscsi
+undo lio "unload iser_target" mods_unload iser_target
+undo lio "unload LIO" unload_lio
+undo rxe "remove rxe links and veth pair" rxe_teardown
+undo rxe "unload rdma_rxe and the RDMA core" unload_rdma
+tap_run "unload every module loaded since boot" unload_new_modules "$MODULES_BEFORE"
+tap_plan
+((TAP_FAIL == 0))
