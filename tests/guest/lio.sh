@@ -214,10 +214,10 @@ logout_quiet() {
 	return 1
 }
 
-# wait_logged_in: until every session is logged in again (the initiator
-# recovers on its own after a fault), for up to a minute.
+# wait_logged_in [SECS]: until every session is logged in again (the
+# initiator recovers on its own after a fault), for up to SECS (60).
 wait_logged_in() {
-	for _ in $(seq 240); do
+	for _ in $(seq $((${1:-60} * 4))); do
 		iscsiadm -m session -P 1 2>/dev/null | grep -q 'iSCSI Session State:' &&
 			! iscsiadm -m session -P 1 2>/dev/null |
 			grep 'iSCSI Session State:' | grep -vq LOGGED_IN && return 0
