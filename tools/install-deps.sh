@@ -17,8 +17,9 @@ pkgs=(
 	iproute2 rdma-core ibverbs-utils rdmacm-utils libibverbs-dev librdmacm-dev
 	targetcli-fb dbus open-iscsi fio
 	# packaging: DKMS, the Debian source package (dh-sequence-dkms is in
-	# dh-dkms), lintian; docutils checks Documentation/*.rst
-	dkms debhelper dh-dkms dpkg-dev fakeroot lintian python3-docutils
+	# dh-dkms), lintian; docutils checks Documentation/*.rst, groff the
+	# man pages
+	dkms debhelper dh-dkms dpkg-dev fakeroot lintian python3-docutils groff-base
 	debian-archive-keyring
 )
 # Kernel images and headers, by dpkg-query pattern: Debian's 6.1 ABI

@@ -144,6 +144,18 @@ else
 	tap_skip "shellcheck" "shellcheck is not installed (tools/install-deps.sh)"
 fi
 
+# Every tool in tools/ has a man page that renders without warnings.
+if command -v groff >/dev/null || command -v man >/dev/null; then
+	if report=$(tests/doc/check-manpages.sh 2>&1); then
+		tap_ok "man pages: $(grep -c '^ok ' <<<"$report") pages for the tools in tools/"
+	else
+		tap_not_ok "man pages for the tools in tools/"
+		grep -v '^ok ' <<<"$report" | tap_diag
+	fi
+else
+	tap_skip "man pages" "neither groff nor man is installed"
+fi
+
 # docutils, with the Sphinx-only directives the kernel's documentation
 # uses (toctree, kernel-doc) accepted as no-ops.
 rst_check() {
