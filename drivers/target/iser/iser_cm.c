@@ -339,8 +339,9 @@ static void iser_prelogin_timeout(struct work_struct *work)
 	struct iser_conn *conn = container_of(to_delayed_work(work),
 					      struct iser_conn, prelogin_work);
 
-	/* Only a connection no login thread waits for yet; no reference:
-	 * the final release cancels this work first.
+	/*
+	 * Only a connection no login thread waits for yet. No reference is
+	 * held: the final release cancels this work first.
 	 */
 	if (READ_ONCE(conn->state) != ISER_CONN_CONNECTING)
 		return;
