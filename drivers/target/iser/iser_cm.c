@@ -498,8 +498,9 @@ out_unreserve:
 	return ret;
 }
 
-/* Queues @conn for the login thread once it is established and has a
- * Login Request; called with the listener's lock held.
+/*
+ * Queues @conn for the login thread once it is established and has a Login
+ * Request; called with the listener's lock held.
  */
 static bool iser_np_ready(struct iser_conn *conn)
 {
