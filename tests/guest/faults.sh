@@ -156,14 +156,4 @@ check "target deleted and made again: acknowledged writes intact" under_writes t
 check "$CYCLES login/logout cycles leave the module's caches as they were" cycles
 tap_diag "acknowledged writes verified after faults: $VERIFIED_KIB KiB"
 step logout "all sessions logged out, no connection left" eval 'logout_quiet && conns_are 0'
-undo iscsid "iscsid stopped" initiator_stop
-undo lio "LIO configuration removed" lio_clear
-undo iscsid "unload initiator modules" \
-	mods_unload ib_iser iscsi_tcp libiscsi_tcp libiscsi scsi_transport_iscsi
-undo lio "unload iser_target" mods_unload iser_target
-undo lio "unload LIO" unload_lio
-undo rxe "remove rxe links and veth pair" rxe_teardown
-undo rxe "unload rdma_rxe and the RDMA core" unload_rdma
-tap_run "unload every module loaded since boot" unload_new_modules "$MODULES_BEFORE"
-tap_plan
-((TAP_FAIL == 0))
+iser_suite_teardown iscsid

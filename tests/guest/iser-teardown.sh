@@ -147,14 +147,4 @@ check "target deleted under I/O, then a fresh session verifies" target_delete_un
 check "target's RDMA device deleted under I/O; listener returns with it" target_device_delete_under_io
 check "initiator's RDMA device deleted under I/O; session reinstated" initiator_device_delete_under_io
 step logout "all sessions logged out, no connection left" eval 'logout_quiet && conns_are 0'
-undo iscsid "iscsid stopped" initiator_stop
-undo lio "LIO configuration removed" lio_clear
-undo iscsid "unload initiator modules" \
-	mods_unload ib_iser iscsi_tcp libiscsi_tcp libiscsi scsi_transport_iscsi
-undo lio "unload iser_target" mods_unload iser_target
-undo lio "unload LIO" unload_lio
-undo rxe "remove rxe links and veth pair" rxe_teardown
-undo rxe "unload rdma_rxe and the RDMA core" unload_rdma
-tap_run "unload every module loaded since boot" unload_new_modules "$MODULES_BEFORE"
-tap_plan
-((TAP_FAIL == 0))
+iser_suite_teardown iscsid

@@ -387,3 +387,22 @@ iser_teardown() {
 	undo rxe "unload rdma_rxe and the RDMA core" unload_rdma
 	tap_run "unload every module loaded since boot" unload_new_modules "$MODULES_BEFORE"
 }
+
+# iser_suite_teardown KEY: how every suite with the open-iscsi initiator
+# (set up by step KEY), a configfs target (step lio) and Soft-RoCE (step
+# rxe) ends: all of it stopped and unloaded, nothing loaded since boot
+# left behind, the TAP plan printed. Its status is the suite's.
+iser_suite_teardown() {
+	local ik=$1
+	undo "$ik" "iscsid stopped" initiator_stop
+	undo lio "LIO configuration removed" lio_clear
+	undo "$ik" "unload initiator modules" \
+		mods_unload ib_iser iscsi_tcp libiscsi_tcp libiscsi scsi_transport_iscsi
+	undo lio "unload iser_target" mods_unload iser_target
+	undo lio "unload LIO" unload_lio
+	undo rxe "remove rxe links and veth pair" rxe_teardown
+	undo rxe "unload rdma_rxe and the RDMA core" unload_rdma
+	tap_run "unload every module loaded since boot" unload_new_modules "$MODULES_BEFORE"
+	tap_plan
+	((TAP_FAIL == 0))
+}

@@ -151,14 +151,4 @@ step served "iser_target serves iSER, ib_isert not loaded" transport_loaded
 step sessions "$N sessions logged in" sessions_up
 check "${SOAK}s of verified writes with a fault every 30 s: zero data errors" soak
 check "every session logged out, memory back to where it was" memory_back
-undo sessions "iscsid stopped" initiator_stop
-undo lio "LIO configuration removed" lio_clear
-undo sessions "unload initiator modules" \
-	mods_unload ib_iser iscsi_tcp libiscsi_tcp libiscsi scsi_transport_iscsi
-undo lio "unload iser_target" mods_unload iser_target
-undo lio "unload LIO" unload_lio
-undo rxe "remove rxe links and veth pair" rxe_teardown
-undo rxe "unload rdma_rxe and the RDMA core" unload_rdma
-tap_run "unload every module loaded since boot" unload_new_modules "$MODULES_BEFORE"
-tap_plan
-((TAP_FAIL == 0))
+iser_suite_teardown sessions
