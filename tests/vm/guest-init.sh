@@ -44,8 +44,18 @@ exec 3> >(tee "$out/tap.txt")
 tap_pid=$!
 exec 4> >(tee "$out/stderr.txt" >&2)
 err_pid=$!
+# A hung suite is killed by the host: shortly before, every task's kernel
+# stack goes to the kernel log and the log to the share, to show where.
+(
+	sleep "${ISER_VM_WATCHDOG:-540}"
+	echo t >/proc/sysrq-trigger
+	dmesg >"$out/dmesg-hang.txt"
+	sync
+) &
+watchdog=$!
 bash "$ISER_SUITE" >&3 2>&4 3>&- 4>&-
 rc=$?
+kill "$watchdog" 2>/dev/null
 exec 3>&- 4>&-
 wait "$tap_pid" "$err_pid"
 

@@ -40,6 +40,8 @@ fi
 	printf 'ISER_REPO=%q\n' "$repo"
 	printf 'ISER_SUITE=%q\n' "$script"
 	printf 'ISER_OUT=%q\n' "$out"
+	# Shortly before the guest would be killed, it dumps its tasks.
+	printf 'ISER_VM_WATCHDOG=%q\n' "$((timeout > 120 ? timeout - 60 : timeout / 2))"
 	while IFS= read -r var; do
 		printf '%s=%q\n' "$var" "${!var}"
 	done < <(compgen -e | grep '^ISER_' || true)
@@ -85,6 +87,10 @@ else
 		tap_diag "guest killed after ${timeout}s (ISER_VM_TIMEOUT)"
 	else
 		tap_diag "guest stopped before the suite finished (QEMU exit status $qemu_rc)"
+	fi
+	if [[ -s $out/dmesg-hang.txt ]]; then
+		tap_diag "tasks blocked when the watchdog fired (all tasks in $out/dmesg-hang.txt):"
+		awk '/ state:D /, /<\/TASK>/' "$out/dmesg-hang.txt" | head -n 120 | tap_diag
 	fi
 	tap_diag "last lines of the console log:"
 	tail -n 40 "$out/console.log" | tap_diag
