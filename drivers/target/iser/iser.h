@@ -234,7 +234,8 @@ struct iser_np;
  * @release_work: final teardown, off the CM handler's context
  * @established: the CM reported the connection established (under the
  *	listener's lock)
- * @prelogin_work: drops the connection if no Login Request came in time
+ * @login_deadline: drops the connection if its first Login Request, or
+ *	then its whole login, does not come in time
  * @stats: per-CPU counters
  * @outstanding: SCSI commands received and not yet released
  * @outstanding_max: high-water mark of @outstanding
@@ -290,7 +291,7 @@ struct iser_conn {
 	u8 initiator_depth;
 	struct work_struct release_work;
 	bool established;
-	struct delayed_work prelogin_work;
+	struct delayed_work login_deadline;
 
 	struct iser_stats __percpu *stats;
 	atomic_t outstanding;

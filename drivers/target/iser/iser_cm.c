@@ -32,6 +32,12 @@
  */
 #define ISER_PRELOGIN_TIMEOUT	(15 * HZ)
 #define ISER_MAX_PRELOGIN	256
+/*
+ * The whole login, from the first Login Request to the final response.
+ * LIO times out only the exchanges it waits for itself, and before Linux
+ * 6.4 not the wait for an initiator that stalls between two requests.
+ */
+#define ISER_LOGIN_TIMEOUT	(30 * HZ)
 
 static DEFINE_MUTEX(iser_np_list_lock);
 static LIST_HEAD(iser_np_list);
@@ -108,7 +114,7 @@ static void iser_conn_release(struct work_struct *work)
 					      release_work);
 	struct iser_device *dev = conn->dev;
 
-	cancel_delayed_work_sync(&conn->prelogin_work);
+	cancel_delayed_work_sync(&conn->login_deadline);
 	iser_conn_set_state(conn, ISER_CONN_CLOSING);
 	iser_conn_set_state(conn, ISER_CONN_CLOSED);
 	if (conn->qp)
@@ -334,21 +340,28 @@ static int iser_create_qp(struct iser_conn *conn)
 	return 0;
 }
 
-static void iser_prelogin_timeout(struct work_struct *work)
+static void iser_login_deadline(struct work_struct *work)
 {
 	struct iser_conn *conn = container_of(to_delayed_work(work),
-					      struct iser_conn, prelogin_work);
+					      struct iser_conn, login_deadline);
 
-	/*
-	 * Only a connection no login thread waits for yet. No reference is
-	 * held: the final release cancels this work first.
-	 */
-	if (READ_ONCE(conn->state) != ISER_CONN_CONNECTING)
-		return;
-	pr_warn_ratelimited("connection from %pISpc sent no Login Request in %u s, dropping connection\n",
-			    &conn->cm_id->route.addr.dst_addr,
-			    ISER_PRELOGIN_TIMEOUT / HZ);
-	iser_conn_fail(conn, "no Login Request in time");
+	/* No reference is held: the final release cancels this work first. */
+	switch (READ_ONCE(conn->state)) {
+	case ISER_CONN_CONNECTING:
+		pr_warn_ratelimited("connection from %pISpc sent no Login Request in %u s, dropping connection\n",
+				    &conn->cm_id->route.addr.dst_addr,
+				    ISER_PRELOGIN_TIMEOUT / HZ);
+		iser_conn_fail(conn, "no Login Request in time");
+		break;
+	case ISER_CONN_LOGIN:
+		pr_warn_ratelimited("connection from %pISpc did not complete its login in %u s, dropping connection\n",
+				    &conn->cm_id->route.addr.dst_addr,
+				    ISER_LOGIN_TIMEOUT / HZ);
+		iser_conn_fail(conn, "login not completed in time");
+		break;
+	default:
+		break;
+	}
 }
 
 static struct iser_conn *iser_conn_alloc(struct iser_np *inp,
@@ -373,7 +386,7 @@ static struct iser_conn *iser_conn_alloc(struct iser_np *inp,
 	INIT_LIST_HEAD(&conn->np_node);
 	init_waitqueue_head(&conn->state_wq);
 	INIT_WORK(&conn->release_work, iser_conn_release);
-	INIT_DELAYED_WORK(&conn->prelogin_work, iser_prelogin_timeout);
+	INIT_DELAYED_WORK(&conn->login_deadline, iser_login_deadline);
 	conn->state = ISER_CONN_CONNECTING;
 	return conn;
 }
@@ -467,7 +480,7 @@ static int iser_connect_request(struct rdma_cm_id *cm_id,
 
 	/* The identifier now belongs to the connection. */
 	cm_id->context = conn;
-	schedule_delayed_work(&conn->prelogin_work, ISER_PRELOGIN_TIMEOUT);
+	schedule_delayed_work(&conn->login_deadline, ISER_PRELOGIN_TIMEOUT);
 	ret = rdma_accept(cm_id, &cp);
 	if (ret) {
 		pr_warn_ratelimited("rdma_accept for %pISpc failed: %d\n",
@@ -767,6 +780,9 @@ int iser_accept_np(struct iscsi_np *np, struct iscsit_conn *iconn)
 		inp->prelogin--;
 		conn->iconn = iconn;
 		bound = iser_conn_set_state(conn, ISER_CONN_LOGIN);
+		if (bound)
+			mod_delayed_work(system_wq, &conn->login_deadline,
+					 ISER_LOGIN_TIMEOUT);
 		mutex_unlock(&inp->lock);
 		if (!bound) {
 			iser_conn_put(conn);
