@@ -46,12 +46,13 @@ exec 4> >(tee "$out/stderr.txt" >&2)
 err_pid=$!
 # A hung suite is killed by the host: shortly before, every task's kernel
 # stack goes to the kernel log and the log to the share, to show where.
+# (Not holding the TAP pipes open: the tees below must see them end.)
 (
 	sleep "${ISER_VM_WATCHDOG:-540}"
 	echo t >/proc/sysrq-trigger
 	dmesg >"$out/dmesg-hang.txt"
 	sync
-) &
+) 3>&- 4>&- &
 watchdog=$!
 bash "$ISER_SUITE" >&3 2>&4 3>&- 4>&-
 rc=$?
