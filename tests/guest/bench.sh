@@ -139,6 +139,8 @@ down() {
 		local l=$CFS/loopback/$LOOP_WWN/tpgt_1
 		rm -f "$l/lun/lun_0/null0"
 		rmdir "$l/lun/lun_0" 2>/dev/null
+		# The nexus holds the TPG and the module: drop it first.
+		[[ -e $l/nexus ]] && echo NULL >"$l/nexus"
 		rmdir "$l" 2>/dev/null
 		rmdir "$CFS/loopback/$LOOP_WWN" 2>/dev/null
 		[[ ! -e $CFS/loopback/$LOOP_WWN ]]
