@@ -90,7 +90,7 @@ faults_loop() {
 		sleep 30
 		((SECONDS < end)) || break
 		f=${FAULTS[RANDOM % ${#FAULTS[@]}]}
-		echo "$((SECONDS))s: $f"
+		echo "$((SECONDS))s: $f" | tee -a /tmp/soak/summary
 		"$f" || {
 			echo "fault $f could not be done"
 			return 1
@@ -98,7 +98,7 @@ faults_loop() {
 		INJECTED=$((INJECTED + 1))
 		wait_logged_in 120 || return 1
 	done
-	echo "$INJECTED faults injected"
+	echo "$INJECTED faults injected" | tee -a /tmp/soak/summary
 }
 
 load_end() {
@@ -118,7 +118,7 @@ load_end() {
 		k=$(sed -n 's/.*READ: bw=.*io=\([0-9.]*\)MiB.*/\1/p' "/tmp/soak/s$i.out")
 		kib=$((kib + ${k%.*} * 1024))
 	done
-	echo "about $kib KiB read back and verified by $N sessions"
+	echo "about $kib KiB read back and verified by $N sessions" | tee -a /tmp/soak/summary
 	return "$bad"
 }
 
@@ -137,7 +137,8 @@ memory_back() {
 	echo 3 >/proc/sys/vm/drop_caches
 	sleep 2
 	now=$(sunreclaim_kb)
-	echo "unreclaimable slab: $BASE_SUNRECLAIM KiB before the sessions, $now KiB after logout; $(iser_slabs)"
+	echo "unreclaimable slab: $BASE_SUNRECLAIM KiB before the sessions, $now KiB after logout; $(iser_slabs)" |
+		tee /tmp/soak/memory
 	((now - BASE_SUNRECLAIM < 8192)) && (($(slab_objs iser_hdr) == 0 && $(slab_objs iser_tx_slot) == 0))
 }
 
@@ -150,5 +151,7 @@ step lio "LIO target with an iSER portal" setup
 step served "iser_target serves iSER, ib_isert not loaded" transport_loaded
 step sessions "$N sessions logged in" sessions_up
 check "${SOAK}s of verified writes with a fault every 30 s: zero data errors" soak
+[[ -s /tmp/soak/summary ]] && tap_diag </tmp/soak/summary
 check "every session logged out, memory back to where it was" memory_back
+[[ -s /tmp/soak/memory ]] && tap_diag </tmp/soak/memory
 iser_suite_teardown sessions
