@@ -115,8 +115,11 @@ load_end() {
 			echo "s$i: $(grep -o 'err=[ 0-9]*' "/tmp/soak/s$i.out")"
 			bad=1
 		}
-		k=$(sed -n 's/.*READ: bw=.*io=\([0-9.]*\)MiB.*/\1/p' "/tmp/soak/s$i.out")
-		kib=$((kib + ${k%.*} * 1024))
+		k=$(awk 'match($0, /READ: bw=.*io=[0-9.]+[KMG]iB/) {
+			s = substr($0, RSTART, RLENGTH); sub(/.*io=/, "", s)
+			u = substr(s, length(s) - 2, 1); v = s + 0
+			printf "%d", v * (u == "G" ? 1048576 : u == "M" ? 1024 : 1) }' "/tmp/soak/s$i.out")
+		kib=$((kib + ${k:-0}))
 	done
 	echo "about $kib KiB read back and verified by $N sessions" | tee -a /tmp/soak/summary
 	return "$bad"
