@@ -118,7 +118,8 @@ load_end() {
 		k=$(awk 'match($0, /READ: bw=.*io=[0-9.]+[KMG]iB/) {
 			s = substr($0, RSTART, RLENGTH); sub(/.*io=/, "", s)
 			u = substr(s, length(s) - 2, 1); v = s + 0
-			printf "%d", v * (u == "G" ? 1048576 : u == "M" ? 1024 : 1) }' "/tmp/soak/s$i.out")
+			t += v * (u == "G" ? 1048576 : u == "M" ? 1024 : 1) }
+			END { printf "%d", t }' "/tmp/soak/s$i.out")
 		kib=$((kib + ${k:-0}))
 	done
 	echo "about $kib KiB read back and verified by $N sessions" | tee -a /tmp/soak/summary
