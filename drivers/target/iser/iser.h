@@ -201,7 +201,8 @@ struct iser_np;
  * @np: the listener this connection arrived on
  * @iconn: iSCSI connection, once the login thread took this one
  * @ref: references: CM side, iSCSI side, work in flight
- * @lock: protects @state, @np_node membership and the login hand-off flags
+ * @lock: protects @state, @np_node membership, the login hand-off flags
+ *	and @core_calls
  * @state: see enum iser_conn_state
  * @np_node: entry in the listener's connecting or pending list
  * @node: entry in the list of all connections
@@ -236,6 +237,8 @@ struct iser_np;
  *	listener's lock)
  * @login_deadline: drops the connection if its first Login Request, or
  *	then its whole login, does not come in time
+ * @core_calls: iser_conn_fail() calls into the iSCSI connection in flight
+ *	(under @lock); iser_wait_conn() waits for none before the core frees it
  * @stats: per-CPU counters
  * @outstanding: SCSI commands received and not yet released
  * @outstanding_max: high-water mark of @outstanding
@@ -292,6 +295,7 @@ struct iser_conn {
 	struct work_struct release_work;
 	bool established;
 	struct delayed_work login_deadline;
+	int core_calls;
 
 	struct iser_stats __percpu *stats;
 	atomic_t outstanding;

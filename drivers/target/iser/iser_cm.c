@@ -203,6 +203,9 @@ void iser_conn_fail(struct iser_conn *conn, const char *why)
 		conn->login_more = false;
 		queue_login = true;
 	}
+	/* The iSCSI connection stays until iser_wait_conn() saw this end. */
+	if (prev == ISER_CONN_LOGIN || prev == ISER_CONN_FULL)
+		conn->core_calls++;
 	spin_unlock_irqrestore(&conn->lock, flags);
 	wake_up_all(&conn->state_wq);
 	trace_iser_conn_state(conn, prev, ISER_CONN_CLOSING);
@@ -226,8 +229,25 @@ void iser_conn_fail(struct iser_conn *conn, const char *why)
 		iscsit_cause_connection_reinstatement(conn->iconn, 0);
 		break;
 	default:
-		break;
+		return;
 	}
+	if (prev == ISER_CONN_LOGIN || prev == ISER_CONN_FULL) {
+		spin_lock_irqsave(&conn->lock, flags);
+		if (!--conn->core_calls)
+			wake_up_all(&conn->state_wq);
+		spin_unlock_irqrestore(&conn->lock, flags);
+	}
+}
+
+static bool iser_core_calls_done(struct iser_conn *conn)
+{
+	unsigned long flags;
+	bool done;
+
+	spin_lock_irqsave(&conn->lock, flags);
+	done = !conn->core_calls;
+	spin_unlock_irqrestore(&conn->lock, flags);
+	return done;
 }
 
 /**
@@ -867,6 +887,11 @@ void iser_wait_conn(struct iscsit_conn *iconn)
 		conn->close_reason = "closed by the iSCSI layer";
 	spin_unlock_irqrestore(&conn->lock, flags);
 	iser_conn_set_state(conn, ISER_CONN_CLOSING);
+	/*
+	 * The core frees the iSCSI connection once this returns: let an
+	 * iser_conn_fail() that is still calling into it finish first.
+	 */
+	wait_event(conn->state_wq, iser_core_calls_done(conn));
 	/* A reinstating twin may log in under the same name right after. */
 	iser_stats_conn_del(conn);
 	iser_sq_close(conn);
@@ -953,11 +978,15 @@ void iser_device_removed(struct ib_device *ib_dev)
 	list_for_each_entry(inp, &iser_np_list, node) {
 		mutex_lock(&inp->lock);
 		list_for_each_entry_safe(conn, tmp, &inp->connecting, np_node)
-			if (conn->dev->ib_dev == ib_dev)
+			if (conn->dev->ib_dev == ib_dev) {
 				list_move_tail(&conn->np_node, &drop);
+				inp->prelogin--;
+			}
 		list_for_each_entry_safe(conn, tmp, &inp->pending, np_node)
-			if (conn->dev->ib_dev == ib_dev)
+			if (conn->dev->ib_dev == ib_dev) {
 				list_move_tail(&conn->np_node, &drop);
+				inp->prelogin--;
+			}
 		mutex_unlock(&inp->lock);
 	}
 	mutex_unlock(&iser_np_list_lock);
