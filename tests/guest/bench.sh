@@ -143,7 +143,9 @@ down() {
 		[[ -e $l/nexus ]] && echo NULL >"$l/nexus"
 		rmdir "$l" 2>/dev/null
 		rmdir "$CFS/loopback/$LOOP_WWN" 2>/dev/null
-		[[ ! -e $CFS/loopback/$LOOP_WWN ]]
+		# The fabric's own directory holds a reference on tcm_loop.
+		rmdir "$CFS/loopback" 2>/dev/null
+		[[ ! -e $CFS/loopback ]]
 		;;
 	esac
 }

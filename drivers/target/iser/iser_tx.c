@@ -436,14 +436,18 @@ void iser_cmd_put(struct iser_cmd *cmd, bool comp_err)
 	}
 	/* Every kind leaves the list first, a failed Logout included. */
 	iser_cmd_unlist(iconn, icmd);
+	/*
+	 * A WRITE turned into a Reject still has the Data-Out timer that
+	 * unsolicited data started: it must not fire on a freed command.
+	 */
+	if (icmd->data_direction == DMA_TO_DEVICE)
+		iscsit_stop_dataout_timer(icmd);
 	switch (icmd->iscsi_opcode) {
 	case ISCSI_OP_SCSI_CMD:
-		if (icmd->data_direction == DMA_TO_DEVICE) {
-			iscsit_stop_dataout_timer(icmd);
-			/* The core still holds the write-pending reference. */
-			if (comp_err && se->t_state == TRANSPORT_WRITE_PENDING)
-				target_put_sess_cmd(se);
-		}
+		/* The core still holds the write-pending reference. */
+		if (icmd->data_direction == DMA_TO_DEVICE && comp_err &&
+		    se->t_state == TRANSPORT_WRITE_PENDING)
+			target_put_sess_cmd(se);
 		iser_rw_destroy(cmd);
 		transport_generic_free_cmd(se, 0);
 		break;
