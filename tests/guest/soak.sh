@@ -3,7 +3,8 @@
 # Soak: 16 iSER sessions (one initiator, 16 open-iscsi interfaces) each
 # write and verify a region of their own of one LUN for ISER_SOAK_SECS
 # (default 600) seconds, fio reading back what it wrote as it goes
-# (verify_backlog), while a fault drawn at random from faultlib.sh hits
+# (verify_backlog), while the faults of faultlib.sh, in a random order,
+# each once before any comes again, hit
 # them 30 s after they all recovered from the one before (under emulation
 # 16 sessions take up to a minute or two to log in again). Zero data errors, every session logged in at the end,
 # the module's caches empty after logout and unreclaimable slab back
@@ -85,12 +86,14 @@ load_start() {
 }
 
 INJECTED=0
+# The faults in a random order, each once before any comes again.
+mapfile -t ORDER < <(printf '%s\n' "${FAULTS[@]}" | shuf)
 faults_loop() {
 	local end=$((SECONDS + SOAK - 40)) f
 	while ((SECONDS < end)); do
 		sleep 30
 		((SECONDS < end)) || break
-		f=${FAULTS[RANDOM % ${#FAULTS[@]}]}
+		f=${ORDER[INJECTED % ${#ORDER[@]}]}
 		echo "$((SECONDS))s: $f" | tee -a /tmp/soak/summary
 		"$f" || {
 			echo "fault $f could not be done"
