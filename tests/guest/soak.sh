@@ -3,12 +3,12 @@
 # Soak: 16 iSER sessions (one initiator, 16 open-iscsi interfaces) each
 # write and verify a region of their own of one LUN for ISER_SOAK_SECS
 # (default 600) seconds, fio reading back what it wrote as it goes
-# (verify_backlog), while the faults of faultlib.sh, in a random order,
-# each once before any comes again, hit
-# them 30 s after they all recovered from the one before (under emulation
-# 16 sessions take up to a minute or two to log in again). Zero data errors, every session logged in at the end,
-# the module's caches empty after logout and unreclaimable slab back
-# within 8 MiB of where it started.
+# (verify_backlog). Meanwhile the faults of faultlib.sh, in a random order
+# and each once before any comes again, hit them 30 s after they all
+# recovered from the one before (under emulation 16 sessions take a minute
+# or two to log in again). Zero data errors, every session logged in at
+# the end, the module's caches empty after logout and unreclaimable slab
+# back within 8 MiB of where it started.
 # shellcheck source-path=SCRIPTDIR
 set -u
 ISER_IMPL=ours
