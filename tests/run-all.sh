@@ -31,7 +31,7 @@ cd "$repo" || exit 1
 . tests/guest/tap.sh
 
 # Suites run by default; SUITES picks others (any tests/guest/NAME.sh).
-default_suites="basic iser-io iser-paths iser-teardown iser-stats hostile"
+default_suites="basic iser-io iser-paths iser-teardown iser-stats hostile faults"
 suites=${SUITES:-$default_suites}
 suites=${suites//,/ }
 export ISER_IMPL=${ISER_IMPL:-ours}
