@@ -456,7 +456,7 @@ int iser_immediate_queue(struct iscsit_conn *iconn, struct iscsit_cmd *icmd,
 int iser_response_queue(struct iscsit_conn *iconn, struct iscsit_cmd *icmd,
 			int state);
 void iser_aborted_task(struct iscsit_conn *iconn, struct iscsit_cmd *icmd);
-void iser_cmd_put(struct iser_cmd *cmd, bool comp_err);
+void iser_cmd_put(struct iser_cmd *cmd);
 void iser_sq_close(struct iser_conn *conn);
 void iser_np_login_arrived(struct iser_conn *conn);
 void iser_sq_flush(struct iser_conn *conn);

@@ -392,7 +392,7 @@ static void iser_read_done(struct ib_cq *cq, struct ib_wc *wc)
 	iser_sq_put(cmd);
 	if (unlikely(wc->status != IB_WC_SUCCESS)) {
 		iser_wc_failed(conn, wc, "RDMA READ of write data");
-		iser_cmd_put(cmd, true);
+		iser_cmd_put(cmd);
 		return;
 	}
 	iser_rw_destroy(cmd);
@@ -417,9 +417,8 @@ static void iser_cmd_unlist(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
 /**
  * iser_cmd_put() - release a command whose last work request completed
  * @cmd: the command
- * @comp_err: it ends on an error, not with its response delivered
  */
-void iser_cmd_put(struct iser_cmd *cmd, bool comp_err)
+void iser_cmd_put(struct iser_cmd *cmd)
 {
 	struct iscsit_cmd *icmd = cmd->icmd;
 	struct iscsit_conn *iconn = icmd->conn;
@@ -444,8 +443,13 @@ void iser_cmd_put(struct iser_cmd *cmd, bool comp_err)
 		iscsit_stop_dataout_timer(icmd);
 	switch (icmd->iscsi_opcode) {
 	case ISCSI_OP_SCSI_CMD:
-		/* The core still holds the write-pending reference. */
-		if (icmd->data_direction == DMA_TO_DEVICE && comp_err &&
+		/*
+		 * A WRITE that never ran still holds the reference the core
+		 * drops when it completes one: ended by a flush, or answered
+		 * with CHECK CONDITION by the core's checks of its unsolicited
+		 * Data-Out (which then drops the connection).
+		 */
+		if (icmd->data_direction == DMA_TO_DEVICE &&
 		    se->t_state == TRANSPORT_WRITE_PENDING)
 			target_put_sess_cmd(se);
 		iser_rw_destroy(cmd);
@@ -491,7 +495,7 @@ static void iser_send_done(struct ib_cq *cq, struct ib_wc *wc)
 	iser_rw_destroy(cmd);
 	if (unlikely(err)) {
 		iser_wc_failed(conn, wc, "send");
-		iser_cmd_put(cmd, true);
+		iser_cmd_put(cmd);
 		return;
 	}
 
@@ -517,7 +521,7 @@ static void iser_send_done(struct ib_cq *cq, struct ib_wc *wc)
 		break;
 	}
 	icmd->i_state = ISTATE_SENT_STATUS;
-	iser_cmd_put(cmd, false);
+	iser_cmd_put(cmd);
 }
 
 static int iser_send_nopin(struct iser_cmd *cmd, bool response)
@@ -597,7 +601,7 @@ int iser_immediate_queue(struct iscsit_conn *iconn, struct iscsit_cmd *icmd,
 
 	switch (state) {
 	case ISTATE_REMOVE:
-		iser_cmd_put(cmd, true);
+		iser_cmd_put(cmd);
 		return 0;
 	case ISTATE_SEND_NOPIN_WANT_RESPONSE:
 		cmd->conn = iconn->context;
@@ -692,6 +696,6 @@ void iser_sq_flush(struct iser_conn *conn)
 
 	list_for_each_entry_safe(cmd, tmp, &drop, wait_node) {
 		list_del_init(&cmd->wait_node);
-		iser_cmd_put(cmd, true);
+		iser_cmd_put(cmd);
 	}
 }
