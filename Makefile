@@ -11,7 +11,7 @@ KDIR := /lib/modules/$(KVER)/build
 endif
 
 .PHONY: all modules clean unit check demo bench deps install uninstall lint deb \
-	check-matrix dkms-add dkms-remove
+	check-matrix check-debug dkms-add dkms-remove
 
 all: modules
 
@@ -32,6 +32,11 @@ deps:
 
 check:
 	tests/run-all.sh
+
+# The guest suites on a debug kernel (KASAN, lockdep, kmemleak,
+# DEBUG_OBJECTS, fault injection) built from linux-source-6.1 and cached.
+check-debug:
+	tests/run-debug.sh
 
 # Build checks only (W=1 and sparse for every installed Debian kernel).
 check-matrix:

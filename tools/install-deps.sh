@@ -21,6 +21,8 @@ pkgs=(
 	# man pages
 	dkms debhelper dh-dkms dpkg-dev fakeroot lintian python3-docutils groff-base
 	debian-archive-keyring
+	# the debug kernel of make check-debug (tools/debug-kernel.sh)
+	flex bison libelf-dev libssl-dev
 )
 # Kernel images and headers, by dpkg-query pattern: Debian's 6.1 ABI
 # releases are 6.1.0-N-amd64, the backports ones 6.12.N+debNN-amd64.

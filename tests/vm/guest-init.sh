@@ -20,7 +20,6 @@ mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /run
 # Process substitution and some tools need /dev/fd, which devtmpfs lacks.
 ln -s /proc/self/fd /dev/fd
-modprobe configfs && mount -t configfs configfs /sys/kernel/config
 mkdir -p /run/lock /etc/target /var/lib/iscsi
 ip link set lo up
 
@@ -35,6 +34,20 @@ set -a
 # shellcheck source=/dev/null
 . "$out/job.env"
 set +a
+
+# A kernel of our own (ISER_VM_KTREE) has no tree in the host's
+# /lib/modules: lay one over it from the build.
+kmods=/lib/modules/$(uname -r)
+if [[ -n ${ISER_VM_MODDIR:-} && ! -e $kmods ]]; then
+	mkdir -p "$kmods"
+	ln -s "$ISER_VM_MODDIR/kernel" "$kmods/kernel"
+	cp "$ISER_VM_MODDIR"/modules.* "$kmods/"
+fi
+modprobe configfs && mount -t configfs configfs /sys/kernel/config
+# kmemleak (debug kernel): forget what boot left, report what the suite did.
+mount -t debugfs debugfs /sys/kernel/debug
+leaks=/sys/kernel/debug/kmemleak
+[[ -e $leaks ]] && echo clear >"$leaks"
 
 cd "$ISER_REPO" || poweroff -f
 echo "guest-init: running $ISER_SUITE (kernel $(uname -r))"
@@ -60,6 +73,14 @@ kill "$watchdog" 2>/dev/null
 exec 3>&- 4>&-
 wait "$tap_pid" "$err_pid"
 
+if [[ -e $leaks ]]; then
+	# Two scans a while apart: an object is reported only once it was
+	# unreferenced in both, which keeps objects in flight out.
+	echo scan >"$leaks"
+	sleep 5
+	echo scan >"$leaks"
+	cat "$leaks" >"$out/kmemleak.txt"
+fi
 dmesg >"$out/dmesg.txt"
 echo "$rc" >"$out/exit-status"
 sync

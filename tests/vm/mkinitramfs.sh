@@ -2,10 +2,12 @@
 # Usage: mkinitramfs.sh KVER
 # Build the guest initramfs for kernel KVER, or reuse the cached one in
 # build/vm/ when its inputs (this script, the init, busybox, the modules)
-# have not changed. Prints the image path.
+# have not changed. Prints the image path. The modules come from
+# $ISER_MODROOT/lib/modules/KVER (default: the host's /lib/modules).
 set -euo pipefail
 
 kver=$1
+modroot=${ISER_MODROOT:-/}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cache=$repo/build/vm
@@ -29,13 +31,14 @@ for want in "${wanted[@]}"; do
 		[[ $kind == insmod && -z ${seen[$path]:-} ]] || continue
 		seen[$path]=1
 		mods+=("$path")
-	done < <(modprobe -S "$kver" --show-depends "$want")
+	done < <(modprobe -d "$modroot" -S "$kver" --show-depends "$want")
 done
 
 key=$(
 	{
 		cat "${BASH_SOURCE[0]}" "$here/initramfs-init"
 		stat -c '%n %s %Y' "$busybox" "${mods[@]}"
+		echo "$modroot"
 	} | sha256sum | cut -d' ' -f1
 )
 if [[ -e $img && $(cat "$img.key" 2>/dev/null) == "$key" ]]; then
@@ -54,6 +57,8 @@ for applet in sh mount umount mkdir insmod switch_root poweroff; do
 	ln -s busybox "$stage/bin/$applet"
 done
 install -m 0755 "$here/initramfs-init" "$stage/init"
+# Empty when the kernel has all of them built in.
+: >"$stage/modules"
 
 # busybox insmod cannot read compressed modules: store them plain.
 for path in "${mods[@]}"; do

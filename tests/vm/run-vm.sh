@@ -11,6 +11,9 @@
 #   ISER_VM_KVM=1      use KVM instead of TCG (does not boot on every host)
 #   ISER_VM_TIMEOUT=S  kill the guest after S seconds (default: the
 #                      script's "# vm-timeout: S" line, else 600)
+#   ISER_VM_KTREE=DIR  boot the kernel built by tools/debug-kernel.sh in DIR
+#                      (its vmlinuz, kver and modroot/) instead of Debian's
+#   ISER_VM_SLOW=N     multiply the timeout by N (the debug kernel is slow)
 #   ISER_*             passed through to the guest (e.g. ISER_IMPL)
 set -euo pipefail
 
@@ -21,13 +24,20 @@ repo=$(cd "$here/../.." && pwd)
 
 script=$(realpath "$1")
 name=${2:-$(basename "$script" .sh)}
-kver=$("$repo/tools/kver.sh")
-kernel=/boot/vmlinuz-$kver
+if [[ -n ${ISER_VM_KTREE:-} ]]; then
+	kver=$(cat "$ISER_VM_KTREE/kver")
+	kernel=$ISER_VM_KTREE/vmlinuz
+	export ISER_MODROOT=$ISER_VM_KTREE/modroot
+else
+	kver=$("$repo/tools/kver.sh")
+	kernel=/boot/vmlinuz-$kver
+	export ISER_MODROOT=/
+fi
 initrd=$("$here/mkinitramfs.sh" "$kver")
 out=$repo/build/vm/out/$name
 
 timeout=$(sed -n 's/^# vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$script" | head -n 1)
-timeout=${ISER_VM_TIMEOUT:-${timeout:-600}}
+timeout=${ISER_VM_TIMEOUT:-$((${timeout:-600} * ${ISER_VM_SLOW:-1}))}
 
 rm -rf "$out"
 mkdir -p "$out"
@@ -40,6 +50,8 @@ fi
 	printf 'ISER_REPO=%q\n' "$repo"
 	printf 'ISER_SUITE=%q\n' "$script"
 	printf 'ISER_OUT=%q\n' "$out"
+	# A kernel of our own has its modules outside the host's /lib/modules.
+	[[ $ISER_MODROOT == / ]] || printf 'ISER_VM_MODDIR=%q\n' "$ISER_MODROOT/lib/modules/$kver"
 	# Shortly before the guest would be killed, it dumps its tasks.
 	printf 'ISER_VM_WATCHDOG=%q\n' "$((timeout > 120 ? timeout - 60 : timeout / 2))"
 	while IFS= read -r var; do
@@ -95,6 +107,16 @@ else
 	tap_diag "last lines of the console log:"
 	tail -n 40 "$out/console.log" | tap_diag
 	tail -n 5 "$out/qemu.log" | tap_diag
+fi
+
+# Only a kernel with kmemleak writes this (after a scan at the end).
+if [[ -e $out/kmemleak.txt ]]; then
+	if [[ -s $out/kmemleak.txt ]]; then
+		tap_not_ok "vm:$name: kmemleak found no leak"
+		head -n 60 "$out/kmemleak.txt" | tap_diag
+	else
+		tap_ok "vm:$name: kmemleak found no leak"
+	fi
 fi
 
 logs=()

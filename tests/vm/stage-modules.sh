@@ -8,6 +8,7 @@ set -euo pipefail
 
 kver=$1
 ko=$2
+tree=${ISER_MODROOT:-/}/lib/modules/$kver
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 stage=$repo/build/vm/modules/$kver
 mods=$stage/lib/modules/$kver
@@ -15,8 +16,8 @@ mods=$stage/lib/modules/$kver
 rm -rf "$stage"
 mkdir -p "$mods/updates"
 # depmod follows the link, so the stock tree is read in place.
-ln -s "/lib/modules/$kver/kernel" "$mods/kernel"
-cp /lib/modules/"$kver"/modules.order /lib/modules/"$kver"/modules.builtin* "$mods/"
+ln -s "$tree/kernel" "$mods/kernel"
+cp "$tree"/modules.order "$tree"/modules.builtin* "$mods/"
 cp "$ko" "$mods/updates/"
 depmod -b "$stage" "$kver"
 echo "$mods"

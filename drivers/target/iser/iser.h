@@ -6,6 +6,7 @@
 #ifndef ISER_H
 #define ISER_H
 
+#include <linux/error-injection.h>
 #include <linux/jump_label.h>
 #include <linux/kref.h>
 #include <linux/list.h>

@@ -48,8 +48,8 @@ void iser_buf_free(struct iser_device *dev, struct iser_buf *buf,
  *
  * Return: 0 or -ENOMEM; on failure nothing stays allocated.
  */
-int iser_buf_alloc(struct iser_device *dev, struct iser_buf *buf,
-		   u32 hdr_len, u32 npages, enum dma_data_direction dir)
+noinline int iser_buf_alloc(struct iser_device *dev, struct iser_buf *buf,
+			    u32 hdr_len, u32 npages, enum dma_data_direction dir)
 {
 	struct ib_device *ibd = dev->ib_dev;
 	unsigned int i;
@@ -92,6 +92,8 @@ out_free:
 	return -ENOMEM;
 }
 
+ALLOW_ERROR_INJECTION(iser_buf_alloc, ERRNO);
+
 /**
  * iser_rx_ring_free() - free the full-feature receive ring
  * @conn: the connection; the queue pair must be drained already
@@ -117,7 +119,7 @@ void iser_rx_ring_free(struct iser_conn *conn)
  *
  * Return: 0 or -ENOMEM.
  */
-int iser_rx_ring_alloc(struct iser_conn *conn, u32 count, u32 max_data)
+noinline int iser_rx_ring_alloc(struct iser_conn *conn, u32 count, u32 max_data)
 {
 	u32 i;
 	int ret;
@@ -137,6 +139,8 @@ int iser_rx_ring_alloc(struct iser_conn *conn, u32 count, u32 max_data)
 	}
 	return 0;
 }
+
+ALLOW_ERROR_INJECTION(iser_rx_ring_alloc, ERRNO);
 
 /**
  * iser_tx_slots_free() - free the send header slots
@@ -169,7 +173,7 @@ void iser_tx_slots_free(struct iser_conn *conn)
  *
  * Return: 0 or -ENOMEM.
  */
-int iser_tx_slots_alloc(struct iser_conn *conn, u32 count)
+noinline int iser_tx_slots_alloc(struct iser_conn *conn, u32 count)
 {
 	struct ib_device *ibd = conn->dev->ib_dev;
 	u32 i;
@@ -199,3 +203,5 @@ out_free:
 	iser_tx_slots_free(conn);
 	return -ENOMEM;
 }
+
+ALLOW_ERROR_INJECTION(iser_tx_slots_alloc, ERRNO);

@@ -304,7 +304,7 @@ static void iser_qp_event(struct ib_event *ev, void *ctx)
 	}
 }
 
-static int iser_create_qp(struct iser_conn *conn)
+static noinline int iser_create_qp(struct iser_conn *conn)
 {
 	struct ib_device *ibd = conn->dev->ib_dev;
 	struct ib_device_attr *a = &ibd->attrs;
@@ -360,6 +360,8 @@ static int iser_create_qp(struct iser_conn *conn)
 	return 0;
 }
 
+ALLOW_ERROR_INJECTION(iser_create_qp, ERRNO);
+
 static void iser_login_deadline(struct work_struct *work)
 {
 	struct iser_conn *conn = container_of(to_delayed_work(work),
@@ -384,8 +386,8 @@ static void iser_login_deadline(struct work_struct *work)
 	}
 }
 
-static struct iser_conn *iser_conn_alloc(struct iser_np *inp,
-					 struct rdma_cm_id *cm_id)
+static noinline struct iser_conn *iser_conn_alloc(struct iser_np *inp,
+						  struct rdma_cm_id *cm_id)
 {
 	struct iser_conn *conn;
 
@@ -410,6 +412,8 @@ static struct iser_conn *iser_conn_alloc(struct iser_np *inp,
 	conn->state = ISER_CONN_CONNECTING;
 	return conn;
 }
+
+ALLOW_ERROR_INJECTION(iser_conn_alloc, NULL);
 
 static int iser_reject(struct rdma_cm_id *cm_id, const char *why)
 {
@@ -729,7 +733,7 @@ void iser_np_device_added(void)
  *
  * Return: 0 or a negative errno; nothing stays allocated on failure.
  */
-int iser_setup_np(struct iscsi_np *np, struct sockaddr_storage *addr)
+noinline int iser_setup_np(struct iscsi_np *np, struct sockaddr_storage *addr)
 {
 	struct iser_np *inp;
 	int ret;
@@ -758,6 +762,8 @@ int iser_setup_np(struct iscsi_np *np, struct sockaddr_storage *addr)
 	pr_info("listening for iSER on %pISpc\n", addr);
 	return 0;
 }
+
+ALLOW_ERROR_INJECTION(iser_setup_np, ERRNO);
 
 /**
  * iser_accept_np() - hand the next established connection to the core

@@ -193,7 +193,7 @@ static void iser_login_fill(struct iser_conn *conn, struct iscsi_login *login,
 	}
 }
 
-static int iser_ffp_alloc(struct iser_conn *conn, struct iscsit_conn *iconn)
+static noinline int iser_ffp_alloc(struct iser_conn *conn, struct iscsit_conn *iconn)
 {
 	struct iscsit_session *sess = iconn->sess;
 	u32 window = sess->cmdsn_window;
@@ -243,6 +243,8 @@ out_ring:
 	iser_rx_ring_free(conn);
 	return ret;
 }
+
+ALLOW_ERROR_INJECTION(iser_ffp_alloc, ERRNO);
 
 /**
  * iser_put_login_tx() - send a login response

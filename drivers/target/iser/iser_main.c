@@ -104,7 +104,7 @@ static void iser_device_free(struct kref *ref)
  *
  * Return: the device with a reference taken, or an ERR_PTR.
  */
-struct iser_device *iser_device_get(struct ib_device *ib_dev)
+noinline struct iser_device *iser_device_get(struct ib_device *ib_dev)
 {
 	struct iser_device *dev;
 	struct iser_dying *d;
@@ -151,6 +151,8 @@ out_unlock:
 	mutex_unlock(&iser_dev_lock);
 	return dev;
 }
+
+ALLOW_ERROR_INJECTION(iser_device_get, ERRNO);
 
 /**
  * iser_device_put() - drop a reference taken by iser_device_get()

@@ -136,9 +136,9 @@ static void iser_cmd_started(struct iser_conn *conn, struct iser_cmd *cmd,
  * PDUs or ignores MaxCmdSN: the connection is dropped, and since the core
  * would need a task of its own to send a Reject, none is sent.
  */
-static struct iscsit_cmd *iser_alloc_cmd(struct iser_conn *conn,
-					 const struct iser_pdu_info *info,
-					 const u8 *bhs)
+static noinline struct iscsit_cmd *iser_alloc_cmd(struct iser_conn *conn,
+						  const struct iser_pdu_info *info,
+						  const u8 *bhs)
 {
 	struct iscsit_cmd *icmd;
 	struct iser_cmd *cmd;
@@ -155,6 +155,22 @@ static struct iscsit_cmd *iser_alloc_cmd(struct iser_conn *conn,
 	INIT_LIST_HEAD(&cmd->wait_node);
 	return icmd;
 }
+
+ALLOW_ERROR_INJECTION(iser_alloc_cmd, NULL);
+
+/* A NUL-terminated copy of a PDU's data segment, for ping and text data. */
+static noinline char *iser_dup_data(const struct iser_buf *buf,
+				    const struct iser_pdu_info *info)
+{
+	char *p = kzalloc(info->data_len + 1, GFP_KERNEL);
+
+	if (p)
+		iser_segs_copy_out(buf->segs, buf->nsegs, info->data_off, p,
+				   info->data_len);
+	return p;
+}
+
+ALLOW_ERROR_INJECTION(iser_dup_data, NULL);
 
 /* Checks the command's STags before the core sees it; see iser_check_rdma(). */
 static enum iser_reason iser_check_scsi_cmd(struct iser_conn *conn,
@@ -317,11 +333,9 @@ static int iser_rx_nop_out(struct iser_conn *conn, struct iser_buf *buf,
 		return 0;
 	/* RFC 7143: the ping data comes back in the NOP-In. */
 	if (icmd && info->data_len) {
-		ping = kzalloc(info->data_len + 1, GFP_KERNEL);
+		ping = iser_dup_data(buf, info);
 		if (!ping)
 			return -ENOMEM;
-		iser_segs_copy_out(buf->segs, buf->nsegs, info->data_off, ping,
-				   info->data_len);
 		icmd->buf_ptr = ping;
 		icmd->buf_ptr_size = info->data_len;
 	}
@@ -352,11 +366,9 @@ static int iser_rx_text(struct iser_conn *conn, struct iser_buf *buf,
 	if (rc < 0)
 		return 0;
 	if (info->data_len) {
-		text = kzalloc(info->data_len + 1, GFP_KERNEL);
+		text = iser_dup_data(buf, info);
 		if (!text)
 			return -ENOMEM;
-		iser_segs_copy_out(buf->segs, buf->nsegs, info->data_off, text,
-				   info->data_len);
 	}
 	kfree(icmd->text_in_ptr);
 	icmd->text_in_ptr = text;

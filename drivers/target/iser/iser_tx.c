@@ -303,7 +303,7 @@ int iser_queue_status(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
  *
  * Return: 0, or a negative errno for the target core to retry later.
  */
-int iser_queue_data_in(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
+noinline int iser_queue_data_in(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
 {
 	struct iser_cmd *cmd = iser_cmd(icmd);
 	struct iser_conn *conn = cmd->conn;
@@ -338,6 +338,8 @@ out_rw:
 	return ret == -ESHUTDOWN ? 0 : -ENOMEM;
 }
 
+ALLOW_ERROR_INJECTION(iser_queue_data_in, ERRNO);
+
 /**
  * iser_get_dataout() - RDMA READ the write data still missing
  * @iconn: the iSCSI connection
@@ -349,8 +351,8 @@ out_rw:
  *
  * Return: 0, or a negative errno for the target core to retry later.
  */
-int iser_get_dataout(struct iscsit_conn *iconn, struct iscsit_cmd *icmd,
-		     bool recovery)
+noinline int iser_get_dataout(struct iscsit_conn *iconn, struct iscsit_cmd *icmd,
+			      bool recovery)
 {
 	struct iser_cmd *cmd = iser_cmd(icmd);
 	struct iser_conn *conn = cmd->conn;
@@ -381,6 +383,8 @@ int iser_get_dataout(struct iscsit_conn *iconn, struct iscsit_cmd *icmd,
 	}
 	return 0;
 }
+
+ALLOW_ERROR_INJECTION(iser_get_dataout, ERRNO);
 
 static void iser_read_done(struct ib_cq *cq, struct ib_wc *wc)
 {

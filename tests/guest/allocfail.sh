@@ -1,0 +1,209 @@
+#!/bin/bash
+# vm-timeout: 1800
+# Allocation failure. Every function of iser_target that allocates (or
+# takes a task or maps memory for RDMA) is marked ALLOW_ERROR_INJECTION,
+# and fail_function makes each fail in turn while a discovery, a login,
+# I/O and a logout run: after N calls let through, one call fails. Each
+# failure must end in a refused connection or a failed command with a
+# log line of ours, never a crash or leak (KASAN, kmemleak and lockdep
+# watch on the debug kernel), and a clean session afterwards verifies
+# its data. Then all of them fail at random together. Needs
+# CONFIG_FAIL_FUNCTION, which Debian's kernels lack: there every check is
+# skipped with that reason (make check-debug boots a kernel that has it).
+# shellcheck source-path=SCRIPTDIR
+set -u
+ISER_IMPL=ours
+# shellcheck source=tap.sh
+. "$ISER_REPO/tests/guest/tap.sh"
+# shellcheck source=lib.sh
+. "$ISER_REPO/tests/guest/lib.sh"
+# shellcheck source=lio.sh
+. "$ISER_REPO/tests/guest/lio.sh"
+
+T=iqn.2026-11.org.example:allocfail
+FI=/sys/kernel/debug/fail_function
+# -ENOMEM as fail_function's retval file wants it (hexadecimal, 64 bits);
+# functions that return a pointer get NULL whatever is written.
+ENOMEM=0xfffffffffffffff4
+
+# FUNCTION CALLS-LET-THROUGH...: one run per count. The counts put the
+# failure at different places: 0 is the first call (the discovery
+# session's), larger ones reach the login's or the I/O's calls.
+TABLE="
+iser_setup_np 0
+iser_device_get 0 1
+iser_conn_alloc 0 1
+iser_buf_alloc 0 1 2 40
+iser_create_qp 0 1
+iser_ffp_alloc 0 1
+iser_rx_ring_alloc 0 1
+iser_tx_slots_alloc 0 1
+iser_alloc_cmd 0 2 40
+iser_dup_data 0
+iser_queue_data_in 0 20
+iser_get_dataout 0 20
+"
+
+setup() {
+	lio_load && lio_ramdisk rd0 64 && lio_target "$T" && lio_lun "$T" 0 rd0 &&
+		lio_acl "$T" "$INITIATOR_IQN" 0 && lio_portal "$T" "$PORTAL" &&
+		lio_enable "$T"
+}
+
+have_fail_function() {
+	[[ -e $FI/inject ]] || {
+		echo "no $FI/inject: this kernel lacks CONFIG_FAIL_FUNCTION (run make check-debug)"
+		return 1
+	}
+}
+
+# The functions the module offers and the table must be the same set, so
+# a new injection point cannot go untested nor a row test nothing.
+table_complete() {
+	local offered listed
+	offered=$(awk '$2 == "[iser_target]" { print $1 }' "$FI/injectable" | sort)
+	listed=$(awk 'NF { print $1 }' <<<"$TABLE" | sort)
+	echo "offered: $(xargs <<<"$offered")"
+	diff <(echo "$listed") <(echo "$offered")
+}
+
+forced() {
+	dmesg | grep -c 'FAULT_INJECTION: forcing a failure'
+}
+
+ours_logged() {
+	dmesg | grep -c 'iser_target: '
+}
+
+inject_clear() {
+	echo >"$FI/inject"
+}
+
+# inject FUNC SKIP PROBABILITY TIMES
+inject() {
+	echo "$1" >"$FI/inject" || return 1
+	echo "$ENOMEM" >"$FI/$1/retval" || return 1
+	echo "$2" >"$FI/space" && echo "$3" >"$FI/probability" &&
+		echo "$4" >"$FI/times" && echo 1 >"$FI/interval" &&
+		echo 1 >"$FI/verbose"
+}
+
+# The workload the failures hit: discovery, login, write and read with
+# verification, logout. Its own outcome is reported, not judged: an
+# injected failure may rightly fail any part of it.
+workload() {
+	local out=""
+	discover "$PORTAL" >/dev/null 2>&1 && out+="discovery ok" || out+="discovery failed"
+	if login "$T" "$PORTAL" >/dev/null 2>&1 && wait_disks "$T" 1 >/dev/null; then
+		out+=", login ok"
+		if verify "$(disks_of "$T" | head -n 1)" 64k 8 8 rw >/dev/null 2>&1; then
+			out+=", I/O verified"
+		else
+			out+=", I/O failed"
+		fi
+	else
+		out+=", login failed"
+	fi
+	logout_quiet >/dev/null
+	echo "$out"
+}
+
+# Nothing of the failed round is left, and a new session verifies data.
+clean_session() {
+	logout_quiet && conns_are 0 && discover "$PORTAL" >/dev/null &&
+		login "$T" "$PORTAL" >/dev/null && wait_disks "$T" 1 &&
+		verify "$(disks_of "$T" | head -n 1)" 4k 16 16 &&
+		logout_quiet && conns_are 0
+}
+
+# A portal cannot start listening: enable_iser fails, nothing listens,
+# and once the failure is gone the portal comes up as usual.
+portal_round() {
+	local skip=$1
+	lio_portal_del "$T" "$PORTAL" || return 1
+	inject iser_setup_np "$skip" 100 1 || return 1
+	if lio_portal "$T" "$PORTAL" 2>&1; then
+		echo "enable_iser succeeded although iser_setup_np failed"
+		inject_clear
+		return 1
+	fi
+	inject_clear
+	lio_portal_del "$T" "$PORTAL" >/dev/null 2>&1
+	lio_portal "$T" "$PORTAL"
+}
+
+# fail_one FUNC SKIP: one call of FUNC fails after SKIP went through.
+fail_one() {
+	local fn=$1 skip=$2 f0 l0 f1 l1 what
+	f0=$(forced)
+	l0=$(ours_logged)
+	if [[ $fn == iser_setup_np ]]; then
+		portal_round "$skip" || return 1
+		what="enable_iser refused"
+	else
+		inject "$fn" "$skip" 100 1 || return 1
+		what=$(workload)
+		inject_clear
+	fi
+	f1=$(forced)
+	l1=$(ours_logged)
+	echo "$fn after $skip call(s): $what; $((f1 - f0)) failure(s) forced, $((l1 - l0)) line(s) logged"
+	dmesg | grep 'iser_target: ' | tail -n $((l1 - l0 > 3 ? 3 : l1 - l0))
+	((f1 > f0)) || {
+		echo "the failure was never forced: the workload did not reach call $((skip + 1))"
+		return 1
+	}
+	((l1 > l0)) || {
+		echo "iser_target logged nothing about it"
+		return 1
+	}
+	clean_session
+}
+
+# Every function at once, each call failing with 2% probability, over a
+# dozen rounds of the workload.
+fail_random() {
+	local f0 i fn out
+	f0=$(forced)
+	while read -r fn _; do
+		echo "$fn" >"$FI/inject" && echo "$ENOMEM" >"$FI/$fn/retval" || return 1
+	done < <(awk 'NF && $1 != "iser_setup_np"' <<<"$TABLE")
+	echo 0 >"$FI/space" && echo 2 >"$FI/probability" && echo -1 >"$FI/times" &&
+		echo 1 >"$FI/verbose" || return 1
+	for i in $(seq 12); do
+		out=$(workload)
+		echo "round $i: $out"
+	done
+	inject_clear
+	echo "$(($(forced) - f0)) failures forced (the kernel rate-limits this count)"
+	(($(forced) > f0)) && clean_session
+}
+
+MODULES_BEFORE=$(mktemp)
+loaded_modules >"$MODULES_BEFORE"
+tap_diag "$(transport_banner)"
+if ! have_fail_function >/dev/null; then
+	why=$(have_fail_function)
+	while read -r fn counts; do
+		for c in $counts; do
+			tap_skip "$fn fails after $c call(s)" "$why"
+		done
+	done < <(awk NF <<<"$TABLE")
+	tap_skip "every function fails at random" "$why"
+	tap_plan
+	exit 0
+fi
+step transport "select transport iser_target" select_transport
+step rxe "Soft-RoCE rxe0/rxe1 over veth pair" rxe_setup
+step lio "LIO target with an iSER portal" setup
+step init "iscsid started" initiator_start
+step table "every injection point of iser_target is in the table" table_complete
+while read -r fn counts; do
+	for c in $counts; do
+		check "$fn fails after $c call(s): refused or failed, logged, then clean" \
+			fail_one "$fn" "$c"
+	done
+done < <(awk NF <<<"$TABLE")
+check "every function fails at random (2%), then a clean session" fail_random
+undo lio "no injection left" inject_clear
+iser_suite_teardown init

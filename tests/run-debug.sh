@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# What `make check-debug` runs: the guest suites on a debug kernel (KASAN,
+# lockdep, kmemleak, DEBUG_OBJECTS, fault injection) built from Debian's
+# linux-source-6.1 by tools/debug-kernel.sh, which caches it. Any report of
+# those checkers fails the suite (tests/vm/splat-check.sh, and the
+# kmemleak scan after each suite). Not part of make check: the kernel takes
+# long to build the first time and the suites run several times slower.
+# TAP, ending with "N passed, N failed, N skipped"; non-zero on failure.
+#
+# Environment:
+#   SUITES="a b"     suites to run (default: $default_suites below)
+#   ISER_VM_SLOW=N   timeout factor for the slow kernel (default 4)
+#   ISER_DEBUG_CACHE, JOBS  see tools/debug-kernel.sh
+set -uo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo" || exit 1
+# shellcheck source-path=SCRIPTDIR source=guest/tap.sh
+. tests/guest/tap.sh
+
+default_suites="allocfail basic iser-io iser-paths iser-teardown iser-stats hostile faults soak"
+suites=${SUITES:-$default_suites}
+export ISER_IMPL=${ISER_IMPL:-ours}
+export ISER_VM_SLOW=${ISER_VM_SLOW:-4}
+
+relay() {
+	local prefix=$1 fails=$TAP_FAIL rc
+	shift
+	tap_relay "$prefix" < <("$@" 2>&1)
+	wait $! && rc=0 || rc=$?
+	if ((rc != 0 && TAP_FAIL == fails)); then
+		tap_not_ok "${prefix}exit status $rc of: $*"
+	fi
+}
+
+build_kernel() {
+	ktree=$(tools/debug-kernel.sh) && [[ -e $ktree/vmlinuz ]]
+}
+build_module() {
+	make -s -C "$ktree/src" M="$repo" clean >/dev/null 2>&1
+	make -s --no-print-directory KDIR="$ktree/src" KVER="$(cat "$ktree/kver")"
+}
+
+ktree=
+start=$SECONDS
+if tap_run "debug kernel built or cached (tools/debug-kernel.sh)" build_kernel; then
+	tap_diag "debug kernel $(cat "$ktree/kver") in $ktree ($((SECONDS - start)) s)"
+	if tap_run "iser_target.ko built for the debug kernel" build_module; then
+		if [[ " $suites " == *" hostile "* ]]; then
+			tap_run "build tools/iser-hostile" make -s -C tools/iser-hostile
+		fi
+		for suite in $suites; do
+			ISER_VM_KTREE=$ktree relay "" \
+				tests/vm/run-vm.sh "tests/guest/$suite.sh" "$suite@debug"
+		done
+	else
+		for suite in $suites; do
+			tap_skip "vm:$suite@debug" "iser_target.ko did not build"
+		done
+	fi
+else
+	for suite in $suites; do
+		tap_skip "vm:$suite@debug" "no debug kernel"
+	done
+fi
+
+tap_plan
+tap_totals
+((TAP_FAIL == 0))
