@@ -36,18 +36,6 @@ suites=${SUITES:-$default_suites}
 suites=${suites//,/ }
 export ISER_IMPL=${ISER_IMPL:-ours}
 
-# relay PREFIX CMD...: run CMD, feed its TAP into ours; a non-zero exit
-# that its own checks do not explain becomes a failed check.
-relay() {
-	local prefix=$1 fails=$TAP_FAIL rc
-	shift
-	tap_relay "$prefix" < <("$@" 2>&1)
-	wait $! && rc=0 || rc=$?
-	if ((rc != 0 && TAP_FAIL == fails)); then
-		tap_not_ok "${prefix}exit status $rc of: $*"
-	fi
-}
-
 # build_check NAME MAKE-ARGS...: passes iff make succeeds and prints no
 # "warning:" (compiler, sparse) or "WARNING:" (modpost) line.
 build_check() {
@@ -86,7 +74,7 @@ vm_kvers=${vm_kvers//,/ }
 # (a) Host unit tests; they print their own TAP.
 if stage unit; then
 	if [[ -f tests/unit/Makefile ]]; then
-		relay "unit: " make -s --no-print-directory -C tests/unit run
+		tap_relay_cmd "unit: " make -s --no-print-directory -C tests/unit run
 	else
 		tap_skip "unit tests" "tests/unit/Makefile does not exist yet"
 	fi
@@ -95,7 +83,7 @@ fi
 # (b) checkpatch --strict, kernel-doc, shellcheck, docutils (sparse runs
 # in (c)); see tools/lint.sh.
 if stage lint; then
-	relay "lint: " tools/lint.sh --no-sparse
+	tap_relay_cmd "lint: " tools/lint.sh --no-sparse
 fi
 
 # (c) Module build checks for every kernel, each in a fresh copy of the
@@ -158,7 +146,7 @@ if stage vm && [[ -n $suites ]]; then
 				tap_not_ok "vm:$suite: no such suite tests/guest/$suite.sh"
 				continue
 			fi
-			KVER=$k relay "" tests/vm/run-vm.sh "tests/guest/$suite.sh" "$name"
+			KVER=$k tap_relay_cmd "" tests/vm/run-vm.sh "tests/guest/$suite.sh" "$name"
 		done
 	done
 fi
@@ -166,13 +154,13 @@ fi
 # (e) One quick benchmark round, so that the benchmark cannot rot: it
 # checks that every figure is produced, never a speed.
 if stage bench; then
-	QUICK=1 relay "" tools/bench.sh
+	QUICK=1 tap_relay_cmd "" tools/bench.sh
 fi
 
 # (f) Packaging, last: it installs iser-target-dkms on this machine for
 # a while (and purges it again), which must not meet the suites above.
 if stage pkg; then
-	PKG_VM_KVERS=$vm_kvers relay "" tests/pkg/deb.sh
+	PKG_VM_KVERS=$vm_kvers tap_relay_cmd "" tests/pkg/deb.sh
 fi
 
 tap_plan

@@ -9,7 +9,7 @@
 #
 # Environment:
 #   SUITES="a b"     suites to run (default: $default_suites below)
-#   ISER_VM_SLOW=N   timeout factor for the slow kernel (default 4)
+#   ISER_VM_SLOW=N   timeout factor for the slow kernel (default 3)
 #   ISER_DEBUG_CACHE, JOBS  see tools/debug-kernel.sh
 set -uo pipefail
 
@@ -21,17 +21,7 @@ cd "$repo" || exit 1
 default_suites="allocfail basic iser-io iser-paths iser-teardown iser-stats hostile faults soak"
 suites=${SUITES:-$default_suites}
 export ISER_IMPL=${ISER_IMPL:-ours}
-export ISER_VM_SLOW=${ISER_VM_SLOW:-4}
-
-relay() {
-	local prefix=$1 fails=$TAP_FAIL rc
-	shift
-	tap_relay "$prefix" < <("$@" 2>&1)
-	wait $! && rc=0 || rc=$?
-	if ((rc != 0 && TAP_FAIL == fails)); then
-		tap_not_ok "${prefix}exit status $rc of: $*"
-	fi
-}
+export ISER_VM_SLOW=${ISER_VM_SLOW:-3}
 
 build_kernel() {
 	ktree=$(tools/debug-kernel.sh) && [[ -e $ktree/vmlinuz ]]
@@ -50,7 +40,7 @@ if tap_run "debug kernel built or cached (tools/debug-kernel.sh)" build_kernel; 
 			tap_run "build tools/iser-hostile" make -s -C tools/iser-hostile
 		fi
 		for suite in $suites; do
-			ISER_VM_KTREE=$ktree relay "" \
+			ISER_VM_KTREE=$ktree tap_relay_cmd "" \
 				tests/vm/run-vm.sh "tests/guest/$suite.sh" "$suite@debug"
 		done
 	else

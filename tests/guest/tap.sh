@@ -73,6 +73,19 @@ tap_relay() {
 	done
 }
 
+# tap_relay_cmd PREFIX CMD...: run CMD and relay its TAP (stdout and
+# stderr); a non-zero exit that its own checks do not explain becomes a
+# failed check.
+tap_relay_cmd() {
+	local prefix=$1 fails=$TAP_FAIL rc
+	shift
+	tap_relay "$prefix" < <("$@" 2>&1)
+	wait $! && rc=0 || rc=$?
+	if ((rc != 0 && TAP_FAIL == fails)); then
+		tap_not_ok "${prefix}exit status $rc of: $*"
+	fi
+}
+
 tap_plan() {
 	printf '1..%d\n' "$TAP_N"
 }
