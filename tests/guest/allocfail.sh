@@ -45,9 +45,7 @@ iser_get_dataout 0 20
 "
 
 setup() {
-	lio_load && lio_ramdisk rd0 64 && lio_target "$T" && lio_lun "$T" 0 rd0 &&
-		lio_acl "$T" "$INITIATOR_IQN" 0 && lio_portal "$T" "$PORTAL" &&
-		lio_enable "$T"
+	lio_load && lio_ramdisk rd0 64 && lio_simple "$T" "$PORTAL" rd0
 }
 
 have_fail_function() {

@@ -29,8 +29,7 @@ CYCLES=${ISER_FAULT_CYCLES:-200}
 VERIFIED_KIB=0
 
 make_target() {
-	lio_target "$T" && lio_lun "$T" 0 rd0 && lio_acl "$T" "$INITIATOR_IQN" 0 &&
-		lio_portal "$T" "$PORTAL" && lio_enable "$T"
+	lio_simple "$T" "$PORTAL" rd0
 }
 
 setup() {
@@ -41,9 +40,7 @@ setup() {
 # fault shorter than that costs time, not errors.
 initiator_prepare() {
 	initiator_start && discover "$PORTAL" >/dev/null &&
-		node_set "$T" "$PORTAL" node.session.timeo.replacement_timeout 120 &&
-		node_set "$T" "$PORTAL" node.conn[0].timeo.noop_out_interval 2 &&
-		node_set "$T" "$PORTAL" node.conn[0].timeo.noop_out_timeout 5
+		node_recovery "$T" "$PORTAL" 120
 }
 
 D=

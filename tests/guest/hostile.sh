@@ -491,15 +491,8 @@ if [[ -n $WEDGED || -n $LEAKED ]]; then
 else
 	undo bg "the Linux session's background load verified without error" bg_stop
 	undo linux "the Linux session is still logged in, then logs out" linux_logout
-	undo linux "iscsid stopped" initiator_stop
-	undo lio "LIO configuration removed" lio_clear
-	undo linux "unload initiator modules" \
-		mods_unload ib_iser iscsi_tcp libiscsi_tcp libiscsi scsi_transport_iscsi
-	undo lio "unload iser_target" mods_unload iser_target
-	undo lio "unload LIO" unload_lio
-	undo rxe "remove rxe links and veth pair" rxe_teardown
-	undo rxe "unload rdma_rxe and the RDMA core" unload_rdma
-	tap_run "unload every module loaded since boot" unload_new_modules "$MODULES_BEFORE"
+	iser_suite_teardown linux
+	exit
 fi
 tap_plan
 ((TAP_FAIL == 0))

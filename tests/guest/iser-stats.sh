@@ -27,9 +27,7 @@ setup() {
 	# __schedule hangs Debian's 6.1 under QEMU TCG, without this module
 	# too (tests/vm/repro-trace-hang.sh). The checks do not need names.
 	echo 0 >$TRACE/options/record-cmd || return 1
-	lio_load && lio_ramdisk rd0 64 && lio_target "$T" && lio_lun "$T" 0 rd0 &&
-		lio_acl "$T" "$INITIATOR_IQN" 0 && lio_portal "$T" "$PORTAL" &&
-		lio_enable "$T"
+	lio_load && lio_ramdisk rd0 64 && lio_simple "$T" "$PORTAL" rd0
 }
 
 D=

@@ -19,8 +19,7 @@ T=iqn.2026-11.org.example:teardown
 FIO_PID=
 
 make_target() {
-	lio_target "$T" && lio_lun "$T" 0 rd0 && lio_acl "$T" "$INITIATOR_IQN" 0 &&
-		lio_portal "$T" "$PORTAL" && lio_enable "$T"
+	lio_simple "$T" "$PORTAL" rd0
 }
 
 setup() {
@@ -30,9 +29,7 @@ setup() {
 # Short recovery so that a lost session gives up or comes back quickly.
 initiator_prepare() {
 	initiator_start && discover "$PORTAL" >/dev/null &&
-		node_set "$T" "$PORTAL" node.session.timeo.replacement_timeout 30 &&
-		node_set "$T" "$PORTAL" node.conn[0].timeo.noop_out_interval 2 &&
-		node_set "$T" "$PORTAL" node.conn[0].timeo.noop_out_timeout 5
+		node_recovery "$T" "$PORTAL" 30
 }
 
 D=

@@ -61,6 +61,13 @@ lio_portal() {
 	mkdir -p "$np" && echo 1 >"$np/iser" && [[ $(cat "$np/iser") == 1 ]]
 }
 
+# lio_simple IQN ADDR:PORT BACKSTORE: an enabled target whose LUN 0 is
+# BACKSTORE, open to $INITIATOR_IQN through an iSER portal.
+lio_simple() {
+	lio_target "$1" && lio_lun "$1" 0 "$3" && lio_acl "$1" "$INITIATOR_IQN" 0 &&
+		lio_portal "$1" "$2" && lio_enable "$1"
+}
+
 lio_portal_del() {
 	local np
 	np=$(tpg_dir "$1")/np/$2
@@ -122,6 +129,14 @@ iser_slabs() {
 # node_set IQN PORTAL KEY VALUE: an open-iscsi node setting.
 node_set() {
 	iscsiadm -m node -T "$1" -p "$2" -I iser -o update -n "$3" -v "$4"
+}
+
+# node_recovery IQN PORTAL SECS: a lost session is replaced within SECS,
+# and a NOP-Out every 2 s (5 s to answer) notices a dead connection.
+node_recovery() {
+	node_set "$1" "$2" node.session.timeo.replacement_timeout "$3" &&
+		node_set "$1" "$2" node.conn[0].timeo.noop_out_interval 2 &&
+		node_set "$1" "$2" node.conn[0].timeo.noop_out_timeout 5
 }
 
 discover() {

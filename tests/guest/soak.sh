@@ -29,8 +29,7 @@ FAULTS=(initiator_device_flap link_down_10s iscsid_restart tpg_disable_enable
 	target_device_flap)
 
 make_target() {
-	lio_target "$T" && lio_lun "$T" 0 rd0 && lio_acl "$T" "$INITIATOR_IQN" 0 &&
-		lio_portal "$T" "$PORTAL" && lio_enable "$T"
+	lio_simple "$T" "$PORTAL" rd0
 }
 
 setup() {
