@@ -126,6 +126,7 @@ if ((${#logs[@]} == 0)); then
 	tap_skip "vm:$name: dmesg clean" "the guest produced no kernel log"
 elif splats=$("$here/splat-check.sh" "${logs[@]}"); then
 	tap_ok "vm:$name: dmesg clean"
+	[[ -z $splats ]] || tap_diag <<<"$splats"
 else
 	tap_not_ok "vm:$name: dmesg clean"
 	tap_diag <<<"$splats"

@@ -2,25 +2,56 @@
 # Usage: splat-check.sh FILE...
 # Exit 1 and print the offending lines if a kernel log (dmesg or serial
 # console) shows a warning, bug, oops, memory corruption, hang or panic.
+# Reports listed in known-splats.txt (code outside this module) are
+# skipped up to their "end trace" line and printed as "excused: ...".
 set -u
 
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 patterns=(
 	'WARNING:' 'BUG:' 'Oops' 'general protection'
 	'list_add corruption' 'list_del corruption' 'refcount_t'
 	'hung_task' 'Slab cache still has objects' 'INFO: task'
 	'KASAN' 'kmemleak' 'lockdep' 'Kernel panic' 'Call Trace'
 )
-args=()
-for p in "${patterns[@]}"; do
-	args+=(-e "$p")
-done
 
 status=0
 for file in "$@"; do
-	hits=$(grep -n -F "${args[@]}" "$file")
-	[[ -n $hits ]] || continue
-	status=1
-	echo "splat in $file:"
-	head -n 40 <<<"$hits"
+	out=$(awk -v pats="$(printf '%s\n' "${patterns[@]}")" '
+		BEGIN { np = split(pats, pat, "\n") }
+		FNR == NR {
+			if ($0 !~ /^#/ && index($0, "\t")) {
+				nk++
+				known[nk] = substr($0, 1, index($0, "\t") - 1)
+				why[nk] = substr($0, index($0, "\t") + 1)
+			}
+			next
+		}
+		skip {
+			if ($0 ~ /---\[ end trace/)
+				skip = 0
+			next
+		}
+		{
+			for (k = 1; k <= nk; k++)
+				if ($0 ~ known[k]) {
+					printf "excused: line %d: %s\n", FNR, why[k]
+					skip = 1
+					next
+				}
+			for (p = 1; p <= np; p++)
+				if (index($0, pat[p])) {
+					printf "%d:%s\n", FNR, $0
+					hits++
+					break
+				}
+		}
+		END { exit hits > 0 }' "$here/known-splats.txt" "$file")
+	rc=$?
+	if ((rc != 0)); then
+		status=1
+		echo "splat in $file:"
+		grep -v '^excused: ' <<<"$out" | head -n 40
+	fi
+	grep '^excused: ' <<<"$out" | sed "s|^|$(basename "$file"): |"
 done
 exit "$status"
