@@ -31,14 +31,14 @@ ENOMEM=0xfffffffffffffff4
 # session's), larger ones reach the login's or the I/O's calls.
 TABLE="
 iser_setup_np 0
-iser_device_get 0 1
-iser_conn_alloc 0 1
-iser_buf_alloc 0 1 2 40
-iser_create_qp 0 1
-iser_ffp_alloc 0 1
-iser_rx_ring_alloc 0 1
-iser_tx_slots_alloc 0 1
-iser_alloc_cmd 0 2 40
+iser_device_get 0
+iser_conn_alloc 0
+iser_buf_alloc 0 2 40
+iser_create_qp 0
+iser_ffp_alloc 0
+iser_rx_ring_alloc 0
+iser_tx_slots_alloc 0
+iser_alloc_cmd 0 40
 iser_dup_data 0
 iser_queue_data_in 0 20
 iser_get_dataout 0 20
@@ -110,7 +110,7 @@ workload() {
 clean_session() {
 	logout_quiet && conns_are 0 && discover "$PORTAL" >/dev/null &&
 		login "$T" "$PORTAL" >/dev/null && wait_disks "$T" 1 &&
-		verify "$(disks_of "$T" | head -n 1)" 4k 16 16 &&
+		verify "$(disks_of "$T" | head -n 1)" 4k 16 4 &&
 		logout_quiet && conns_are 0
 }
 
@@ -158,8 +158,8 @@ fail_one() {
 	clean_session
 }
 
-# Every function at once, each call failing with 2% probability, over a
-# dozen rounds of the workload.
+# Every function at once, each call failing with 2% probability, over six
+# rounds of the workload.
 fail_random() {
 	local f0 i fn out
 	f0=$(forced)
@@ -168,7 +168,7 @@ fail_random() {
 	done < <(awk 'NF && $1 != "iser_setup_np"' <<<"$TABLE")
 	echo 0 >"$FI/space" && echo 2 >"$FI/probability" && echo -1 >"$FI/times" &&
 		echo 1 >"$FI/verbose" || return 1
-	for i in $(seq 12); do
+	for i in $(seq 6); do
 		out=$(workload)
 		echo "round $i: $out"
 	done
