@@ -105,4 +105,8 @@ make LOCALVERSION=-iser-debug INSTALL_MOD_PATH="$dir/modroot" INSTALL_MOD_STRIP=
 cp arch/x86/boot/bzImage "$dir/vmlinuz"
 echo "built in $((SECONDS - start)) s" >>"$log"
 touch "$dir/done"
+# One build is kept: others are for a config or source no longer used.
+for old in "$cache"/*/; do
+	[[ ${old%/} == "$dir" ]] || rm -rf "${old%/}"
+done
 echo "$dir"
