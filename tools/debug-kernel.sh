@@ -6,7 +6,8 @@
 # tests/debug/iser-debug.config (KASAN, lockdep, kmemleak, DEBUG_OBJECTS,
 # fault injection). The cache is keyed by that fragment, the recipe
 # version below, the source package version and the compiler, so a change
-# to any of them builds anew; an unchanged key costs nothing.
+# to any of them builds anew; an unchanged key costs nothing. Only the
+# newest build is kept.
 #
 # The directory holds: src/ (the configured and built tree, also the
 # KDIR to build iser_target.ko against), vmlinuz, kver (the release) and
