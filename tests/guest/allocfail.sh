@@ -22,8 +22,7 @@ ISER_IMPL=ours
 
 T=iqn.2026-11.org.example:allocfail
 FI=/sys/kernel/debug/fail_function
-# -ENOMEM as fail_function's retval file wants it (hexadecimal, 64 bits);
-# functions that return a pointer get NULL whatever is written.
+# -ENOMEM as fail_function's retval file wants it (hexadecimal, 64 bits).
 ENOMEM=0xfffffffffffffff4
 
 # FUNCTION CALLS-LET-THROUGH...: one run per count. The counts put the
@@ -77,10 +76,19 @@ inject_clear() {
 	echo >"$FI/inject"
 }
 
+# inject_add FUNC: FUNC joins the injected set, failing with -ENOMEM, or
+# with NULL if the module declared it returns a pointer (the kernel then
+# refuses any other value).
+inject_add() {
+	local type retval=$ENOMEM
+	type=$(awk -v f="$1" '$1 == f { print $3 }' "$FI/injectable")
+	[[ $type == NULL ]] && retval=0
+	echo "$1" >"$FI/inject" && echo "$retval" >"$FI/$1/retval"
+}
+
 # inject FUNC SKIP PROBABILITY TIMES
 inject() {
-	echo "$1" >"$FI/inject" || return 1
-	echo "$ENOMEM" >"$FI/$1/retval" || return 1
+	inject_add "$1" || return 1
 	echo "$2" >"$FI/space" && echo "$3" >"$FI/probability" &&
 		echo "$4" >"$FI/times" && echo 1 >"$FI/interval" &&
 		echo 1 >"$FI/verbose"
@@ -164,7 +172,7 @@ fail_random() {
 	local f0 i fn out
 	f0=$(forced)
 	while read -r fn _; do
-		echo "$fn" >"$FI/inject" && echo "$ENOMEM" >"$FI/$fn/retval" || return 1
+		inject_add "$fn" || return 1
 	done < <(awk 'NF && $1 != "iser_setup_np"' <<<"$TABLE")
 	echo 0 >"$FI/space" && echo 2 >"$FI/probability" && echo -1 >"$FI/times" &&
 		echo 1 >"$FI/verbose" || return 1
