@@ -25,22 +25,28 @@ FI=/sys/kernel/debug/fail_function
 # -ENOMEM as fail_function's retval file wants it (hexadecimal, 64 bits).
 ENOMEM=0xfffffffffffffff4
 
-# FUNCTION CALLS-LET-THROUGH...: one run per count. The counts put the
-# failure at different places: 0 is the first call (the discovery
-# session's), larger ones reach the login's or the I/O's calls.
+# FUNCTION EXPECT CALLS-LET-THROUGH...: one run per count. The counts put
+# the failure at different places: 0 is the first call (the discovery
+# session's), larger ones reach the login's or the I/O's calls. EXPECT is
+# what the failure must lead to:
+#   logged   a refused connection or a failed command, with a line of ours
+#   retried  the target core queues the command again (its queue-full
+#            handling) and the I/O completes and verifies
+#   refused  enable_iser fails: the core reports it by the failed write,
+#            and nothing of ours ran to log it
 TABLE="
-iser_setup_np 0
-iser_device_get 0
-iser_conn_alloc 0
-iser_buf_alloc 0 2 40
-iser_create_qp 0
-iser_ffp_alloc 0
-iser_rx_ring_alloc 0
-iser_tx_slots_alloc 0
-iser_alloc_cmd 0 40
-iser_dup_data 0
-iser_queue_data_in 0 20
-iser_get_dataout 0 20
+iser_setup_np refused 0
+iser_device_get logged 0
+iser_conn_alloc logged 0
+iser_buf_alloc logged 0 2 40
+iser_create_qp logged 0
+iser_ffp_alloc logged 0
+iser_rx_ring_alloc logged 0
+iser_tx_slots_alloc logged 0
+iser_alloc_cmd logged 0 40
+iser_dup_data logged 0
+iser_queue_data_in retried 0 20
+iser_get_dataout retried 0 20
 "
 
 setup() {
@@ -138,9 +144,10 @@ portal_round() {
 	lio_portal "$T" "$PORTAL"
 }
 
-# fail_one FUNC SKIP: one call of FUNC fails after SKIP went through.
+# fail_one FUNC EXPECT SKIP: one call of FUNC fails after SKIP went
+# through, with the outcome EXPECT (see TABLE).
 fail_one() {
-	local fn=$1 skip=$2 f0 l0 f1 l1 what
+	local fn=$1 expect=$2 skip=$3 f0 l0 f1 l1 what
 	f0=$(forced)
 	l0=$(ours_logged)
 	if [[ $fn == iser_setup_np ]]; then
@@ -159,10 +166,20 @@ fail_one() {
 		echo "the failure was never forced: the workload did not reach call $((skip + 1))"
 		return 1
 	}
-	((l1 > l0)) || {
-		echo "iser_target logged nothing about it"
-		return 1
-	}
+	case $expect in
+	logged)
+		((l1 > l0)) || {
+			echo "iser_target logged nothing about it"
+			return 1
+		}
+		;;
+	retried)
+		[[ $what == *"I/O verified" ]] || {
+			echo "the command was not retried to completion"
+			return 1
+		}
+		;;
+	esac
 	clean_session
 }
 
@@ -190,7 +207,7 @@ loaded_modules >"$MODULES_BEFORE"
 tap_diag "$(transport_banner)"
 if ! have_fail_function >/dev/null; then
 	why=$(have_fail_function)
-	while read -r fn counts; do
+	while read -r fn _ counts; do
 		for c in $counts; do
 			tap_skip "$fn fails after $c call(s)" "$why"
 		done
@@ -204,12 +221,23 @@ step rxe "Soft-RoCE rxe0/rxe1 over veth pair" rxe_setup
 step lio "LIO target with an iSER portal" setup
 step init "iscsid started" initiator_start
 step table "every injection point of iser_target is in the table" table_complete
-while read -r fn counts; do
+# ISER_ALLOCFAIL_FUNCS="f g": only those rows, without the random round
+# (the table check still runs).
+only=" ${ISER_ALLOCFAIL_FUNCS:-} "
+declare -A OUTCOME=(
+	[logged]="refused or failed, logged, then clean"
+	[retried]="the core retries, the I/O verifies, then clean"
+	[refused]="enable_iser refused, then the portal serves"
+)
+while read -r fn expect counts; do
+	[[ $only == "  " || $only == *" $fn "* ]] || continue
 	for c in $counts; do
-		check "$fn fails after $c call(s): refused or failed, logged, then clean" \
-			fail_one "$fn" "$c"
+		check "$fn fails after $c call(s): ${OUTCOME[$expect]}" \
+			fail_one "$fn" "$expect" "$c"
 	done
 done < <(awk NF <<<"$TABLE")
-check "every function fails at random (2%), then a clean session" fail_random
+if [[ $only == "  " ]]; then
+	check "every function fails at random (2%), then a clean session" fail_random
+fi
 undo lio "no injection left" inject_clear
 iser_suite_teardown init
