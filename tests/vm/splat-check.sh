@@ -13,11 +13,17 @@ patterns=(
 	'hung_task' 'Slab cache still has objects' 'INFO: task'
 	'KASAN' 'kmemleak' 'lockdep' 'Kernel panic' 'Call Trace'
 )
+# Boot messages of a debug kernel that name a checker without a report.
+benign=(
+	'RCU lockdep checking is enabled'
+	'kmemleak: Kernel memory leak detector initialized'
+)
 
 status=0
 for file in "$@"; do
-	out=$(awk -v pats="$(printf '%s\n' "${patterns[@]}")" '
-		BEGIN { np = split(pats, pat, "\n") }
+	out=$(awk -v pats="$(printf '%s\n' "${patterns[@]}")" \
+		-v oks="$(printf '%s\n' "${benign[@]}")" '
+		BEGIN { np = split(pats, pat, "\n"); nb = split(oks, ok, "\n") }
 		FNR == NR {
 			if ($0 !~ /^#/ && index($0, "\t")) {
 				nk++
@@ -38,6 +44,9 @@ for file in "$@"; do
 					skip = 1
 					next
 				}
+			for (b = 1; b <= nb; b++)
+				if (index($0, ok[b]))
+					next
 			for (p = 1; p <= np; p++)
 				if (index($0, pat[p])) {
 					printf "%d:%s\n", FNR, $0
