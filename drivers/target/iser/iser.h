@@ -22,6 +22,12 @@
 #include "iser_compat.h"
 #include "iser_proto.h"
 
+/*
+ * Every function that allocates for a connection or a command is noinline
+ * and marked ALLOW_ERROR_INJECTION, so that fail_function can make any of
+ * them fail (tests/guest/allocfail.sh, on a kernel with FAIL_FUNCTION).
+ */
+
 /* Bytes of each receive descriptor's header slot: iSER header, BHS, AHS. */
 #define ISER_RX_HDR_SLOT	128
 /* Most data pages one receive descriptor may have. */
