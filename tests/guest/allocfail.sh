@@ -4,10 +4,9 @@
 # takes a task or maps memory for RDMA) is marked ALLOW_ERROR_INJECTION,
 # and fail_function makes each fail in turn while a discovery, a login,
 # I/O and a logout run: after N calls let through, one call fails. Each
-# failure must end in a refused connection or a failed command with a
-# log line of ours, never a crash or leak (KASAN, kmemleak and lockdep
-# watch on the debug kernel), and a clean session afterwards verifies
-# its data. Then all of them fail at random together. Needs
+# failure must end as its row in TABLE says, never in a crash or leak
+# (KASAN, kmemleak and lockdep watch on the debug kernel), and a clean
+# session afterwards verifies its data. Then all of them fail at random together. Needs
 # CONFIG_FAIL_FUNCTION, which Debian's kernels lack: there every check is
 # skipped with that reason (make check-debug boots a kernel that has it).
 # shellcheck source-path=SCRIPTDIR
@@ -92,12 +91,16 @@ inject_add() {
 	echo "$1" >"$FI/inject" && echo "$retval" >"$FI/$1/retval"
 }
 
+# inject_when SKIP PROBABILITY TIMES: when the injected set fails.
+inject_when() {
+	echo "$1" >"$FI/space" && echo "$2" >"$FI/probability" &&
+		echo "$3" >"$FI/times" && echo 1 >"$FI/interval" &&
+		echo 1 >"$FI/verbose"
+}
+
 # inject FUNC SKIP PROBABILITY TIMES
 inject() {
-	inject_add "$1" || return 1
-	echo "$2" >"$FI/space" && echo "$3" >"$FI/probability" &&
-		echo "$4" >"$FI/times" && echo 1 >"$FI/interval" &&
-		echo 1 >"$FI/verbose"
+	inject_add "$1" && inject_when "$2" "$3" "$4"
 }
 
 # The workload the failures hit: discovery, login, write and read with
@@ -191,8 +194,7 @@ fail_random() {
 	while read -r fn _; do
 		inject_add "$fn" || return 1
 	done < <(awk 'NF && $1 != "iser_setup_np"' <<<"$TABLE")
-	echo 0 >"$FI/space" && echo 2 >"$FI/probability" && echo -1 >"$FI/times" &&
-		echo 1 >"$FI/verbose" || return 1
+	inject_when 0 2 -1 || return 1
 	for i in $(seq 6); do
 		out=$(workload)
 		echo "round $i: $out"
