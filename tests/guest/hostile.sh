@@ -17,6 +17,8 @@
 #   ISER_HOSTILE_ONLY=REGEX   run only the scenarios whose name matches
 #   ISER_HOSTILE_MEM_KIB=N    bound on kernel memory per idle connection
 #                             outside rxe's queue memory (default 64)
+#   ISER_HOSTILE_REPEAT=N     run each scenario N times, to catch races
+#                             (default 1)
 # shellcheck source-path=SCRIPTDIR
 set -u
 ISER_IMPL=ours
@@ -33,6 +35,7 @@ HOSTILE=$ISER_REPO/tools/iser-hostile/iser-hostile
 TABLE=$ISER_REPO/tests/hostile/scenarios.tsv
 ONLY=${ISER_HOSTILE_ONLY:-}
 MEM_BOUND_KIB=${ISER_HOSTILE_MEM_KIB:-64}
+REPEAT=${ISER_HOSTILE_REPEAT:-1}
 # Lines a kernel log must not show (the host's splat detector checks the
 # whole log too; this ties a splat to the scenario that caused it).
 SPLAT='WARNING:|BUG:|Oops|general protection|list_add corruption|list_del corruption|refcount_t|hung_task|INFO: task|Kernel panic|Call Trace'
@@ -453,12 +456,18 @@ run_scenario() {
 }
 
 run_table() {
-	local name expect pattern args n=0 t0=$SECONDS
+	local name expect pattern args n=0 r t0=$SECONDS
 	while IFS=$'\t' read -r name expect pattern args; do
 		[[ -z $name || $name == \#* ]] && continue
 		[[ -n $ONLY && ! $name =~ $ONLY ]] && continue
 		n=$((n + 1))
-		run_scenario "$name" "$expect" "$pattern" "$args"
+		if ((REPEAT == 1)); then
+			run_scenario "$name" "$expect" "$pattern" "$args"
+			continue
+		fi
+		for ((r = 1; r <= REPEAT; r++)); do
+			run_scenario "$name#$r" "$expect" "$pattern" "$args"
+		done
 	done <"$TABLE"
 	tap_diag "$n scenarios from ${TABLE#"$ISER_REPO"/} in $((SECONDS - t0)) s"
 }

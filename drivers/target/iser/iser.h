@@ -467,5 +467,6 @@ void iser_cmd_put(struct iser_cmd *cmd);
 void iser_sq_close(struct iser_conn *conn);
 void iser_np_login_arrived(struct iser_conn *conn);
 void iser_sq_flush(struct iser_conn *conn);
+void iser_free_rejected_writes(struct iser_conn *conn);
 
 #endif /* ISER_H */

@@ -880,7 +880,8 @@ void iser_free_np(struct iscsi_np *np)
  *
  * Stops posting, disconnects and flushes every work request (their
  * completions release the commands they carried), then waits for a posted
- * Logout Response to finish. The commands left are the core's to release.
+ * Logout Response to finish. The commands left are the core's to release,
+ * but for Rejects that replaced a WRITE, which it would release twice.
  */
 void iser_wait_conn(struct iscsit_conn *iconn)
 {
@@ -904,6 +905,7 @@ void iser_wait_conn(struct iscsit_conn *iconn)
 	rdma_disconnect(conn->cm_id);
 	ib_drain_qp(conn->qp);
 	iser_sq_flush(conn);
+	iser_free_rejected_writes(conn);
 	if (READ_ONCE(conn->logout_posted))
 		wait_for_completion_timeout(&iconn->conn_logout_comp,
 					    SECONDS_FOR_LOGOUT_COMP * HZ);

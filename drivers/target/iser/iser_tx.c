@@ -703,3 +703,37 @@ void iser_sq_flush(struct iser_conn *conn)
 		iser_cmd_put(cmd);
 	}
 }
+
+/**
+ * iser_free_rejected_writes() - free unsent Rejects that replaced a WRITE
+ * @conn: the connection, drained: no work request refers to a command
+ *
+ * When the core refuses a Data-Out it turns the WRITE into a Reject and
+ * drops the reference the WRITE's completion would have dropped. If the
+ * connection closes before that Reject is sent, the core's release still
+ * sees a WRITE waiting for data, completes it, and so drops that reference
+ * a second time. Free such commands here instead, as that release frees
+ * any other: off the list, MaxCmdSN advanced, out of the queues.
+ */
+void iser_free_rejected_writes(struct iser_conn *conn)
+{
+	struct iscsit_conn *iconn = conn->iconn;
+	struct iscsit_cmd *icmd, *tmp;
+	LIST_HEAD(drop);
+
+	spin_lock_bh(&iconn->cmd_lock);
+	list_for_each_entry_safe(icmd, tmp, &iconn->conn_cmd_list, i_conn_node)
+		if (icmd->iscsi_opcode == ISCSI_OP_REJECT &&
+		    icmd->se_cmd.se_tfo &&
+		    icmd->se_cmd.t_state == TRANSPORT_WRITE_PENDING)
+			list_move_tail(&icmd->i_conn_node, &drop);
+	spin_unlock_bh(&iconn->cmd_lock);
+
+	list_for_each_entry_safe(icmd, tmp, &drop, i_conn_node) {
+		list_del_init(&icmd->i_conn_node);
+		pr_debug("conn %p: freeing unsent Reject of WRITE ITT 0x%08x\n",
+			 conn, be32_to_cpu((__force __be32)icmd->init_task_tag));
+		iscsit_increment_maxcmdsn(icmd, iconn->sess);
+		iscsit_free_cmd(icmd, true);
+	}
+}
