@@ -6,7 +6,9 @@
 # it checks that every figure is produced, never a speed).
 #
 # Environment: QUICK=1; ROUNDS (default 3), RUNTIME seconds per run
-# (default 10), TRANSPORTS, KVER, ISER_VM_KVM.
+# (default 10), TRANSPORTS, KVER, ISER_VM_KVM; PROFILE="WORKLOAD ..." to
+# profile those workloads with perf for iser_target and ib_isert
+# (build/vm/out/bench/profile-*.txt).
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,6 +23,7 @@ else
 	export ISER_BENCH_SESSIONS=${SESSIONS:-16}
 fi
 export ISER_BENCH_TRANSPORTS=${TRANSPORTS:-"ours stock tcp loop nostats"}
+export ISER_BENCH_PROFILE=${PROFILE:-}
 kver=$(tools/kver.sh) || exit 1
 make -s --no-print-directory KVER="$kver" >/dev/null || {
 	tap_not_ok "bench: build iser_target for $kver"
@@ -38,4 +41,7 @@ else
 	rc=1
 fi
 tap_diag <build/bench.txt
+for p in build/vm/out/bench/profile-*.txt; do
+	[[ -e $p ]] && tap_diag "profile: $p"
+done
 exit "$rc"

@@ -7,6 +7,11 @@
 # show what its statistics cost. Writes one JSON line per measurement to
 # $ISER_OUT/bench.jsonl for tools/bench.sh to summarise. Checks only that
 # every figure was produced, never a speed.
+#
+# ISER_BENCH_PROFILE="NAME ..." also profiles those workloads in round 1
+# for iser_target and ib_isert: an extra, unmeasured run under
+# `perf record -a -e cpu-clock`, summarised by module and by symbol in
+# $ISER_OUT/profile-TRANSPORT-NAME.txt (skipped when perf is missing).
 # shellcheck source-path=SCRIPTDIR
 set -u
 ISER_IMPL=ours
@@ -23,6 +28,7 @@ RUNTIME=${ISER_BENCH_RUNTIME:-10}
 SESSIONS=${ISER_BENCH_SESSIONS:-16}
 TRANSPORTS=${ISER_BENCH_TRANSPORTS:-"ours stock tcp loop"}
 OUT=$ISER_OUT/bench.jsonl
+PROFILE=${ISER_BENCH_PROFILE:-}
 LOOP_WWN=naa.5001405aaaaaaaaa
 LOOP_I=naa.5001405bbbbbbbbb
 # name rw bs iodepth numjobs [rwmixread]
@@ -172,6 +178,33 @@ run() {
 		"$tr" "$round" "$name" "$raw" "$((j1 - j0))" "$(getconf CLK_TCK)" >>"$OUT"
 }
 
+# profile TRANSPORT NAME RW BS QD JOBS [MIX]: where the guest's CPU time
+# goes during one more run of a workload, by module and by symbol.
+profile() {
+	local tr=$1 name=$3 rw=$4 bs=$5 qd=$6 jobs=$7 mix=${8:-}
+	local txt=$ISER_OUT/profile-$tr-$name.txt extra=()
+	[[ -n $mix ]] && extra=(--rwmixread="$mix")
+	if ! command -v perf >/dev/null; then
+		echo "profile of $name skipped: perf is not installed"
+		return 0
+	fi
+	(cd /tmp && perf record -q -a -e cpu-clock -F 499 -o /tmp/bench.perf -- \
+		fio --name="$name" --filename="/dev/$DISK" --ioengine=libaio \
+		--direct=1 --rw="$rw" --bs="$bs" --iodepth="$qd" --numjobs="$jobs" \
+		--group_reporting --time_based --runtime="$RUNTIME" --size=512M \
+		"${extra[@]}" --output=/dev/null) || return 1
+	{
+		echo "# $tr $name: guest CPU time by module, then the top symbols"
+		perf report -i /tmp/bench.perf --stdio --sort dso --percent-limit 0.5 2>/dev/null |
+			grep -v '^#' | grep .
+		echo
+		perf report -i /tmp/bench.perf --stdio --sort dso,sym --percent-limit 0.5 2>/dev/null |
+			grep -v '^#' | grep . | head -n 40
+	} >"$txt"
+	rm -f /tmp/bench.perf
+	grep -q '%' "$txt"
+}
+
 # Kernel memory one idle connection costs, target and initiator side
 # together (same kernel): used memory with SESSIONS idle sessions logged
 # in, minus before, divided by SESSIONS.
@@ -220,6 +253,11 @@ bench_round() {
 				down "$tr"
 				return 1
 			}
+			if ((round == 1)) && [[ $tr == ours || $tr == stock ]] &&
+				[[ " $PROFILE " == *" $name "* ]]; then
+				profile "$tr" "$round" "$name" "$rw" "$bs" "$qd" "$jobs" "$mix" ||
+					echo "$tr $name: profile failed"
+			fi
 		done <<<"$WORKLOADS"
 		((round == 1)) && { mem_per_conn "$tr" || echo "$tr: memory measurement failed"; }
 		down "$tr"
