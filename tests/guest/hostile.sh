@@ -1,5 +1,5 @@
 #!/bin/bash
-# vm-timeout: 1500
+# vm-timeout: 2000
 # Hostile initiator against iser_target: tools/iser-hostile runs every
 # scenario of tests/hostile/scenarios.tsv (one line each) against a LUN of
 # its own, while the open-iscsi iSER initiator keeps a crc32c-verified
@@ -19,6 +19,11 @@
 #                             outside rxe's queue memory (default 64)
 #   ISER_HOSTILE_REPEAT=N     run each scenario N times, to catch races
 #                             (default 1)
+#   ISER_VM_SLOW=N            a slow (debug) kernel: the tool's time bounds
+#                             grow N times, the connection storms and holds
+#                             open N times fewer connections, and the
+#                             background load runs N times longer; what
+#                             they exercise stays the same
 # shellcheck source-path=SCRIPTDIR
 set -u
 ISER_IMPL=ours
@@ -36,6 +41,7 @@ TABLE=$ISER_REPO/tests/hostile/scenarios.tsv
 ONLY=${ISER_HOSTILE_ONLY:-}
 MEM_BOUND_KIB=${ISER_HOSTILE_MEM_KIB:-64}
 REPEAT=${ISER_HOSTILE_REPEAT:-1}
+SLOW=${ISER_VM_SLOW:-1}
 # Lines a kernel log must not show (the host's splat detector checks the
 # whole log too; this ties a splat to the scenario that caused it).
 SPLAT='WARNING:|BUG:|Oops|general protection|list_add corruption|list_del corruption|refcount_t|hung_task|INFO: task|Kernel panic|Call Trace'
@@ -90,7 +96,7 @@ bg_start() {
 	(cd /tmp && exec fio --name=bg --filename="/dev/$D" --ioengine=libaio \
 		--direct=1 --rw=randwrite --bs=4k --iodepth=4 --size=16M \
 		--verify=crc32c --verify_backlog=32 --verify_fatal=1 \
-		--verify_state_save=0 --time_based --runtime=3600 \
+		--verify_state_save=0 --time_based --runtime=$((3600 * SLOW)) \
 		--rate_iops=40 --output=/tmp/bgfio.out 2>/tmp/bgfio.err) &
 	BG_PID=$!
 	sleep 2
@@ -369,9 +375,27 @@ hold_run() {
 # --- the scenarios --------------------------------------------------------
 
 WEDGED=
+# slow_args NAME ARGS: ARGS scaled for a kernel ISER_VM_SLOW times slower.
+slow_args() {
+	local name=$1 a opt= out=()
+	for a in $2; do
+		case $opt in
+		--timeout) a=$((a * SLOW)) ;;
+		--count)
+			[[ $name == idle-hold* || $name == storm* ]] &&
+				a=$(((a + SLOW - 1) / SLOW))
+			;;
+		esac
+		opt=$a
+		out+=("$a")
+	done
+	echo "${out[*]}"
+}
+
 LEAKED=
 run_scenario() {
 	local name=$1 expect=$2 pattern=$3 args=$4 texpect out rc t_start
+	((SLOW > 1)) && args=$(slow_args "$name" "$args")
 	if [[ -n $WEDGED ]]; then
 		tap_skip "$name: target reacts as expected ($expect)" "$WEDGED"
 		tap_skip "$name: kernel log line" "$WEDGED"
