@@ -377,7 +377,7 @@ hold_run() {
 WEDGED=
 # slow_args NAME ARGS: ARGS scaled for a kernel ISER_VM_SLOW times slower.
 slow_args() {
-	local name=$1 a opt= out=()
+	local name=$1 a opt='' out=()
 	for a in $2; do
 		case $opt in
 		--timeout) a=$((a * SLOW)) ;;
