@@ -24,6 +24,8 @@ else
 fi
 export ISER_BENCH_TRANSPORTS=${TRANSPORTS:-"ours stock tcp loop nostats"}
 export ISER_BENCH_PROFILE=${PROFILE:-}
+# The other suites' slab debugging would be measured too.
+export ISER_VM_SLUB_DEBUG=${ISER_VM_SLUB_DEBUG-}
 kver=$(tools/kver.sh) || exit 1
 make -s --no-print-directory KVER="$kver" >/dev/null || {
 	tap_not_ok "bench: build iser_target for $kver"

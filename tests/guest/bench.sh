@@ -178,6 +178,19 @@ run() {
 		"$tr" "$round" "$name" "$raw" "$((j1 - j0))" "$(getconf CLK_TCK)" >>"$OUT"
 }
 
+# by_module: perf's per-symbol percentages (stdin) summed per kernel module;
+# "kernel" is the core kernel, "user" every user-space symbol.
+by_module() {
+	awk 'FNR == NR { if (NF == 4) { gsub(/[][]/, "", $4); mod[$3] = $4 }; next }
+		$1 ~ /%$/ {
+			p = $1; sub(/%/, "", p)
+			m = $2 == "[k]" ? ($3 in mod ? mod[$3] : "kernel") : "user"
+			sum[m] += p
+		}
+		END { for (m in sum) printf "%7.2f%%  %s\n", sum[m], m }' /proc/kallsyms - |
+		sort -rn
+}
+
 # profile TRANSPORT NAME RW BS QD JOBS [MIX]: where the guest's CPU time
 # goes during one more run of a workload, by module and by symbol.
 profile() {
@@ -194,9 +207,9 @@ profile() {
 		--group_reporting --time_based --runtime="$RUNTIME" --size=512M \
 		"${extra[@]}" --output=/dev/null) || return 1
 	{
-		echo "# $tr $name: guest CPU time by module, then the top symbols"
-		perf report -i /tmp/bench.perf --stdio --sort dso --percent-limit 0.5 2>/dev/null |
-			grep -v '^#' | grep .
+		echo "# $tr $name: guest CPU time by kernel module (from /proc/kallsyms), then the top symbols"
+		perf report -i /tmp/bench.perf --stdio --sort sym 2>/dev/null |
+			grep -v '^#' | by_module
 		echo
 		perf report -i /tmp/bench.perf --stdio --sort dso,sym --percent-limit 0.5 2>/dev/null |
 			grep -v '^#' | grep . | head -n 40

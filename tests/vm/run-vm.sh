@@ -14,6 +14,8 @@
 #   ISER_VM_KTREE=DIR  boot the kernel built by tools/debug-kernel.sh in DIR
 #                      (its vmlinuz, kver and modroot/) instead of Debian's
 #   ISER_VM_SLOW=N     multiply the timeout by N (the debug kernel is slow)
+#   ISER_VM_SLUB_DEBUG=FLAGS  slub_debug flags (default FZPU; empty: none,
+#                      as the benchmark boots, since they cost CPU)
 #   ISER_*             passed through to the guest (e.g. ISER_IMPL)
 set -euo pipefail
 
@@ -71,7 +73,8 @@ fi
 # (the detector fails it afterwards); an oops panics, and a panic ends QEMU
 # at once (panic=-1 reboots, -no-reboot turns that into an exit).
 # loglevel=5 puts warnings and worse on the console without info chatter.
-cmdline="console=ttyS0 loglevel=5 log_buf_len=4M slub_debug=FZPU oops=panic panic=-1"
+slub=${ISER_VM_SLUB_DEBUG-FZPU}
+cmdline="console=ttyS0 loglevel=5 log_buf_len=4M${slub:+ slub_debug=$slub} oops=panic panic=-1"
 cmdline+=" iser_init=$here/guest-init.sh iser_out=$out"
 
 tap_diag "vm:$name: kernel $kver under $mode, timeout ${timeout}s, output in ${out#"$repo"/}"
