@@ -881,7 +881,7 @@ void iser_free_np(struct iscsi_np *np)
  * Stops posting, disconnects and flushes every work request (their
  * completions release the commands they carried), then waits for a posted
  * Logout Response to finish. The commands left are the core's to release,
- * but for Rejects that replaced a WRITE, which it would release twice.
+ * except Rejects that replaced a WRITE, which it would release twice.
  */
 void iser_wait_conn(struct iscsit_conn *iconn)
 {
