@@ -160,19 +160,26 @@ busy_jiffies() {
 	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat
 }
 
+# fio_workload NAME RW BS QD JOBS MIX [FIO OPTION...]: one timed fio run
+# on DISK.
+fio_workload() {
+	local name=$1 rw=$2 bs=$3 qd=$4 jobs=$5 mix=$6 extra=()
+	shift 6
+	[[ -n $mix ]] && extra=(--rwmixread="$mix")
+	(cd /tmp && fio --name="$name" --filename="/dev/$DISK" --ioengine=libaio \
+		--direct=1 --rw="$rw" --bs="$bs" --iodepth="$qd" --numjobs="$jobs" \
+		--group_reporting --time_based --runtime="$RUNTIME" --size=512M \
+		"${extra[@]}" "$@")
+}
+
 # run TRANSPORT ROUND NAME RW BS QD JOBS [MIX]: one fio run. Its JSON
 # report goes to $ISER_OUT/raw/, and one line describing it to bench.jsonl
 # with the CPU time the guest spent meanwhile; tools/bench.sh reads both.
 run() {
-	local tr=$1 round=$2 name=$3 rw=$4 bs=$5 qd=$6 jobs=$7 mix=${8:-}
-	local j0 j1 raw extra=()
-	[[ -n $mix ]] && extra=(--rwmixread="$mix")
+	local tr=$1 round=$2 name=$3 j0 j1 raw
 	raw=raw/$tr-$round-$name.json
 	j0=$(busy_jiffies)
-	(cd /tmp && fio --name="$name" --filename="/dev/$DISK" --ioengine=libaio \
-		--direct=1 --rw="$rw" --bs="$bs" --iodepth="$qd" --numjobs="$jobs" \
-		--group_reporting --time_based --runtime="$RUNTIME" --size=512M \
-		"${extra[@]}" --output-format=json --output="$ISER_OUT/$raw") || return 1
+	fio_workload "${@:3:6}" --output-format=json --output="$ISER_OUT/$raw" || return 1
 	j1=$(busy_jiffies)
 	printf '{"transport": "%s", "round": %d, "workload": "%s", "fio": "%s", "busy_jiffies": %d, "hz": %d}\n' \
 		"$tr" "$round" "$name" "$raw" "$((j1 - j0))" "$(getconf CLK_TCK)" >>"$OUT"
@@ -194,18 +201,17 @@ by_module() {
 # profile TRANSPORT NAME RW BS QD JOBS [MIX]: where the guest's CPU time
 # goes during one more run of a workload, by module and by symbol.
 profile() {
-	local tr=$1 name=$3 rw=$4 bs=$5 qd=$6 jobs=$7 mix=${8:-}
-	local txt=$ISER_OUT/profile-$tr-$name.txt extra=()
-	[[ -n $mix ]] && extra=(--rwmixread="$mix")
+	local tr=$1 name=$3 txt=$ISER_OUT/profile-$1-$3.txt perf_pid rc=0
 	if ! command -v perf >/dev/null; then
 		echo "profile of $name skipped: perf is not installed"
 		return 0
 	fi
-	(cd /tmp && perf record -q -a -e cpu-clock -F 499 -o /tmp/bench.perf -- \
-		fio --name="$name" --filename="/dev/$DISK" --ioengine=libaio \
-		--direct=1 --rw="$rw" --bs="$bs" --iodepth="$qd" --numjobs="$jobs" \
-		--group_reporting --time_based --runtime="$RUNTIME" --size=512M \
-		"${extra[@]}" --output=/dev/null) || return 1
+	# System-wide, for as long as the workload runs.
+	perf record -q -a -e cpu-clock -F 499 -o /tmp/bench.perf -- sleep "$RUNTIME" &
+	perf_pid=$!
+	fio_workload "${@:3:6}" --output=/dev/null || rc=1
+	wait "$perf_pid" || rc=1
+	((rc == 0)) || return 1
 	{
 		echo "# $tr $name: guest CPU time by kernel module (from /proc/kallsyms), then the top symbols"
 		perf report -i /tmp/bench.perf --stdio --sort sym 2>/dev/null |
