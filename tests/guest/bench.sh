@@ -206,11 +206,13 @@ profile() {
 		echo "profile of $name skipped: perf is not installed"
 		return 0
 	fi
-	# System-wide, for as long as the workload runs.
-	perf record -q -a -e cpu-clock -F 499 -o /tmp/bench.perf -- sleep "$RUNTIME" &
+	# System-wide, from just before the workload until it ends.
+	perf record -q -a -e cpu-clock -F 499 -o /tmp/bench.perf &
 	perf_pid=$!
+	sleep 1
 	fio_workload "${@:3:6}" --output=/dev/null || rc=1
-	wait "$perf_pid" || rc=1
+	kill -INT "$perf_pid"
+	wait "$perf_pid"
 	((rc == 0)) || return 1
 	{
 		echo "# $tr $name: guest CPU time by kernel module (from /proc/kallsyms), then the top symbols"
