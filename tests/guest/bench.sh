@@ -201,19 +201,16 @@ by_module() {
 # profile TRANSPORT NAME RW BS QD JOBS [MIX]: where the guest's CPU time
 # goes during one more run of a workload, by module and by symbol.
 profile() {
-	local tr=$1 name=$3 txt=$ISER_OUT/profile-$1-$3.txt perf_pid rc=0
+	local tr=$1 name=$3 txt=$ISER_OUT/profile-$1-$3.txt
 	if ! command -v perf >/dev/null; then
 		echo "profile of $name skipped: perf is not installed"
 		return 0
 	fi
-	# System-wide, from just before the workload until it ends.
-	perf record -q -a -e cpu-clock -F 499 -o /tmp/bench.perf &
-	perf_pid=$!
-	sleep 1
-	fio_workload "${@:3:6}" --output=/dev/null || rc=1
-	kill -INT "$perf_pid"
-	wait "$perf_pid"
-	((rc == 0)) || return 1
+	# System-wide, for exactly as long as the workload runs: perf starts
+	# the workload itself once it samples.
+	DISK=$DISK RUNTIME=$RUNTIME perf record -q -a -e cpu-clock -F 499 -o /tmp/bench.perf -- \
+		bash -c "$(declare -f fio_workload)"'; fio_workload "$@"' fio_workload \
+		"${@:3:6}" --output=/dev/null || return 1
 	{
 		echo "# $tr $name: guest CPU time by kernel module (from /proc/kallsyms), then the top symbols"
 		perf report -i /tmp/bench.perf --stdio --sort sym 2>/dev/null |
