@@ -246,9 +246,9 @@ mem_per_conn() {
 	done
 	sleep 2
 	after=$(used_kb)
-	# Whatever happened, no session of these stays: the next transport
-	# must find the module unused. (Once, through ib_isert, a discovery
-	# here was refused and iscsiadm crashed, leaving sessions behind.)
+	# Whatever happened, none of these sessions stays: the next transport
+	# must find the module unused. A discovery session left by a crashed
+	# iscsiadm is not among them.
 	for i in "${ifc[@]}"; do
 		iscsiadm -m node -T "$T" -p "$PORTAL" -I "$i" -u >/dev/null 2>&1
 	done
