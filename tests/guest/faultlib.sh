@@ -62,7 +62,7 @@ target_device_flap() {
 	n=$(dmesg | grep -c "portal $PORTAL listening again")
 	rdma link delete rxe0 && conns_are 0 && sleep 2 &&
 		rdma link add rxe0 type rxe netdev veth0 || return 1
-	for _ in $(seq 40); do
+	for _ in $(seq "$(polls 40)"); do
 		(($(dmesg | grep -c "portal $PORTAL listening again") > n)) && return 0
 		sleep 0.25
 	done

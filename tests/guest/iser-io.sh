@@ -133,7 +133,7 @@ deep_queue() {
 # Connections are freed off a workqueue: give it a moment.
 slabs_settle() {
 	local want=$1
-	for _ in $(seq 40); do
+	for _ in $(seq "$(polls 40)"); do
 		[[ $(iser_slabs) == "$want" ]] && return 0
 		sleep 0.25
 	done

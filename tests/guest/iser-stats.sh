@@ -161,7 +161,7 @@ state_trace_on_logout() {
 }
 
 entry_gone() {
-	for _ in $(seq 40); do
+	for _ in $(seq "$(polls 40)"); do
 		conn_dir >/dev/null || break
 		sleep 0.25
 	done

@@ -108,7 +108,7 @@ target_device_delete_under_io() {
 		return 1
 	}
 	load_stop
-	for _ in $(seq 40); do
+	for _ in $(seq "$(polls 40)"); do
 		dmesg | grep -q "portal $PORTAL listening again" && break
 		sleep 0.25
 	done

@@ -20,6 +20,12 @@ VERIFY_MB=64
 # catch that.)
 CMD_TIMEOUT=180
 
+# polls N: how many times a wait of N polls polls on this kernel; the
+# debug kernel (ISER_VM_SLOW) is several times slower at everything.
+polls() {
+	echo $(($1 * ${ISER_VM_SLOW:-1}))
+}
+
 # ISER_IMPL picks the iSER target transport under test: "stock" is the
 # kernel's ib_isert, "ours" is iser_target.ko built at the repository root.
 ISER_IMPL=${ISER_IMPL:-ours}
@@ -274,7 +280,7 @@ initiator_start() {
 	# No udev: sd_mod must be there before login for /dev/sdX to appear.
 	modprobe sd_mod || return 1
 	setsid iscsid -f </dev/null >/run/iscsid.log 2>&1 &
-	for _ in $(seq 40); do
+	for _ in $(seq "$(polls 40)"); do
 		grep -q '@ISCSIADM_ABSTRACT_NAMESPACE' /proc/net/unix && return 0
 		sleep 0.25
 	done
@@ -285,7 +291,7 @@ initiator_start() {
 
 initiator_stop() {
 	iscsiadm -k 0
-	for _ in $(seq 20); do
+	for _ in $(seq "$(polls 20)"); do
 		pidof iscsid >/dev/null || return 0
 		sleep 0.25
 	done
@@ -316,7 +322,7 @@ session_is_iser() {
 DISK=
 initiator_disk() {
 	local sectors
-	for _ in $(seq 60); do
+	for _ in $(seq "$(polls 60)"); do
 		DISK=$(iscsiadm -m session -P 3 | awk '/Attached scsi disk/ { print $4; exit }')
 		[[ -n $DISK && -b /dev/$DISK ]] && break
 		sleep 0.5

@@ -158,11 +158,16 @@ disks_of() {
 		/Attached scsi disk/ && cur == t { print $4 }'
 }
 
-# wait_disks IQN N: until the sessions to IQN show N disks.
+# wait_disks IQN N: until the sessions to IQN show N disks, each with its
+# block device node: a path fio opened before the node exists would be
+# created as a regular file, which then hides the device.
 wait_disks() {
-	local n
-	for _ in $(seq 80); do
-		n=$(disks_of "$1" | grep -c .)
+	local n d
+	for _ in $(seq "$(polls 80)"); do
+		n=0
+		for d in $(disks_of "$1"); do
+			[[ -b /dev/$d ]] && n=$((n + 1))
+		done
 		((n == $2)) && return 0
 		sleep 0.25
 	done
@@ -210,7 +215,7 @@ iface_new() {
 
 # conns_are N: the module holds N connections once teardown settled.
 conns_are() {
-	for _ in $(seq 80); do
+	for _ in $(seq "$(polls 80)"); do
 		(($(slab_objs iser_conn) == $1)) && return 0
 		sleep 0.25
 	done
@@ -221,7 +226,7 @@ conns_are() {
 # logout_quiet: log every session out and wait until none is left.
 logout_quiet() {
 	iscsiadm -m node -u >/dev/null 2>&1
-	for _ in $(seq 80); do
+	for _ in $(seq "$(polls 80)"); do
 		(($(sessions_count) == 0)) && return 0
 		sleep 0.25
 	done
@@ -232,7 +237,7 @@ logout_quiet() {
 # wait_logged_in [SECS]: until every session is logged in again (the
 # initiator recovers on its own after a fault), for up to SECS (60).
 wait_logged_in() {
-	for _ in $(seq $((${1:-60} * 4))); do
+	for _ in $(seq "$(polls $((${1:-60} * 4)))"); do
 		iscsiadm -m session -P 1 2>/dev/null | grep -q 'iSCSI Session State:' &&
 			! iscsiadm -m session -P 1 2>/dev/null |
 			grep 'iSCSI Session State:' | grep -vq LOGGED_IN && return 0
