@@ -57,12 +57,15 @@ session_up() {
 # --- acknowledged writes ------------------------------------------------
 
 FIO_DIR=/tmp/faults
+# allow_file_create=0: a vanished disk is an error, not a new file in /dev.
 FIO_JOB=(--name=acked --ioengine=libaio --direct=1 --rw=randwrite --bs=4k
-	--iodepth=8 --size=16M --verify=crc32c)
+	--iodepth=8 --size=16M --verify=crc32c --allow_file_create=0)
 W_PID=
 
 # Random 4 KiB writes at 150 per second for about 27 s; fio saves which
-# completed when it ends, normally or on an I/O error.
+# completed when it ends, normally or on an I/O error. The fault must find
+# writes under way: on the debug kernel fio can take seconds to open the
+# disk, and a fault before that tests nothing.
 writes_start() {
 	rm -rf "$FIO_DIR"
 	mkdir -p "$FIO_DIR"
@@ -70,8 +73,20 @@ writes_start() {
 		--do_verify=0 --verify_state_save=1 --rate_iops=150 \
 		--output="$FIO_DIR/write.out" >/dev/null 2>&1) &
 	W_PID=$!
-	sleep 4
-	kill -0 "$W_PID"
+	for _ in $(seq "$(polls 40)"); do
+		if find /proc/[0-9]*/fd -lname "/dev/$D" 2>/dev/null | grep -q .; then
+			sleep 2
+			kill -0 "$W_PID" && return 0
+			break
+		fi
+		kill -0 "$W_PID" 2>/dev/null || break
+		sleep 0.25
+	done
+	echo "the writer did not get under way on /dev/$D"
+	kill "$W_PID" 2>/dev/null
+	wait "$W_PID"
+	W_PID=
+	return 1
 }
 
 writes_end() {

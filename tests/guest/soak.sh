@@ -79,7 +79,7 @@ load_start() {
 			--offset=$(((i - 1) * REGION_MB))M --size=${REGION_MB}M \
 			--verify=crc32c --verify_backlog=32 --verify_fatal=1 \
 			--verify_state_save=0 --time_based --runtime="$SOAK" \
-			--rate_iops=25 --output="/tmp/soak/s$i.out" >/dev/null 2>"/tmp/soak/s$i.err") &
+			--rate_iops=25 --allow_file_create=0 --output="/tmp/soak/s$i.out" >/dev/null 2>"/tmp/soak/s$i.err") &
 		PIDS+=($!)
 	done
 }
