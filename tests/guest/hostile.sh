@@ -422,6 +422,7 @@ run_scenario() {
 	else
 		tap_not_ok "$name: target reacts as expected ($expect)"
 		((rc == 124 || rc == 137)) && tap_diag "the tool hung and was killed"
+		((rc > 128 && rc != 137)) && tap_diag "the tool died of signal $((rc - 128))"
 	fi
 	grep -v '^RESULT' <<<"$out" | tail -n 12 | tap_diag
 	grep '^RESULT' <<<"$out" | tap_diag

@@ -442,7 +442,12 @@ static void handle_wc(struct conn *c, const struct ibv_wc *wc)
 			c->q_len++;
 			pdu_note_rx(c, r);
 		}
-		if (!c->repost) {
+		/*
+		 * A scenario may destroy the queue pair itself (rdma-disconnect):
+		 * completions already in the CQ still arrive, with nowhere to
+		 * repost to.
+		 */
+		if (!c->repost || !c->qp) {
 			c->rx_free[c->n_rx_free++] = i;
 			return;
 		}
@@ -543,6 +548,10 @@ static int post_send(struct conn *c, uint64_t addr, uint32_t len, uint32_t lkey)
 	};
 	struct ibv_send_wr *bad;
 
+	if (!c->qp) {
+		conn_qp_failed(c, "send after the queue pair was destroyed");
+		return -1;
+	}
 	if (ibv_post_send(c->qp, &wr, &bad)) {
 		conn_qp_failed(c, "ibv_post_send: %s", strerror(errno));
 		return -1;
@@ -611,7 +620,7 @@ int conn_send(struct conn *c, const void *buf, uint32_t len)
 void conn_resume(struct conn *c)
 {
 	c->repost = true;
-	while (c->n_rx_free && conn_alive(c))
+	while (c->n_rx_free && conn_alive(c) && c->qp)
 		if (post_recv(c, c->rx_free[--c->n_rx_free]))
 			conn_qp_failed(c, "cannot repost a receive");
 }
