@@ -25,7 +25,8 @@ def load(outdir):
         for line in f:
             rec = json.loads(line)
             if rec.get("workload") == "mem-per-idle-conn":
-                mem[rec["transport"]] = rec["kib"]
+                mem[rec["transport"]] = {k: rec.get(k) for k in
+                                         ("kib", "slab_kib", "vmalloc_kib")}
                 continue
             with open(os.path.join(outdir, rec["fio"])) as fr:
                 job = json.load(fr)["jobs"][0]
@@ -43,12 +44,50 @@ def load(outdir):
     return runs, mem
 
 
+def unit_key(workload):
+    """The figure a workload is judged by: latency at QD1, throughput for
+    sequential transfers, IOPS otherwise."""
+    if workload.endswith("qd1"):
+        return "lat_us"
+    return "mib_s" if workload.startswith("seq-") else "iops"
+
+
 def stats(values):
     values = [v for v in values if v is not None]
     if not values:
         return None
     return {"median": statistics.median(values), "min": min(values),
             "max": max(values), "n": len(values)}
+
+
+def write_markdown(path, workloads, transports, summary, ratios, mem, memr):
+    """The same table in Markdown, as the README's Performance section
+    shows it."""
+    units = {"lat_us": "latency us", "mib_s": "MiB/s", "iops": "IOPS"}
+    fmt = lambda v, p=2: f"{v:.{p}f}" if v is not None else "-"
+    with open(path, "w") as f:
+        f.write("| workload | unit | " +
+                " | ".join(NAMES.get(t, t) for t in transports) +
+                " | ours/ib_isert | ours/tcm_loop | CPU per I/O ours/ib_isert |\n")
+        f.write("| --- " * (len(transports) + 5) + "|\n")
+        for wl in workloads:
+            key = unit_key(wl)
+            p = 1 if key == "mib_s" else 0
+            cells = []
+            for tr in transports:
+                s = summary[wl][tr][key]
+                cells.append(f"{s['median']:.{p}f} [{s['min']:.{p}f}-{s['max']:.{p}f}]"
+                             if s else "-")
+            f.write(f"| {wl} | {units[key]} | " + " | ".join(cells) +
+                    f" | {fmt(ratios[wl][key]['ours/ib_isert'])}"
+                    f" | {fmt(ratios[wl][key]['ours/tcm_loop'])}"
+                    f" | {fmt(ratios[wl]['cpu_us_per_io']['ours/ib_isert'])} |\n")
+        if mem:
+            f.write("\nKernel memory per idle connection, target and initiator in "
+                    "one guest (KiB: all, slab, vmalloc): " +
+                    "; ".join(f"{NAMES.get(t, t)} {v['kib']}, {v['slab_kib']}, "
+                              f"{v['vmalloc_kib']}" for t, v in mem.items()) +
+                    (f"; ours/ib_isert {memr:.2f}" if memr is not None else "") + ".\n")
 
 
 def main():
@@ -81,41 +120,49 @@ def main():
     ratios = {}
     for wl in workloads:
         ratios[wl] = {}
-        for key in ("iops", "lat_us", "cpu_us_per_io"):
+        for key in ("iops", "mib_s", "lat_us", "cpu_us_per_io"):
             ratios[wl][key] = {
                 "ours/ib_isert": ratio(med(wl, "ours", key), med(wl, "stock", key)),
                 "ours/tcm_loop": ratio(med(wl, "ours", key), med(wl, "loop", key)),
                 "ours/nostats": ratio(med(wl, "ours", key), med(wl, "nostats", key))}
-    memr = ratio(mem.get("ours"), mem.get("stock"))
+    memr = ratio(mem.get("ours", {}).get("kib"), mem.get("stock", {}).get("kib"))
+    for tr in ("ours", "stock"):
+        if tr in transports and tr not in mem:
+            missing.append(f"memory per idle connection/{tr}")
 
     head = f"{'workload':<22}" + "".join(f"{NAMES.get(t, t):>24}" for t in transports) \
         + f"{'ours/isert':>11}{'ours/loop':>10}{'cpu ratio':>10}" \
         + (f"{'stats cost':>11}" if "nostats" in transports else "")
-    print("IOPS median [min-max] per transport; latency in us for QD1; "
+    print("median [min-max] per transport: latency in us for QD1, MiB/s for "
+          "sequential, IOPS otherwise; "
           "ratios of medians (cpu: us per I/O, ours/ib_isert; stats cost: "
           "ours/nostats of the same figure)")
     print(head)
     for wl in workloads:
         cells = ""
+        key = unit_key(wl)
+        p = 1 if key == "mib_s" else 0
         for tr in transports:
-            key = "lat_us" if wl.endswith("qd1") else "iops"
             s = summary[wl][tr][key]
-            cells += f"{s['median']:>10.0f} [{s['min']:.0f}-{s['max']:.0f}]".rjust(24) \
+            cells += f"{s['median']:>10.{p}f} [{s['min']:.{p}f}-{s['max']:.{p}f}]".rjust(24) \
                 if s else f"{'-':>24}"
-        key = "lat_us" if wl.endswith("qd1") else "iops"
         ri = ratios[wl][key]["ours/ib_isert"]
         rl = ratios[wl][key]["ours/tcm_loop"]
         rc = ratios[wl]["cpu_us_per_io"]["ours/ib_isert"]
         fmt = lambda v: f"{v:.2f}" if v is not None else "-"
         rs = ratios[wl][key]["ours/nostats"]
-        print(f"{wl + (' lat' if key == 'lat_us' else ''):<22}{cells}"
+        print(f"{wl:<22}{cells}"
               f"{fmt(ri):>11}{fmt(rl):>10}{fmt(rc):>10}"
               + (f"{fmt(rs):>11}" if "nostats" in transports else ""))
-    if mem:
-        print("kernel memory per idle connection (target and initiator, KiB): " +
-              ", ".join(f"{NAMES.get(t, t)} {v}" for t, v in mem.items()) +
-              (f"; ours/ib_isert {memr:.2f}" if memr is not None else ""))
+    for t, v in mem.items():
+        print(f"kernel memory per idle connection, target and initiator "
+              f"({NAMES.get(t, t)}): {v['kib']} KiB, of which slab "
+              f"{v['slab_kib']} KiB and vmalloc (rxe queues) {v['vmalloc_kib']} KiB")
+    if memr is not None:
+        print(f"memory per idle connection ours/ib_isert: {memr:.2f}")
 
+    write_markdown(os.path.splitext(jsonout)[0] + ".md", workloads, transports,
+                   summary, ratios, mem, memr)
     with open(jsonout, "w") as f:
         json.dump({"transports": transports, "rounds": rounds,
                    "summary": summary, "ratios": ratios,
