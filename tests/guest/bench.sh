@@ -278,12 +278,14 @@ mem_logouts() {
 	sleep 3
 }
 
-# mem_now: used memory (total less free, buffers and page cache), slab and
-# vmalloc, in kB.
+# mem_now: kernel memory in use (total less free, buffers, page cache and
+# user processes' anonymous memory, which iscsiadm and iscsid would add),
+# slab and vmalloc, in kB.
 mem_now() {
 	awk '/^MemTotal:/ { t = $2 } /^MemFree:/ { f = $2 } /^Buffers:/ { b = $2 }
-		/^Cached:/ { c = $2 } /^Slab:/ { s = $2 } /^VmallocUsed:/ { v = $2 }
-		END { print t - f - b - c, s, v }' /proc/meminfo
+		/^Cached:/ { c = $2 } /^AnonPages:/ { a = $2 } /^Slab:/ { s = $2 }
+		/^VmallocUsed:/ { v = $2 }
+		END { print t - f - b - c - a, s, v }' /proc/meminfo
 }
 
 bench_round() {

@@ -295,12 +295,16 @@ static void test_sizing(void)
 	check(!iser_max_io_valid((16 << 20) + 4096) &&
 	      !iser_max_io_valid(60 << 10) && !iser_max_io_valid((1 << 20) + 512),
 	      "invalid I/O sizes refused");
-	check(iser_sq_size(128, 1 << 20, 32, 4096, 16384) == 128 * 3 + 16,
-	      "send queue: 2 RDMA WRs + 1 SEND per command at 1 MiB");
-	check(iser_sq_size(4096, 16 << 20, 1, 4096, 16384) == 16384,
+	check(iser_sq_size(128, 1 << 20, 16, 4096, 16384) == 128 + 15 + 1 + 16,
+	      "send queue: 1 SEND per command and the rest of one 1 MiB I/O");
+	check(iser_sq_size(128, 64 << 10, 16, 4096, 16384) == 128 + 1 + 16,
+	      "send queue: I/O of one RDMA WR needs no extra entries");
+	check(iser_sq_size(4096, 16 << 20, 1, 4096, 4200) == 4200,
 	      "send queue capped at the device limit");
-	check(iser_sq_size(16, 64 << 10, 0, 4096, 1000) == 16 * 5 + 16,
+	check(iser_sq_size(16, 64 << 10, 0, 4096, 1000) == 16 + 15 + 1 + 16,
 	      "send queue with no SGE limit given");
+	check(iser_sq_size(16, 16 << 20, 16, 4096, 16384) == 16 + 255 + 1 + 16,
+	      "send queue holds one 16 MiB I/O at the smallest depth");
 }
 
 static void test_reasons(void)

@@ -38,6 +38,12 @@
 /* Send header slot: iSER header, BHS and a small payload (sense, reject). */
 #define ISER_TX_SLOT		256
 #define ISER_TX_INLINE_MAX	(ISER_TX_SLOT - ISER_HEADERS_LEN)
+/*
+ * Scatter/gather entries per RDMA READ or WRITE: 64 KiB of pages in one
+ * work request. Providers size a send queue entry for the most SGEs any
+ * entry may carry, so more would double the send queue's memory.
+ */
+#define ISER_MAX_SEND_SGE	16
 /* Send queue entries kept for control PDUs, never used by data. */
 #define ISER_SQ_CTRL_RESERVE	32
 

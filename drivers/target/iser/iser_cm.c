@@ -313,7 +313,7 @@ static noinline int iser_create_qp(struct iser_conn *conn)
 	u32 sq, rq, max_sge;
 	int ret;
 
-	max_sge = min_t(u32, a->max_send_sge, 32);
+	max_sge = min_t(u32, a->max_send_sge, ISER_MAX_SEND_SGE);
 	rq = iser_rx_ring_size(qd) + 1;
 	sq = iser_sq_size(qd, iser_max_io_bytes, max_sge, PAGE_SIZE,
 			  a->max_qp_wr) + ISER_SQ_CTRL_RESERVE + 1;

@@ -348,25 +348,31 @@ bool iser_max_io_valid(u32 bytes)
 }
 
 /**
- * iser_sq_size() - send queue entries for a connection
+ * iser_sq_size() - send queue entries a connection asks for
  * @queue_depth: commands in flight
  * @max_io: largest I/O in bytes
  * @max_sge: scatter/gather entries one RDMA work request may carry
  * @page_size: the page size
  * @dev_max_wr: the device's limit
  *
- * Each command needs its RDMA READ or WRITE work requests plus one SEND
- * for the response. Sized so that I/Os of up to a quarter of @max_io keep
- * the whole queue busy; larger ones wait for send queue credits.
+ * One response SEND per command, and enough beyond that for the RDMA work
+ * requests of one largest I/O after its first, so that any single command
+ * fits. The first RDMA READ or WRITE of each command is not counted here:
+ * the RDMA R/W API adds one entry per context (more if the device
+ * registers memory) when it creates the queue pair. Commands of up to
+ * @max_sge pages thus keep @queue_depth in flight; larger ones wait for
+ * send queue credits. Sizing for the common case rather than for large
+ * I/O at full depth halves the queue's memory: providers round a queue up
+ * to a power of two.
  *
  * Return: the send queue size, at most @dev_max_wr.
  */
 u32 iser_sq_size(u32 queue_depth, u32 max_io, u32 max_sge, u32 page_size,
 		 u32 dev_max_wr)
 {
-	u32 pages = (max_io / 4 + page_size - 1) / page_size;
+	u32 pages = (max_io + page_size - 1) / page_size;
 	u32 rw = max_sge ? (pages + max_sge - 1) / max_sge : pages;
-	u64 n = (u64)queue_depth * ((rw ? rw : 1) + 1) + 16;
+	u64 n = (u64)queue_depth + (rw ? rw - 1 : 0) + 1 + 16;
 
 	return n > dev_max_wr ? dev_max_wr : (u32)n;
 }
