@@ -170,8 +170,12 @@ big_io_param() {
 
 refuses_beside_stock() {
 	local ko rc=0
-	ko=$(find "/lib/modules/$(uname -r)/kernel" -name 'ib_isert.ko*' | head -n 1)
-	[[ -n $ko ]] || return 1
+	# modinfo, not find: on the debug kernel .../kernel is a symlink to
+	# the built modules, and find does not follow a starting point's link.
+	ko=$(modinfo -n ib_isert) && [[ -e $ko ]] || {
+		echo "no ib_isert module for $(uname -r)"
+		return 1
+	}
 	insmod "$ko" || return 1
 	if modprobe iser_target 2>/dev/null; then
 		echo "iser_target loaded beside ib_isert"
