@@ -52,6 +52,19 @@ def unit_key(workload):
     return "mib_s" if workload.startswith("seq-") else "iops"
 
 
+def fmt_cell(s, key, width=0):
+    """A figure's median (right-aligned in @width) [min-max], to one
+    decimal in MiB/s, whole otherwise; "-" when it is missing."""
+    if not s:
+        return "-"
+    p = 1 if key == "mib_s" else 0
+    return f"{s['median']:>{width}.{p}f} [{s['min']:.{p}f}-{s['max']:.{p}f}]"
+
+
+def fmt_ratio(v):
+    return f"{v:.2f}" if v is not None else "-"
+
+
 def stats(values):
     values = [v for v in values if v is not None]
     if not values:
@@ -64,7 +77,6 @@ def write_markdown(path, workloads, transports, summary, ratios, mem, memr):
     """The same table in Markdown, as the README's Performance section
     shows it."""
     units = {"lat_us": "latency us", "mib_s": "MiB/s", "iops": "IOPS"}
-    fmt = lambda v, p=2: f"{v:.{p}f}" if v is not None else "-"
     with open(path, "w") as f:
         f.write("| workload | unit | " +
                 " | ".join(NAMES.get(t, t) for t in transports) +
@@ -72,16 +84,11 @@ def write_markdown(path, workloads, transports, summary, ratios, mem, memr):
         f.write("| --- " * (len(transports) + 5) + "|\n")
         for wl in workloads:
             key = unit_key(wl)
-            p = 1 if key == "mib_s" else 0
-            cells = []
-            for tr in transports:
-                s = summary[wl][tr][key]
-                cells.append(f"{s['median']:.{p}f} [{s['min']:.{p}f}-{s['max']:.{p}f}]"
-                             if s else "-")
+            cells = [fmt_cell(summary[wl][tr][key], key) for tr in transports]
             f.write(f"| {wl} | {units[key]} | " + " | ".join(cells) +
-                    f" | {fmt(ratios[wl][key]['ours/ib_isert'])}"
-                    f" | {fmt(ratios[wl][key]['ours/tcm_loop'])}"
-                    f" | {fmt(ratios[wl]['cpu_us_per_io']['ours/ib_isert'])} |\n")
+                    f" | {fmt_ratio(ratios[wl][key]['ours/ib_isert'])}"
+                    f" | {fmt_ratio(ratios[wl][key]['ours/tcm_loop'])}"
+                    f" | {fmt_ratio(ratios[wl]['cpu_us_per_io']['ours/ib_isert'])} |\n")
         if mem:
             f.write("\nKernel memory per idle connection, target and initiator in "
                     "one guest (KiB: all, slab, vmalloc): " +
@@ -139,21 +146,16 @@ def main():
           "ours/nostats of the same figure)")
     print(head)
     for wl in workloads:
-        cells = ""
         key = unit_key(wl)
-        p = 1 if key == "mib_s" else 0
-        for tr in transports:
-            s = summary[wl][tr][key]
-            cells += f"{s['median']:>10.{p}f} [{s['min']:.{p}f}-{s['max']:.{p}f}]".rjust(24) \
-                if s else f"{'-':>24}"
+        cells = "".join(fmt_cell(summary[wl][tr][key], key, 10).rjust(24)
+                        for tr in transports)
         ri = ratios[wl][key]["ours/ib_isert"]
         rl = ratios[wl][key]["ours/tcm_loop"]
         rc = ratios[wl]["cpu_us_per_io"]["ours/ib_isert"]
-        fmt = lambda v: f"{v:.2f}" if v is not None else "-"
         rs = ratios[wl][key]["ours/nostats"]
         print(f"{wl:<22}{cells}"
-              f"{fmt(ri):>11}{fmt(rl):>10}{fmt(rc):>10}"
-              + (f"{fmt(rs):>11}" if "nostats" in transports else ""))
+              f"{fmt_ratio(ri):>11}{fmt_ratio(rl):>10}{fmt_ratio(rc):>10}"
+              + (f"{fmt_ratio(rs):>11}" if "nostats" in transports else ""))
     for t, v in mem.items():
         print(f"kernel memory per idle connection, target and initiator "
               f"({NAMES.get(t, t)}): {v['kib']} KiB, of which slab "

@@ -245,8 +245,11 @@ mem_per_conn() {
 		sync
 		echo 3 >/proc/sys/vm/drop_caches
 		read -ra before <<<"$(mem_now)"
-		mem_logins keep && sleep 2 && read -ra after <<<"$(mem_now)"
-		mem_logouts
+		if mem_logins keep; then
+			sleep 2
+			read -ra after <<<"$(mem_now)"
+			mem_logouts
+		fi
 	fi
 	for i in $(seq "$SESSIONS"); do
 		iscsiadm -m node -T "$T" -p "$PORTAL" -I "iser$i" -o delete >/dev/null 2>&1
