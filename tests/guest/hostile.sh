@@ -228,8 +228,11 @@ slab_bytes() {
 	awk 'NR > 2 { t += $3 * $4 } END { printf "%d\n", t }' /proc/slabinfo
 }
 
-# bytes of a named cache
+# cache_bytes CACHE: bytes its active objects take, counted after a
+# shrink as slab_objs does, so that per-CPU slabs and KASAN's quarantine
+# do not count freed objects.
 cache_bytes() {
+	[[ -w /sys/kernel/slab/$1/shrink ]] && echo 1 >"/sys/kernel/slab/$1/shrink"
 	awk -v c="$1" '$1 == c { printf "%d\n", $3 * $4; f = 1 } END { if (!f) print 0 }' /proc/slabinfo
 }
 
