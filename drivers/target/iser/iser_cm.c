@@ -947,6 +947,21 @@ static bool iser_device_in_use(struct ib_device *ib_dev)
 	return used;
 }
 
+/*
+ * Sleeps until no connection uses @ib_dev. The check takes a mutex, so it
+ * must run while the task is runnable, not inside wait_event(); with
+ * wait_woken() a wake-up between the check and the sleep is not lost.
+ */
+static void iser_wait_device_unused(struct ib_device *ib_dev)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+
+	add_wait_queue(&iser_conn_gone_wq, &wait);
+	while (iser_device_in_use(ib_dev))
+		wait_woken(&wait, TASK_UNINTERRUPTIBLE, MAX_SCHEDULE_TIMEOUT);
+	remove_wait_queue(&iser_conn_gone_wq, &wait);
+}
+
 /**
  * iser_device_stats() - totals of a device: freed and live connections
  * @dev: the device
@@ -1006,5 +1021,5 @@ void iser_device_removed(struct ib_device *ib_dev)
 		if (conn->dev->ib_dev == ib_dev)
 			iser_conn_fail(conn, "RDMA device removed");
 	mutex_unlock(&iser_conn_list_lock);
-	wait_event(iser_conn_gone_wq, !iser_device_in_use(ib_dev));
+	iser_wait_device_unused(ib_dev);
 }
