@@ -39,13 +39,36 @@ session_up() {
 	[[ -n $D ]]
 }
 
+# disk_ios: reads and writes the disk has completed.
+disk_ios() {
+	awk '{ print $1 + $5 }' "/sys/block/$D/stat" 2>/dev/null || echo 0
+}
+
 # Background load that keeps commands in flight; its errors are expected.
+# The teardown must find commands under way, and on the debug kernel fio
+# can take seconds to open the disk: wait until it has completed some.
+# allow_file_create=0: were the disk gone before fio opened it, fio would
+# otherwise make a regular file /dev/$D, and the next session's disk would
+# get no device node (seen on the debug kernel: every later step failed).
 load_start() {
+	local n0
+	n0=$(disk_ios)
 	(cd /tmp && fio --name=load --filename="/dev/$D" --ioengine=libaio \
 		--direct=1 --rw=randrw --bs=64k --iodepth=32 --time_based \
-		--runtime=20 --size=32M --output=/dev/null >/dev/null 2>&1) &
+		--runtime=$((20 * ${ISER_VM_SLOW:-1})) --size=32M \
+		--allow_file_create=0 --output=/dev/null >/dev/null 2>&1) &
 	FIO_PID=$!
-	sleep 3
+	for _ in $(seq "$(polls 80)"); do
+		if (($(disk_ios) >= n0 + 32)); then
+			sleep 1
+			return 0
+		fi
+		kill -0 "$FIO_PID" 2>/dev/null || break
+		sleep 0.25
+	done
+	echo "fio got no I/O going on /dev/$D"
+	load_stop
+	return 1
 }
 
 load_stop() {
@@ -61,7 +84,7 @@ fresh_verify() {
 }
 
 logout_under_io() {
-	load_start
+	load_start || return 1
 	logout "$T" "$PORTAL" >/dev/null || {
 		load_stop
 		return 1
@@ -71,7 +94,7 @@ logout_under_io() {
 }
 
 portal_delete_under_io() {
-	load_start
+	load_start || return 1
 	lio_portal_del "$T" "$PORTAL" || {
 		load_stop
 		return 1
@@ -82,7 +105,7 @@ portal_delete_under_io() {
 }
 
 target_delete_under_io() {
-	load_start
+	load_start || return 1
 	lio_clear || {
 		load_stop
 		return 1
@@ -93,7 +116,7 @@ target_delete_under_io() {
 }
 
 target_device_delete_under_io() {
-	load_start
+	load_start || return 1
 	rdma link delete rxe0 || {
 		load_stop
 		return 1
@@ -117,7 +140,7 @@ target_device_delete_under_io() {
 }
 
 initiator_device_delete_under_io() {
-	load_start
+	load_start || return 1
 	rdma link delete rxe1 && sleep 2 &&
 		rdma link add rxe1 type rxe netdev veth1 || {
 		load_stop
