@@ -107,15 +107,22 @@ tool_once() {
 }
 
 tool_rates() {
-	local out pid
+	local out pid n0 rc=0
+	n0=$(disk_ios "$D")
 	(cd /tmp && fio --name=rate --filename="/dev/$D" --ioengine=libaio \
 		--direct=1 --rw=randread --bs=4k --iodepth=8 --time_based \
-		--runtime=4 --output=/dev/null) &
+		--runtime=$((4 * ${ISER_VM_SLOW:-1})) --allow_file_create=0 \
+		--output=/dev/null) &
 	pid=$!
-	sleep 1
-	out=$("$TOOL" 2 1) || return 1
+	# The 2 s sample must fall while fio reads.
+	if io_under_way "$D" "$n0" "$pid"; then
+		out=$("$TOOL" 2 1) || rc=1
+	else
+		rc=1
+	fi
 	# Not a bare wait: iscsid is a background job of this shell too.
 	wait "$pid"
+	((rc == 0)) || return 1
 	echo "$out"
 	# A non-zero read rate on our connection's line.
 	grep "$INITIATOR_IQN" <<<"$out" | awk '{ exit !($6 > 0) }'

@@ -39,34 +39,20 @@ session_up() {
 	[[ -n $D ]]
 }
 
-# disk_ios: reads and writes the disk has completed.
-disk_ios() {
-	awk '{ print $1 + $5 }' "/sys/block/$D/stat" 2>/dev/null || echo 0
-}
-
 # Background load that keeps commands in flight; its errors are expected.
-# The teardown must find commands under way, and on the debug kernel fio
-# can take seconds to open the disk: wait until it has completed some.
+# The teardown must find commands under way (io_under_way).
 # allow_file_create=0: were the disk gone before fio opened it, fio would
 # otherwise make a regular file /dev/$D, and the next session's disk would
 # get no device node (seen on the debug kernel: every later step failed).
 load_start() {
 	local n0
-	n0=$(disk_ios)
+	n0=$(disk_ios "$D")
 	(cd /tmp && fio --name=load --filename="/dev/$D" --ioengine=libaio \
 		--direct=1 --rw=randrw --bs=64k --iodepth=32 --time_based \
 		--runtime=$((20 * ${ISER_VM_SLOW:-1})) --size=32M \
 		--allow_file_create=0 --output=/dev/null >/dev/null 2>&1) &
 	FIO_PID=$!
-	for _ in $(seq "$(polls 80)"); do
-		if (($(disk_ios) >= n0 + 32)); then
-			sleep 1
-			return 0
-		fi
-		kill -0 "$FIO_PID" 2>/dev/null || break
-		sleep 0.25
-	done
-	echo "fio got no I/O going on /dev/$D"
+	io_under_way "$D" "$n0" "$FIO_PID" && sleep 1 && return 0
 	load_stop
 	return 1
 }

@@ -183,6 +183,24 @@ wait_disks() {
 	return 1
 }
 
+# disk_ios DISK: reads and writes DISK has completed.
+disk_ios() {
+	awk '{ print $1 + $5 }' "/sys/block/$1/stat" 2>/dev/null || echo 0
+}
+
+# io_under_way DISK FROM PID: until DISK has completed 32 I/Os more than
+# FROM while PID, the fio making them, runs. Under the debug kernel fio
+# can take seconds to open a disk; a test of I/O under way must wait.
+io_under_way() {
+	for _ in $(seq "$(polls 80)"); do
+		(($(disk_ios "$1") >= $2 + 32)) && return 0
+		kill -0 "$3" 2>/dev/null || break
+		sleep 0.25
+	done
+	echo "fio got no I/O going on /dev/$1"
+	return 1
+}
+
 # verify DISK BS QD MB [RW]: crc32c write and verify pass.
 verify() {
 	local rw=${5:-randwrite}
