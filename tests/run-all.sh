@@ -75,6 +75,7 @@ vm_kvers=${vm_kvers//,/ }
 if stage unit; then
 	if [[ -f tests/unit/Makefile ]]; then
 		tap_relay_cmd "unit: " make -s --no-print-directory -C tests/unit run
+		tap_relay_cmd "unit: " python3 tests/vm/test-leak-check.py
 	else
 		tap_skip "unit tests" "tests/unit/Makefile does not exist yet"
 	fi

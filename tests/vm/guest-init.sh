@@ -67,9 +67,21 @@ err_pid=$!
 	sync
 ) 3>&- 4>&- &
 watchdog=$!
+# Where each module was loaded: by the kmemleak scan the suite has
+# unloaded them, and the host's leak-check.py needs this to tell whose
+# frames a report's bare addresses are.
+modwatch=
+if [[ -e $leaks ]]; then
+	while :; do
+		cat /proc/modules || break
+		sleep 1
+	done 3>&- 4>&- | awk '!seen[$1 " " $6]++ { print $1, $2, $6; fflush() }' \
+		>"$out/modules.txt" 3>&- 4>&- &
+	modwatch=$!
+fi
 bash "$ISER_SUITE" >&3 2>&4 3>&- 4>&-
 rc=$?
-kill "$watchdog" 2>/dev/null
+kill "$watchdog" ${modwatch:+"$modwatch"} 2>/dev/null
 exec 3>&- 4>&-
 wait "$tap_pid" "$err_pid"
 
