@@ -109,17 +109,18 @@ tool_once() {
 tool_rates() {
 	local out pid n0 rc=0
 	n0=$(disk_ios "$D")
-	(cd /tmp && fio --name=rate --filename="/dev/$D" --ioengine=libaio \
+	(cd /tmp && exec fio --name=rate --filename="/dev/$D" --ioengine=libaio \
 		--direct=1 --rw=randread --bs=4k --iodepth=8 --time_based \
-		--runtime=$((4 * ${ISER_VM_SLOW:-1})) --allow_file_create=0 \
-		--output=/dev/null) &
+		--runtime=120 --allow_file_create=0 --output=/dev/null) &
 	pid=$!
-	# The 2 s sample must fall while fio reads.
+	# The 2 s sample must fall while fio reads: fio starts reading before
+	# it and stops after it (a fixed runtime ended first on a busy host).
 	if io_under_way "$D" "$n0" "$pid"; then
 		out=$("$TOOL" 2 1) || rc=1
 	else
 		rc=1
 	fi
+	kill "$pid" 2>/dev/null
 	# Not a bare wait: iscsid is a background job of this shell too.
 	wait "$pid"
 	((rc == 0)) || return 1
