@@ -48,6 +48,18 @@ sunreclaim_kb() {
 	awk '/^SUnreclaim:/ { print $2 }' /proc/meminfo
 }
 
+# cache_sizes: "cache KiB" for every slab cache (active objects x size).
+cache_sizes() {
+	awk 'NR > 2 { printf "%s %d\n", $1, $2 * $4 / 1024 }' /proc/slabinfo
+}
+
+# cache_growth: the 8 caches that grew most since the sessions came up.
+cache_growth() {
+	cache_sizes | awk 'NR == FNR { b[$1] = $2; next }
+		{ d = $2 - b[$1]; if (d > 0) print d, $1 }' /tmp/soak-slab.before - |
+		sort -rn | head -n 8 | awk '{ printf "%s +%d KiB; ", $2, $1 }'
+}
+
 BASE_SUNRECLAIM=
 sessions_up() {
 	local i
@@ -55,6 +67,7 @@ sessions_up() {
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
 	BASE_SUNRECLAIM=$(sunreclaim_kb)
+	cache_sizes >/tmp/soak-slab.before
 	discover "$PORTAL" >/dev/null || return 1
 	for ((i = 1; i <= N; i++)); do
 		iface_new "s$i" || return 1
@@ -152,7 +165,7 @@ memory_back() {
 	echo 3 >/proc/sys/vm/drop_caches
 	sleep 2
 	now=$(sunreclaim_kb)
-	echo "unreclaimable slab: $BASE_SUNRECLAIM KiB before the sessions, $now KiB after logout; $(iser_slabs)" |
+	echo "unreclaimable slab: $BASE_SUNRECLAIM KiB before the sessions, $now KiB after logout; $(iser_slabs); grew most: $(cache_growth)" |
 		tee /tmp/soak/memory
 	((now - BASE_SUNRECLAIM < 8192)) && (($(slab_objs iser_hdr) == 0 && $(slab_objs iser_tx_slot) == 0))
 }
