@@ -232,7 +232,7 @@ slab_bytes() {
 # shrink as slab_objs does, so that per-CPU slabs and KASAN's quarantine
 # do not count freed objects.
 cache_bytes() {
-	[[ -w /sys/kernel/slab/$1/shrink ]] && echo 1 >"/sys/kernel/slab/$1/shrink"
+	slab_shrink "$1"
 	awk -v c="$1" '$1 == c { printf "%d\n", $3 * $4; f = 1 } END { if (!f) print 0 }' /proc/slabinfo
 }
 

@@ -114,6 +114,12 @@ lio_clear() {
 	! compgen -G "$CFS/iscsi/iqn.*" >/dev/null
 }
 
+# slab_shrink CACHE: empty its per-CPU slabs and KASAN quarantine, if any.
+slab_shrink() {
+	[[ -w /sys/kernel/slab/$1/shrink ]] && echo 1 >"/sys/kernel/slab/$1/shrink"
+	return 0
+}
+
 # slab_objs CACHE: active objects of a slab cache (0 when it is absent).
 # Shrinking the cache first makes the count exact: it returns the objects
 # that per-CPU slabs and KASAN's quarantine still hold after their free,
@@ -122,7 +128,7 @@ lio_clear() {
 # refused connection was released within 2 s, yet the count stayed at 4
 # to 6 for a minute; after a shrink it read 0 or 1.
 slab_objs() {
-	[[ -w /sys/kernel/slab/$1/shrink ]] && echo 1 >"/sys/kernel/slab/$1/shrink"
+	slab_shrink "$1"
 	awk -v c="$1" '$1 == c { print $2; f = 1 } END { if (!f) print 0 }' /proc/slabinfo
 }
 
