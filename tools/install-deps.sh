@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install the Debian bookworm packages that building, testing (make check),
 # packaging (make deb, make lint) and the demo (make demo) need, plus the
-# two kernels the module is built and tested for: Debian's 6.1 and the
-# 6.12 kernel from bookworm-backports (whose sources entry this adds, with
-# Debian's archive keyring, if no bookworm-backports source exists yet).
+# two kernels the module is built and tested for: Debian's 6.1 and its
+# newest 6.12, from bookworm-security's linux-6.12 or bookworm-backports
+# (whose sources entry this adds, with Debian's archive keyring, if no
+# bookworm-backports source exists yet), whichever is newer.
 # Idempotent: when every package is already installed it returns at once,
 # without touching apt.
 set -euo pipefail
@@ -24,12 +25,17 @@ pkgs=(
 	# the debug kernel of make check-debug (tools/debug-kernel.sh)
 	flex bison libelf-dev libssl-dev
 )
-# Kernel images and headers, by dpkg-query pattern: Debian's 6.1 ABI
-# releases are 6.1.0-N-amd64, the backports ones 6.12.N+debNN-amd64.
-kernel_globs=(
-	'linux-image-6.1.0-*-amd64' 'linux-headers-6.1.0-*-amd64'
-	'linux-image-6.12*-amd64' 'linux-headers-6.12*-amd64'
-)
+# Debian's 6.1 kernel, by dpkg-query pattern (its ABI releases are
+# 6.1.0-N-amd64).
+kernel_globs=('linux-image-6.1.0-*-amd64' 'linux-headers-6.1.0-*-amd64')
+# The 6.12 kernel, linux-{image,headers}-6.12.N+debNN-amd64, must be
+# 6.12.111 or later. Before that Soft-RoCE's responder, finding its QP in
+# the error state after completing a received message, ran the same
+# message again into the next posted receive (CVE-2026-93107): in faults'
+# login/logout cycles on 6.12.95 the initiator got one logout response
+# twice, and libiscsi warned in iscsi_complete_task.
+min612=111
+re612='^linux-image-(6\.12\.([0-9]+)\+deb[0-9.]+-amd64)$'
 backports=bookworm-backports
 sources=/etc/apt/sources.list.d/$backports.sources
 
@@ -48,10 +54,33 @@ missing=()
 for pkg in "${pkgs[@]}"; do
 	installed "$pkg" || missing+=("$pkg")
 done
+# good612 [REL...]: the last release 6.12.$min612 or later among REL
+# (given oldest first).
+good612() {
+	local rel best=
+	for rel; do
+		if [[ linux-image-$rel =~ $re612 ]] && ((BASH_REMATCH[2] >= min612)); then
+			best=$rel
+		fi
+	done
+	[[ -n $best ]] && printf '%s\n' "$best"
+}
+
+# The 6.12 releases whose image and headers are both installed.
+installed612() {
+	local pkg
+	dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' 'linux-image-6.12.*' 2>/dev/null |
+		awk '$1 == "ii" { print $2 }' | sort -V | while read -r pkg; do
+		installed "linux-headers-${pkg#linux-image-}" && printf '%s\n' "${pkg#linux-image-}"
+	done
+}
+
 missing_kernels=()
 for glob in "${kernel_globs[@]}"; do
 	installed "$glob" || missing_kernels+=("$glob")
 done
+mapfile -t have612 < <(installed612)
+good612 "${have612[@]}" >/dev/null || missing_kernels+=("linux-image-6.12.$min612+")
 
 if ((${#missing[@]} == 0 && ${#missing_kernels[@]} == 0)) && have_backports_source; then
 	echo "install-deps: all ${#pkgs[@]} packages and the 6.1 and 6.12 kernels already installed"
@@ -89,18 +118,17 @@ if ((${#missing[@]})); then
 	apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-# The kernels, resolved through the linux-image-amd64/linux-headers-amd64
-# metapackages: the newest version outside backports names the 6.1
-# release, the backports version the 6.12 one.
+# The 6.1 kernel, resolved through the linux-image-amd64 and
+# linux-headers-amd64 metapackages' newest version outside backports.
 meta_dep() { # META VERSION: the package META=VERSION depends on
 	apt-cache show "$1=$2" | sed -n 's/^Depends: \(linux-[^ ,]*\).*/\1/p' | head -n 1
 }
 kernel_pkgs=()
 for meta in linux-image-amd64 linux-headers-amd64; do
 	stable=$(apt-cache madison "$meta" | awk -F' *[|] *' -v bpo="$backports/" \
-		'index($3, bpo) == 0 { print $2; exit }')
+		'index($3, bpo) == 0 && $2 ~ /^6\.1\./ { print $2; exit }')
 	if [[ -z $stable ]]; then
-		echo "install-deps: no bookworm version of $meta found" >&2
+		echo "install-deps: no bookworm 6.1 version of $meta found" >&2
 		exit 1
 	fi
 	kernel_pkgs+=("$(meta_dep "$meta" "$stable")")
@@ -111,11 +139,16 @@ for pkg in "${kernel_pkgs[@]}"; do
 		exit 1
 	}
 done
-echo "install-deps: installing ${kernel_pkgs[*]} and linux-{image,headers}-amd64 from $backports"
-# Naming the 6.1 packages marks them manually installed, so that moving
-# the metapackages to 6.12 leaves them in place.
+# The 6.12 kernel: the newest ABI package any configured source offers.
+mapfile -t offered612 < <(apt-cache search --names-only "$re612" | awk '{ print $1 }' |
+	sed 's/^linux-image-//' | sort -V)
+rel612=$(good612 "${offered612[@]}") || {
+	echo "install-deps: no linux-image-6.12.N+debNN-amd64 with N >= $min612 in apt's sources" >&2
+	exit 1
+}
+kernel_pkgs+=("linux-image-$rel612" "linux-headers-$rel612")
+echo "install-deps: installing ${kernel_pkgs[*]}"
 apt-get install -y --no-install-recommends "${kernel_pkgs[@]}"
-apt-get install -y --no-install-recommends -t "$backports" linux-image-amd64 linux-headers-amd64
 
 for glob in "${kernel_globs[@]}"; do
 	installed "$glob" || {
@@ -123,3 +156,8 @@ for glob in "${kernel_globs[@]}"; do
 		exit 1
 	}
 done
+mapfile -t have612 < <(installed612)
+good612 "${have612[@]}" >/dev/null || {
+	echo "install-deps: linux-image-$rel612 or its headers is still not installed" >&2
+	exit 1
+}
