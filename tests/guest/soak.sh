@@ -8,7 +8,7 @@
 # recovered from the one before (under emulation 16 sessions take a minute
 # or two to log in again). Zero data errors, every session logged in at
 # the end, the module's caches empty after logout and unreclaimable slab
-# back within 8 MiB of where it started.
+# back within 8 MiB of where it started (judged where kmemleak is absent).
 # shellcheck source-path=SCRIPTDIR
 set -u
 ISER_IMPL=ours
@@ -48,12 +48,18 @@ sunreclaim_kb() {
 	awk '/^SUnreclaim:/ { print $2 }' /proc/meminfo
 }
 
-# cache_sizes: "cache KiB" for every slab cache (active objects x size).
+# cache_sizes: "cache KiB" for every unreclaimable slab cache, counting
+# its slabs' pages (what SUnreclaim counts), not just its live objects.
 cache_sizes() {
-	awk 'NR > 2 { printf "%s %d\n", $1, $2 * $4 / 1024 }' /proc/slabinfo
+	local c kb
+	awk 'NR > 2 { print $1, $15 * $6 * 4 }' /proc/slabinfo | while read -r c kb; do
+		[[ $(cat "/sys/kernel/slab/$c/reclaim_account" 2>/dev/null) == 1 ]] ||
+			echo "$c $kb"
+	done
 }
 
-# cache_growth: the 8 caches that grew most since the sessions came up.
+# cache_growth: the 8 unreclaimable caches that grew most since the
+# sessions came up.
 cache_growth() {
 	cache_sizes | awk 'NR == FNR { b[$1] = $2; next }
 		{ d = $2 - b[$1]; if (d > 0) print d, $1 }' /tmp/soak-slab.before - |
@@ -158,16 +164,22 @@ soak() {
 	return "$rc"
 }
 
-memory_back() {
-	local now
+# all_out: every session logged out and the module's caches empty.
+all_out() {
 	logout_quiet && conns_are 0 || return 1
+	echo "after logout: $(iser_slabs)"
+	(($(slab_objs iser_hdr) == 0 && $(slab_objs iser_tx_slot) == 0))
+}
+
+# slab_back: unreclaimable slab within 8 MiB of where it started.
+slab_back() {
+	local now
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
 	sleep 2
 	now=$(sunreclaim_kb)
-	echo "unreclaimable slab: $BASE_SUNRECLAIM KiB before the sessions, $now KiB after logout; $(iser_slabs); grew most: $(cache_growth)" |
-		tee /tmp/soak/memory
-	((now - BASE_SUNRECLAIM < 8192)) && (($(slab_objs iser_hdr) == 0 && $(slab_objs iser_tx_slot) == 0))
+	echo "unreclaimable slab: $BASE_SUNRECLAIM KiB before the sessions, $now KiB after logout; grew most: $(cache_growth)" >/tmp/soak/memory
+	((now - BASE_SUNRECLAIM < 8192))
 }
 
 MODULES_BEFORE=$(mktemp)
@@ -180,6 +192,18 @@ step served "iser_target serves iSER, ib_isert not loaded" transport_loaded
 step sessions "$N sessions logged in" sessions_up
 check "${SOAK}s of verified writes, a fault 30 s after each recovery: zero data errors" soak
 [[ -s /tmp/soak/summary ]] && tap_diag </tmp/soak/summary
-check "every session logged out, memory back to where it was" memory_back
+check "every session logged out, the module's caches empty" all_out
+# On a kernel with kmemleak every slab object carries KASAN redzones and
+# kmemleak's own record, and a long run leaves partly used slabs behind:
+# there the soak read 14 to 16 MiB more, with the module's caches empty,
+# and kmemleak's scan at the end, which fails the run on any leak, is the
+# judge. The figure is still printed.
+if [[ -e /sys/kernel/debug/kmemleak ]]; then
+	slab_back
+	tap_skip "unreclaimable slab back within 8 MiB of where it started" \
+		"a debug kernel's slab carries its checkers' metadata; kmemleak judges leaks here"
+else
+	check "unreclaimable slab back within 8 MiB of where it started" slab_back
+fi
 [[ -s /tmp/soak/memory ]] && tap_diag </tmp/soak/memory
 iser_suite_teardown sessions
