@@ -76,6 +76,7 @@ if stage unit; then
 	if [[ -f tests/unit/Makefile ]]; then
 		tap_relay_cmd "unit: " make -s --no-print-directory -C tests/unit run
 		tap_relay_cmd "unit: " python3 tests/vm/test-leak-check.py
+		tap_relay_cmd "unit: " tests/vm/test-splat-check.sh
 	else
 		tap_skip "unit tests" "tests/unit/Makefile does not exist yet"
 	fi
