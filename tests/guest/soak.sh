@@ -41,9 +41,9 @@ setup() {
 # 1/32 of memory), hold freed objects; the first soak there read 18 MiB
 # more after logout than before the sessions, without the shrink.
 sunreclaim_kb() {
-	local f
-	for f in /sys/kernel/slab/*/shrink; do
-		echo 1 >"$f" 2>/dev/null
+	local c
+	for c in /sys/kernel/slab/*; do
+		slab_shrink "${c##*/}"
 	done
 	awk '/^SUnreclaim:/ { print $2 }' /proc/meminfo
 }

@@ -199,16 +199,6 @@ static int post_recv(struct conn *c, uint32_t i)
 	return 0;
 }
 
-/*
- * Linux 6.1's Soft-RoCE reads one map pointer past the end of a region
- * whose page count is a multiple of 256 when a copy touches its last page
- * (rxe_mr_copy(); KASAN: slab-out-of-bounds, seen with nop-flood's ring of
- * 256 receives of 4 KiB). The send and receive buffers below are
- * registered with a spare page after them, which no work request uses:
- * the target sees no change.
- */
-#define RING_SPARE 4096
-
 static void *zalloc_aligned(size_t len)
 {
 	void *p = NULL;
@@ -219,6 +209,30 @@ static void *zalloc_aligned(size_t len)
 		return NULL;
 	memset(p, 0, len);
 	return p;
+}
+
+/*
+ * Linux 6.1's Soft-RoCE reads one map pointer past the end of a region
+ * whose page count is a multiple of 256 when a copy touches its last page
+ * (rxe_mr_copy(); KASAN: slab-out-of-bounds, seen with nop-flood's ring of
+ * 256 receives of 4 KiB). Local buffers are registered with a spare page
+ * after them, which no work request uses: the target sees no change.
+ */
+#define LOCAL_SPARE 4096
+
+/*
+ * local_buf() - a zeroed, page-aligned buffer of @len bytes, registered
+ * for local access together with a spare page after it, in *@mr (NULL if
+ * either step failed; the buffer, if any, is returned for the caller to
+ * free).
+ */
+static uint8_t *local_buf(struct conn *c, size_t len, struct ibv_mr **mr)
+{
+	uint8_t *buf = zalloc_aligned(len + LOCAL_SPARE);
+
+	*mr = buf ? ibv_reg_mr(c->pd, buf, len + LOCAL_SPARE,
+			       IBV_ACCESS_LOCAL_WRITE) : NULL;
+	return buf;
 }
 
 /* Queue pair, buffers and receives, once the route is known. */
@@ -272,11 +286,9 @@ static int conn_setup_verbs(struct conn *c)
 
 	n = (size_t)c->cfg.nrx * c->cfg.rxsz;
 	if (n) {
-		c->rxbuf = zalloc_aligned(n + RING_SPARE);
+		c->rxbuf = local_buf(c, n, &c->rxmr);
 		if (!c->rxbuf)
 			return -1;
-		c->rxmr = ibv_reg_mr(c->pd, c->rxbuf, n + RING_SPARE,
-				     IBV_ACCESS_LOCAL_WRITE);
 		if (!c->rxmr) {
 			warnx_("ibv_reg_mr(rx): %m");
 			return -1;
@@ -284,11 +296,9 @@ static int conn_setup_verbs(struct conn *c)
 	}
 	n = (size_t)c->cfg.ntx * c->cfg.txsz;
 	if (n) {
-		c->txbuf = zalloc_aligned(n + RING_SPARE);
+		c->txbuf = local_buf(c, n, &c->txmr);
 		if (!c->txbuf)
 			return -1;
-		c->txmr = ibv_reg_mr(c->pd, c->txbuf, n + RING_SPARE,
-				     IBV_ACCESS_LOCAL_WRITE);
 		if (!c->txmr) {
 			warnx_("ibv_reg_mr(tx): %m");
 			return -1;
@@ -606,12 +616,7 @@ int conn_send(struct conn *c, const void *buf, uint32_t len)
 				ibv_dereg_mr(c->bigmr);
 			free(c->big);
 			c->bigsz = (len + 4095) & ~(size_t)4095;
-			c->big = zalloc_aligned(c->bigsz + RING_SPARE);
-			if (!c->big)
-				return -1;
-			c->bigmr = ibv_reg_mr(c->pd, c->big,
-					      c->bigsz + RING_SPARE,
-					      IBV_ACCESS_LOCAL_WRITE);
+			c->big = local_buf(c, c->bigsz, &c->bigmr);
 			if (!c->bigmr)
 				return -1;
 		}
