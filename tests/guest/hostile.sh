@@ -77,7 +77,20 @@ setup_target() {
 		lio_target "$T" && lio_lun "$T" 0 rd0 && lio_lun "$T" 1 rd1 &&
 		lio_acl "$T" "$INITIATOR_IQN" 0 && lio_acl "$T" "$TOOL_IQN" 1 &&
 		lio_param "$T" InitialR2T No && lio_param "$T" ImmediateData Yes &&
-		lio_portal "$T" "$PORTAL" && lio_enable "$T"
+		lio_portal "$T" "$PORTAL" && lio_enable "$T" && pad_targets
+}
+
+# Three more targets with long names on the same portal: SendTargets=All
+# then takes more than 512 bytes, the least InitiatorRecvDataSegmentLength
+# an initiator may declare, so the text scenarios can make the target
+# answer in several Text Responses (C=1) and continue them.
+pad_targets() {
+	local i name
+	for i in 1 2 3; do
+		name=iqn.2026-11.org.example:sendtargets-padding-$i-$(printf '%0150d' 0)
+		lio_target "$name" && lio_portal "$name" "$PORTAL" &&
+			lio_enable "$name" || return 1
+	done
 }
 
 D=

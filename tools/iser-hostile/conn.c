@@ -103,7 +103,7 @@ struct conn *conn_new(const struct conn_cfg *cfg, struct rdma_event_channel *ec,
 	}
 	/* Defaults until the login says otherwise (RFC 7145 defaults). */
 	c->trdsl = 8192;
-	c->irdsl = 8192;
+	c->irdsl = o.irdsl;
 	c->first_burst = 65536;
 	c->max_burst = 262144;
 	c->immediate_data = true;

@@ -170,6 +170,9 @@ struct opts {
 	long long delay_us;
 	const char *keys;	/* extra login keys, ';'-separated */
 	int two_stage;		/* log in with a security stage first */
+	unsigned int irdsl;	/* InitiatorRecvDataSegmentLength offered */
+	const char *text_mode;	/* what the text scenario does */
+	const char *text_data;	/* data of its second Text Request */
 };
 
 extern struct opts o;

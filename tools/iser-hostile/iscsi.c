@@ -329,9 +329,9 @@ static void op_keys(char *keys, size_t len, bool discovery, const char *extra)
 			 "MaxOutstandingR2T=1;DataPDUInOrder=Yes;"
 			 "DataSequenceInOrder=Yes;ErrorRecoveryLevel=0;"
 			 "IFMarker=No;OFMarker=No;RDMAExtensions=Yes;"
-			 "InitiatorRecvDataSegmentLength=8192;"
+			 "InitiatorRecvDataSegmentLength=%u;"
 			 "TargetRecvDataSegmentLength=8192%s%s",
-			 extra ? ";" : "", extra ? extra : "");
+			 o.irdsl, extra ? ";" : "", extra ? extra : "");
 }
 
 /*

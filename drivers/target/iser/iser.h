@@ -202,6 +202,29 @@ struct iser_buf {
 	u32 size;
 };
 
+/**
+ * enum iser_text_state - where the connection's one Text task stands
+ *	(RFC 7143 11.10: an initiator has at most one Text Request
+ *	outstanding on a connection)
+ * @ISER_TEXT_NONE: no Text task
+ * @ISER_TEXT_CORE: the request is with the iSCSI layer, no response posted
+ * @ISER_TEXT_MORE: a response with C=1 (more to come) is being sent
+ * @ISER_TEXT_EARLY: the initiator's continuation came before that send
+ *	completed; it is handed on when the send completes
+ * @ISER_TEXT_WAIT: that response completed; the initiator may continue
+ *	the task (its TTT) or start a new one
+ * @ISER_TEXT_ENDING: a final response or a Reject ends the task; it is
+ *	freed when that send completes
+ */
+enum iser_text_state {
+	ISER_TEXT_NONE,
+	ISER_TEXT_CORE,
+	ISER_TEXT_MORE,
+	ISER_TEXT_EARLY,
+	ISER_TEXT_WAIT,
+	ISER_TEXT_ENDING,
+};
+
 struct iser_np;
 
 /**
@@ -214,8 +237,8 @@ struct iser_np;
  * @np: the listener this connection arrived on
  * @iconn: iSCSI connection, once the login thread took this one
  * @ref: references: CM side, iSCSI side, work in flight
- * @lock: protects @state, @np_node membership, the login hand-off flags
- *	and @core_calls
+ * @lock: protects @state, @np_node membership, the login hand-off flags,
+ *	@core_calls and the Text task (@text_task, @text_state, @text_cont)
  * @state: see enum iser_conn_state
  * @np_node: entry in the listener's connecting or pending list
  * @node: entry in the list of all connections
@@ -252,6 +275,9 @@ struct iser_np;
  *	then its whole login, does not come in time
  * @core_calls: iser_conn_fail() calls into the iSCSI connection in flight
  *	(under @lock); iser_wait_conn() waits for none before the core frees it
+ * @text_task: the Text task the initiator may continue, or NULL
+ * @text_state: where @text_task stands
+ * @text_cont: the header of a continuation that came early
  * @stats: per-CPU counters
  * @outstanding: SCSI commands received and not yet released
  * @outstanding_max: high-water mark of @outstanding
@@ -309,6 +335,10 @@ struct iser_conn {
 	bool established;
 	struct delayed_work login_deadline;
 	int core_calls;
+
+	struct iscsit_cmd *text_task;
+	enum iser_text_state text_state;
+	u8 text_cont[ISCSI_HDR_LEN];
 
 	struct iser_stats __percpu *stats;
 	atomic_t outstanding;
@@ -458,6 +488,9 @@ void iser_get_rx_pdu(struct iscsit_conn *iconn);
 /* iser_rx.c */
 int iser_post_recv(struct iser_conn *conn, struct iser_buf *buf);
 int iser_post_rx_ring(struct iser_conn *conn);
+void iser_text_sent(struct iser_conn *conn, struct iscsit_cmd *icmd, bool more);
+void iser_text_send_done(struct iser_conn *conn, struct iscsit_cmd *icmd);
+void iser_text_forget(struct iser_conn *conn, struct iscsit_cmd *icmd);
 
 /* iser_tx.c */
 int iser_queue_data_in(struct iscsit_conn *iconn, struct iscsit_cmd *icmd);

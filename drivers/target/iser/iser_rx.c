@@ -342,37 +342,233 @@ static int iser_rx_nop_out(struct iser_conn *conn, struct iser_buf *buf,
 	return iscsit_process_nop_out(iconn, icmd, hdr);
 }
 
+/*
+ * Text Requests (RFC 7143 11.10) are the one kind of task the iSCSI layer
+ * lets the initiator continue, and its continuation code trusts the peer:
+ * a continuation naming a task that never sent C=1, or one still being
+ * answered, lists the task twice or frees it twice. So the connection's
+ * Text task is tracked here (enum iser_text_state) and the core only sees
+ * a continuation of a task whose C=1 response has completed, with the TTT
+ * that response carried. The core's own continuation path is never used:
+ * it frees the request text that SendTargets=<name> needs again.
+ */
+
+/* Is a task other than @skip on @iconn using @itt? */
+static bool iser_itt_busy(struct iscsit_conn *iconn, itt_t itt,
+			  const struct iscsit_cmd *skip)
+{
+	struct iscsit_cmd *icmd;
+	bool busy = false;
+
+	spin_lock_bh(&iconn->cmd_lock);
+	list_for_each_entry(icmd, &iconn->conn_cmd_list, i_conn_node)
+		if (icmd != skip && icmd->init_task_tag == itt) {
+			busy = true;
+			break;
+		}
+	spin_unlock_bh(&iconn->cmd_lock);
+	return busy;
+}
+
+/* Takes @icmd off its connection's list; the core lists it again. */
+static void iser_text_unlist(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
+{
+	spin_lock_bh(&iconn->cmd_lock);
+	list_del_init(&icmd->i_conn_node);
+	spin_unlock_bh(&iconn->cmd_lock);
+}
+
+/*
+ * Hands a checked continuation of the Text task to the core, which then
+ * builds the next part of the response. The task's request text stays
+ * (SendTargets=<name> needs it for every part): the core parses it again
+ * and lists the task again, so it leaves the list first.
+ */
+static int iser_text_continue(struct iser_conn *conn, struct iscsit_cmd *icmd,
+			      struct iscsi_text *hdr)
+{
+	struct iscsit_conn *iconn = conn->iconn;
+
+	icmd->cmd_sn = be32_to_cpu(hdr->cmdsn);
+	icmd->exp_stat_sn = be32_to_cpu(hdr->exp_statsn);
+	icmd->i_state = ISTATE_SEND_TEXTRSP;
+	iser_text_unlist(iconn, icmd);
+	return iscsit_process_text_cmd(iconn, icmd, hdr);
+}
+
+/* Checks a continuation against the Text task; NULL if it may go on. */
+static const char *iser_check_text_cont(struct iser_conn *conn,
+					const struct iscsi_text *hdr,
+					const struct iser_pdu_info *info)
+{
+	struct iscsit_cmd *icmd = conn->text_task;
+
+	if (!icmd || hdr->itt != icmd->init_task_tag ||
+	    be32_to_cpu(hdr->ttt) != icmd->targ_xfer_tag)
+		return "Text continuation that names no Text Response of ours";
+	if (info->data_len || !(hdr->flags & ISCSI_FLAG_CMD_FINAL) ||
+	    (hdr->flags & ISCSI_FLAG_TEXT_CONTINUE))
+		return "Text continuation with data or without the final bit";
+	if (!!(hdr->opcode & ISCSI_OP_IMMEDIATE) != !!icmd->immediate_cmd)
+		return "Text continuation whose immediate bit differs from its request's";
+	if (conn->text_state != ISER_TEXT_MORE &&
+	    conn->text_state != ISER_TEXT_WAIT)
+		return "Text continuation while no Text Response with C=1 is out";
+	return NULL;
+}
+
+static int iser_rx_text_cont(struct iser_conn *conn,
+			     const struct iser_pdu_info *info, u8 *hdrs)
+{
+	struct iscsi_text *hdr = (struct iscsi_text *)hdrs;
+	struct iscsit_cmd *icmd;
+	unsigned long flags;
+	const char *why;
+
+	spin_lock_irqsave(&conn->lock, flags);
+	why = iser_check_text_cont(conn, hdr, info);
+	icmd = conn->text_task;
+	if (!why && conn->text_state == ISER_TEXT_MORE) {
+		/* Its C=1 response is still being sent: go on when it is. */
+		memcpy(conn->text_cont, hdrs, ISCSI_HDR_LEN);
+		conn->text_state = ISER_TEXT_EARLY;
+		icmd = NULL;
+	} else if (!why) {
+		conn->text_state = ISER_TEXT_CORE;
+	}
+	spin_unlock_irqrestore(&conn->lock, flags);
+	if (why) {
+		iser_bad_pdu(conn, hdrs, why);
+		return -EINVAL;
+	}
+	return icmd ? iser_text_continue(conn, icmd, hdr) : 0;
+}
+
 static int iser_rx_text(struct iser_conn *conn, struct iser_buf *buf,
 			const struct iser_pdu_info *info, u8 *hdrs)
 {
 	struct iscsi_text *hdr = (struct iscsi_text *)hdrs;
-	struct iscsit_cmd *icmd;
+	struct iscsit_cmd *icmd, *old = NULL, *ending = NULL;
+	const char *why = NULL;
+	unsigned long flags;
 	char *text = NULL;
 	int rc;
 
-	if (hdr->ttt != cpu_to_be32(0xFFFFFFFF)) {
-		icmd = iscsit_find_cmd_from_itt(conn->iconn, hdr->itt);
-		/* A continuation must name a Text task, not any task. */
-		if (!icmd || icmd->iscsi_opcode != ISCSI_OP_TEXT) {
-			iser_bad_pdu(conn, hdrs, "Text continuation for a task that is not Text");
-			return -EINVAL;
-		}
-	} else {
-		icmd = iser_alloc_cmd(conn, info, hdrs);
-		if (!icmd)
-			return -ENOMEM;
+	if (hdr->ttt != cpu_to_be32(ISCSI_RESERVED_TAG))
+		return iser_rx_text_cont(conn, info, hdrs);
+
+	/* A new request: it ends a sequence that waits for continuation. */
+	spin_lock_irqsave(&conn->lock, flags);
+	switch (conn->text_state) {
+	case ISER_TEXT_NONE:
+		break;
+	case ISER_TEXT_WAIT:
+		old = conn->text_task;
+		conn->text_task = NULL;
+		conn->text_state = ISER_TEXT_NONE;
+		break;
+	case ISER_TEXT_ENDING:
+		/* Answered in full; freed once its send completes. */
+		ending = conn->text_task;
+		conn->text_task = NULL;
+		conn->text_state = ISER_TEXT_NONE;
+		break;
+	default:
+		why = "Text Request while another one is outstanding";
+		break;
 	}
-	rc = iscsit_setup_text_cmd(conn->iconn, icmd, hdr);
-	if (rc < 0)
-		return 0;
+	spin_unlock_irqrestore(&conn->lock, flags);
+	if (old)
+		iser_cmd_put(iser_cmd(old));
+	if (!why && iser_itt_busy(conn->iconn, hdr->itt, ending))
+		why = "Text Request with the ITT of a task in progress";
+	if (why) {
+		iser_bad_pdu(conn, hdrs, why);
+		return -EINVAL;
+	}
+
+	icmd = iser_alloc_cmd(conn, info, hdrs);
+	if (!icmd)
+		return -ENOMEM;
 	if (info->data_len) {
 		text = iser_dup_data(buf, info);
-		if (!text)
+		if (!text) {
+			iscsit_release_cmd(icmd);
 			return -ENOMEM;
+		}
 	}
-	kfree(icmd->text_in_ptr);
+	/* Before the core sees it: its response may be sent at once. */
+	spin_lock_irqsave(&conn->lock, flags);
+	conn->text_task = icmd;
+	conn->text_state = ISER_TEXT_CORE;
+	spin_unlock_irqrestore(&conn->lock, flags);
+
+	rc = iscsit_setup_text_cmd(conn->iconn, icmd, hdr);
+	if (rc < 0) {
+		kfree(text);
+		return 0;
+	}
 	icmd->text_in_ptr = text;
 	return iscsit_process_text_cmd(conn->iconn, icmd, hdr);
+}
+
+/**
+ * iser_text_sent() - a response of the Text task is about to be posted
+ * @conn: the connection
+ * @icmd: the task whose response (Text Response or Reject) goes out
+ * @more: the response has C=1: the initiator may continue the task
+ */
+void iser_text_sent(struct iser_conn *conn, struct iscsit_cmd *icmd, bool more)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&conn->lock, flags);
+	if (conn->text_task == icmd)
+		conn->text_state = more ? ISER_TEXT_MORE : ISER_TEXT_ENDING;
+	spin_unlock_irqrestore(&conn->lock, flags);
+}
+
+/**
+ * iser_text_send_done() - a Text Response with C=1 completed
+ * @conn: the connection
+ * @icmd: the task, kept for its continuation
+ *
+ * A continuation that came while the response was being sent is handed
+ * to the core now.
+ */
+void iser_text_send_done(struct iser_conn *conn, struct iscsit_cmd *icmd)
+{
+	bool early = false;
+	unsigned long flags;
+
+	spin_lock_irqsave(&conn->lock, flags);
+	if (conn->text_task == icmd) {
+		early = conn->text_state == ISER_TEXT_EARLY;
+		conn->text_state = early ? ISER_TEXT_CORE : ISER_TEXT_WAIT;
+	}
+	spin_unlock_irqrestore(&conn->lock, flags);
+	if (early &&
+	    iser_text_continue(conn, icmd, (struct iscsi_text *)conn->text_cont) < 0)
+		iser_conn_fail(conn, "the iSCSI layer refused a Text continuation");
+}
+
+/**
+ * iser_text_forget() - a task is being released
+ * @conn: its connection
+ * @icmd: the task; if it is the Text task, the connection has none now
+ */
+void iser_text_forget(struct iser_conn *conn, struct iscsit_cmd *icmd)
+{
+	unsigned long flags;
+
+	if (READ_ONCE(conn->text_task) != icmd)
+		return;
+	spin_lock_irqsave(&conn->lock, flags);
+	if (conn->text_task == icmd) {
+		conn->text_task = NULL;
+		conn->text_state = ISER_TEXT_NONE;
+	}
+	spin_unlock_irqrestore(&conn->lock, flags);
 }
 
 /* SNACKs the core would refuse with a Reject, which needs a task. */

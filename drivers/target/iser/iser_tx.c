@@ -439,6 +439,8 @@ void iser_cmd_put(struct iser_cmd *cmd)
 	}
 	/* Every kind leaves the list first, a failed Logout included. */
 	iser_cmd_unlist(iconn, icmd);
+	if (cmd->conn)
+		iser_text_forget(cmd->conn, icmd);
 	/*
 	 * A WRITE turned into a Reject still has the Data-Out timer that
 	 * unsolicited data started: it must not fire on a freed command.
@@ -518,8 +520,10 @@ static void iser_send_done(struct ib_cq *cq, struct ib_wc *wc)
 		trsp = (struct iscsi_text_rsp *)(conn->tx_slots[icmd->se_cmd.map_tag] +
 						 ISER_HDR_LEN);
 		/* More text to come for the same task: keep it. */
-		if (trsp->flags & ISCSI_FLAG_TEXT_CONTINUE)
+		if (trsp->flags & ISCSI_FLAG_TEXT_CONTINUE) {
+			iser_text_send_done(conn, icmd);
 			return;
+		}
 		break;
 	default:
 		break;
@@ -545,13 +549,43 @@ static int iser_send_nopin(struct iser_cmd *cmd, bool response)
 	return ret ? ret : iser_post(cmd);
 }
 
+/*
+ * Builds the next part of a Text Response in @bhs and returns the bytes of
+ * its data segment, padded. The core allocates a new buffer for every part
+ * and leaves the last one to leak: free it first. Its length includes the
+ * padding, which may lie past the end of that buffer: reallocate it with
+ * zeroed room for the padding.
+ */
+static int iser_build_text_rsp(struct iser_cmd *cmd, void *bhs)
+{
+	struct iscsit_cmd *icmd = cmd->icmd;
+	u32 dlen;
+	void *p;
+	int len;
+
+	kfree(icmd->buf_ptr);
+	icmd->buf_ptr = NULL;
+	len = iscsit_build_text_rsp(icmd, icmd->conn, bhs, ISCSI_INFINIBAND);
+	if (len <= 0 || !icmd->buf_ptr)
+		return len < 0 ? len : 0;
+	dlen = ntoh24(((struct iscsi_text_rsp *)bhs)->dlength);
+	if (WARN_ON_ONCE(dlen > len))
+		return -EINVAL;
+	p = krealloc(icmd->buf_ptr, len, GFP_KERNEL);
+	if (!p)
+		return -ENOMEM;
+	memset(p + dlen, 0, len - dlen);
+	icmd->buf_ptr = p;
+	return len;
+}
+
 static int iser_send_ctrl(struct iser_cmd *cmd, int state)
 {
 	struct iscsit_cmd *icmd = cmd->icmd;
 	struct iscsit_conn *iconn = icmd->conn;
 	u8 *slot = iser_slot(cmd);
 	void *bhs;
-	int len, ret;
+	int ret;
 
 	if (!slot)
 		return -EINVAL;
@@ -570,6 +604,7 @@ static int iser_send_ctrl(struct iser_cmd *cmd, int state)
 		iser_stat_inc(cmd->conn, ISER_S_PDU_OUT_TMF);
 		break;
 	case ISTATE_SEND_REJECT:
+		iser_text_sent(cmd->conn, icmd, false);
 		iser_stat_inc(cmd->conn, ISER_S_PDU_OUT_REJECT);
 		iscsit_build_reject(icmd, iconn, bhs);
 		/* The rejected header travels as the data segment, inline. */
@@ -578,11 +613,14 @@ static int iser_send_ctrl(struct iser_cmd *cmd, int state)
 		ret = iser_prep_send(cmd, ISCSI_HDR_LEN, NULL, 0, true);
 		break;
 	case ISTATE_SEND_TEXTRSP:
-		len = iscsit_build_text_rsp(icmd, iconn, bhs, ISCSI_INFINIBAND);
-		if (len < 0)
-			return len;
+		ret = iser_build_text_rsp(cmd, bhs);
+		if (ret < 0)
+			return ret;
+		iser_text_sent(cmd->conn, icmd,
+			       ((struct iscsi_text_rsp *)bhs)->flags &
+			       ISCSI_FLAG_TEXT_CONTINUE);
 		iser_stat_inc(cmd->conn, ISER_S_PDU_OUT_TEXT);
-		ret = iser_prep_send(cmd, 0, icmd->buf_ptr, len, true);
+		ret = iser_prep_send(cmd, 0, icmd->buf_ptr, ret, true);
 		break;
 	default:
 		return -EINVAL;
