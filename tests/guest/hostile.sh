@@ -19,6 +19,8 @@
 #                             outside rxe's queue memory (default 64)
 #   ISER_HOSTILE_REPEAT=N     run each scenario N times, to catch races
 #                             (default 1)
+#   ISER_HOSTILE_IMPL=stock   run them against the kernel's ib_isert instead
+#                             (to tell whether a bug is also the stock one's)
 #   ISER_VM_SLOW=N            a slow (debug) kernel: the tool's time bounds
 #                             grow N times, the connection storms and holds
 #                             open N times fewer connections, and the
@@ -26,7 +28,7 @@
 #                             they exercise stays the same
 # shellcheck source-path=SCRIPTDIR
 set -u
-ISER_IMPL=ours
+ISER_IMPL=${ISER_HOSTILE_IMPL:-ours}
 # shellcheck source=tap.sh
 . "$ISER_REPO/tests/guest/tap.sh"
 # shellcheck source=lib.sh
@@ -72,7 +74,7 @@ rdma_user() {
 # tool's task management (LUN resets included) cannot touch the Linux
 # session's LUN. InitialR2T=No lets the tool send unsolicited Data-Out.
 setup_target() {
-	modprobe iser_target && lio_load || return 1
+	modprobe "$TRANSPORT_MOD" && lio_load || return 1
 	lio_ramdisk rd0 64 && lio_ramdisk rd1 128 &&
 		lio_target "$T" && lio_lun "$T" 0 rd0 && lio_lun "$T" 1 rd1 &&
 		lio_acl "$T" "$INITIATOR_IQN" 0 && lio_acl "$T" "$TOOL_IQN" 1 &&

@@ -286,10 +286,22 @@ static void test_sizing(void)
 	check(iser_rx_ring_size(64) == 64 + ISER_RX_IMMEDIATE_EXTRA,
 	      "receive ring: window plus immediate PDUs");
 	check(iser_rx_ring_size(512) >= 512, "receive ring holds 512 commands");
+	check(iser_rx_ring_fit(64, 64 + ISER_RX_IMMEDIATE_EXTRA + 1) ==
+	      64 + ISER_RX_IMMEDIATE_EXTRA,
+	      "receive ring: the whole ring when the queue has room");
+	check(iser_rx_ring_fit(512, 128 + ISER_RX_IMMEDIATE_EXTRA + 1) ==
+	      128 + ISER_RX_IMMEDIATE_EXTRA &&
+	      iser_rx_ring_fit(64, 64 + ISER_RX_IMMEDIATE_EXTRA) ==
+	      64 + ISER_RX_IMMEDIATE_EXTRA - 1 && iser_rx_ring_fit(16, 0) == 0,
+	      "receive ring leaves the drain marker an entry");
 	check(iser_rx_data_pages(8192, 4096) == 2 &&
 	      iser_rx_data_pages(8193, 4096) == 3 &&
 	      iser_rx_data_pages(0, 4096) == 1 &&
 	      iser_rx_data_pages(512, 4096) == 1, "data pages per receive");
+	check(iser_rx_data_pages(ISER_LOGIN_MAX_DATA, 4096) == 2 &&
+	      iser_rx_data_pages(ISER_LOGIN_MAX_DATA, 16384) == 1 &&
+	      iser_rx_data_pages(ISER_LOGIN_MAX_DATA, 65536) == 1,
+	      "login buffers get a page on 4, 16 and 64 KiB pages");
 	check(iser_max_io_valid(1 << 20) && iser_max_io_valid(16 << 20) &&
 	      iser_max_io_valid(64 << 10), "valid I/O sizes accepted");
 	check(!iser_max_io_valid((16 << 20) + 4096) &&

@@ -322,15 +322,20 @@ static void op_keys(char *keys, size_t len, bool discovery, const char *extra)
 			 "DefaultTime2Wait=0;DefaultTime2Retain=0;"
 			 "ErrorRecoveryLevel=0;IFMarker=No;OFMarker=No");
 	else
+		/* --keys may replace the keys that iSER needs. */
 		snprintf(keys, len, "HeaderDigest=None;DataDigest=None;"
 			 "MaxConnections=1;InitialR2T=No;ImmediateData=Yes;"
 			 "MaxBurstLength=262144;FirstBurstLength=65536;"
 			 "DefaultTime2Wait=0;DefaultTime2Retain=0;"
 			 "MaxOutstandingR2T=1;DataPDUInOrder=Yes;"
-			 "DataSequenceInOrder=Yes;ErrorRecoveryLevel=0;"
-			 "IFMarker=No;OFMarker=No;RDMAExtensions=Yes;"
+			 "DataSequenceInOrder=Yes;%s"
+			 "IFMarker=No;OFMarker=No;%s"
 			 "InitiatorRecvDataSegmentLength=%u;"
 			 "TargetRecvDataSegmentLength=8192%s%s",
+			 extra && strstr(extra, "ErrorRecoveryLevel=") ? "" :
+			 "ErrorRecoveryLevel=0;",
+			 extra && strstr(extra, "RDMAExtensions=") ? "" :
+			 "RDMAExtensions=Yes;",
 			 o.irdsl, extra ? ";" : "", extra ? extra : "");
 }
 

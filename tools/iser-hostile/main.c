@@ -1037,6 +1037,51 @@ static int sc_login_seq(struct result *res, enum login_variant v)
 	return 0;
 }
 
+/*
+ * A whole login with --keys added (or replacing the tool's own key of the
+ * same name), then a READ of one block: the target either refuses the
+ * keys at login (the connection ends) or serves the READ.
+ */
+static int sc_login_keys(struct result *res)
+{
+	struct login_keys k = {
+		.session_type = o.session, .extra = o.keys,
+		.two_stage = o.two_stage,
+	};
+	struct conn *c = open_conn(res, NULL);
+	struct scsi_req r = {};
+	struct scsi_rsp rsp;
+	char err[256];
+	double t;
+	int ret;
+
+	if (!c)
+		return 0;
+	t = now();
+	ret = login(c, &k, now() + o.timeout, err, sizeof(err));
+	note(res, "login with %s: %s", o.keys ? o.keys : "no extra keys",
+	     ret ? err : "logged in");
+	if (ret) {
+		settle(c, t, res);
+		if (ret > 0 && res->out != OUT_DROPPED)
+			set_out(res, OUT_REFUSED, t);
+		conn_free(c);
+		return 0;
+	}
+	cdb_rw10(r.cdb, false, (uint32_t)o.lba, 1);
+	r.read = true;
+	r.edtl = 512;
+	r.buf = c->data;
+	r.stag = c->dmr->rkey;
+	r.va = (uintptr_t)c->data;
+	if (scsi_exec(c, &r, now() + o.timeout, &rsp) == 0 &&
+	    rsp.status == SCSI_GOOD)
+		note(res, "a READ completed");
+	settle(c, t, res);
+	conn_free(c);
+	return 0;
+}
+
 /* ---- full feature phase -------------------------------------------- */
 
 /* Log in, then send one crafted PDU (a NOP-Out unless knobs say otherwise). */
@@ -1832,6 +1877,78 @@ static int sc_text_itt(struct result *res)
 	return 0;
 }
 
+/* ---- target NOP-In pings -------------------------------------------------- */
+
+static int write_attr(const char *path, const char *val)
+{
+	FILE *f = fopen(path, "w");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fputs(val, f) < 0 ? -1 : 0;
+	if (fclose(f))
+		ret = -1;
+	return ret;
+}
+
+/*
+ * The target pings us: the tool, on the target's own host, sets the
+ * nopin_timeout of its node ACL in LIO's configfs to 3 s once logged in
+ * (from 0: only that starts the timer of a live connection), answers
+ * every NOP-In for --hold s (default 10), restores the attribute and
+ * checks that the connection still answers a ping of its own.
+ */
+static int sc_nopin_reply(struct result *res)
+{
+	char path[1024], old[32] = "15";
+	struct conn *c;
+	double end, at;
+	FILE *f;
+
+	snprintf(path, sizeof(path),
+		 "/sys/kernel/config/target/iscsi/%s/tpgt_1/acls/%s/attrib/nopin_timeout",
+		 o.iqn, o.initiator);
+	f = fopen(path, "r");
+	if (!f || !fgets(old, sizeof(old), f)) {
+		if (f)
+			fclose(f);
+		set_out(res, OUT_ERROR, 0);
+		note(res, "cannot read %s: needs the target's configfs here", path);
+		return 0;
+	}
+	fclose(f);
+	c = open_session(res, NULL);
+	if (!c)
+		return 0;
+	at = now();
+	if (write_attr(path, "0") || write_attr(path, "3")) {
+		set_out(res, OUT_ERROR, 0);
+		note(res, "cannot write %s", path);
+		goto out;
+	}
+	end = now() + (o.hold ? o.hold : 10);
+	while (now() < end && conn_alive(c)) {
+		struct rpdu *r = conn_next(c, end);
+
+		free(r);
+	}
+	note(res, "answered %u NOP-In pings of the target", c->nopin_pings);
+	if (!conn_alive(c) || c->state == C_DOWN) {
+		wait_cm_down(c, now() + o.timeout, NULL);
+		dropped(c, at, res);
+	} else if (!c->nopin_pings) {
+		set_out(res, OUT_ERROR, 0);
+		note(res, "the target sent no NOP-In ping");
+	} else {
+		settle(c, at, res);
+	}
+out:
+	write_attr(path, old);
+	conn_free(c);
+	return 0;
+}
+
 /* ---- Text Requests ------------------------------------------------------ */
 
 /* One Text Request with F=1; @text (NUL included) or no data when NULL. */
@@ -2169,6 +2286,10 @@ static const struct scenario scenarios[] = {
 	  "--count rounds: vanish in the middle of the target's RDMA READ / WRITE" },
 	{ "text-itt-confusion", "any", sc_text_itt, 0,
 	  "Text Request reusing the ITT of a pending WRITE, TTT != 0xffffffff" },
+	{ "login-keys", "drop", sc_login_keys, 0,
+	  "log in with --keys (replacing the tool's own of that name), then READ one block" },
+	{ "nopin-reply", "survive", sc_nopin_reply, 0,
+	  "make the target ping every 3 s (its configfs, on this host) and answer each ping for --hold s" },
 	{ "text", "drop", sc_text, 0,
 	  "Text Requests by --text-mode: twice live-itt two continue reset cont-data cont-ttt cont-final" },
 };

@@ -33,8 +33,8 @@
 /* Most data pages one receive descriptor may have. */
 #define ISER_RX_MAX_PAGES	8
 #define ISER_RX_MAX_SGE		(1 + ISER_RX_MAX_PAGES)
-/* Pages of the login buffers: the largest login data segment. */
-#define ISER_LOGIN_PAGES	(ISER_LOGIN_MAX_DATA / PAGE_SIZE)
+/* Pages of the login buffers: the largest login data segment, rounded up. */
+#define ISER_LOGIN_PAGES	iser_rx_data_pages(ISER_LOGIN_MAX_DATA, PAGE_SIZE)
 /* Send header slot: iSER header, BHS and a small payload (sense, reject). */
 #define ISER_TX_SLOT		256
 #define ISER_TX_INLINE_MAX	(ISER_TX_SLOT - ISER_HEADERS_LEN)
@@ -381,6 +381,9 @@ enum iser_post {
  * @wait_node: entry in the connection's send queue wait list
  * @ctrl: the command is a control PDU (may use the control reserve)
  * @ctrl_work: runs the core's logout handling off the completion context
+ * @nopin_holds: a NOP-In that asks for a reply is released by the later of
+ *	its send completion and the core's removal once the reply came (the
+ *	reply may be received before the send completes); zero otherwise
  * @start_ns: when the SCSI command arrived, for its latency
  * @counted: the command started: its completion is traced (and, with
  *	statistics on, counted off the outstanding ones)
@@ -403,6 +406,7 @@ struct iser_cmd {
 	struct list_head wait_node;
 	bool ctrl;
 	struct work_struct ctrl_work;
+	atomic_t nopin_holds;
 	u64 start_ns;
 	bool counted;
 };

@@ -211,10 +211,10 @@ static noinline int iser_ffp_alloc(struct iser_conn *conn, struct iscsit_conn *i
 				    dev_name(&conn->dev->ib_dev->dev));
 		conn->max_recv_data = cap;
 	}
-	if (window > conn->rq_size - ISER_RX_IMMEDIATE_EXTRA)
+	ring = iser_rx_ring_fit(window, conn->rq_size);
+	if (ring < iser_rx_ring_size(window))
 		pr_warn_ratelimited("session queue depth %u is above queue_depth=%u: commands beyond it wait for receive buffers\n",
-				    window, conn->rq_size - ISER_RX_IMMEDIATE_EXTRA);
-	ring = min_t(u32, iser_rx_ring_size(window), conn->rq_size);
+				    window, ring - ISER_RX_IMMEDIATE_EXTRA);
 	ret = iser_rx_ring_alloc(conn, ring, conn->max_recv_data);
 	if (ret)
 		return ret;
@@ -307,6 +307,20 @@ void iser_get_rx_pdu(struct iscsit_conn *iconn)
 
 	if (!READ_ONCE(conn->login_final))
 		return;
+	/*
+	 * RFC 7145 section 5.1: iSER needs RDMAExtensions=Yes. Without it the
+	 * core keeps iSCSI/TCP state per command (a Data-In request for every
+	 * READ) that nothing here would free. Discovery sessions carry no
+	 * command, and the Linux initiator's leave the key at No.
+	 */
+	if (!iconn->sess->sess_ops->RDMAExtensions &&
+	    !iconn->sess->sess_ops->SessionType) {
+		pr_warn_ratelimited("conn %p from %pISpc: the initiator negotiated RDMAExtensions=No, dropping connection\n",
+				    conn, &conn->cm_id->route.addr.dst_addr);
+		iser_stat_inc(conn, ISER_S_BAD_PDUS);
+		iser_conn_fail(conn, "RDMAExtensions=No negotiated");
+		return;
+	}
 	if (iser_ffp_alloc(conn, iconn)) {
 		pr_warn_ratelimited("conn %p: no memory for the full feature phase\n",
 				    conn);

@@ -322,6 +322,26 @@ u32 iser_rx_ring_size(u32 cmdsn_depth)
 }
 
 /**
+ * iser_rx_ring_fit() - receive descriptors to post on a receive queue
+ * @cmdsn_depth: the session's CmdSN window
+ * @rq_size: receive queue entries of the queue pair
+ *
+ * As iser_rx_ring_size(), but one entry of the queue always stays free:
+ * ib_drain_rq() posts its marker there, and on a full queue it gives up
+ * with completions still to come for a ring about to be freed.
+ *
+ * Return: the ring size, at most @rq_size - 1 (0 for an empty queue).
+ */
+u32 iser_rx_ring_fit(u32 cmdsn_depth, u32 rq_size)
+{
+	u32 ring = iser_rx_ring_size(cmdsn_depth);
+
+	if (!rq_size)
+		return 0;
+	return ring < rq_size ? ring : rq_size - 1;
+}
+
+/**
  * iser_rx_data_pages() - pages of data segment per receive descriptor
  * @max_recv_dsl: largest data segment the target agreed to receive
  * @page_size: the page size

@@ -115,6 +115,7 @@ int iser_segs_copy_out(const struct iser_seg *segs, unsigned int nsegs,
 		       u32 off, void *dst, u32 len);
 
 u32 iser_rx_ring_size(u32 cmdsn_depth);
+u32 iser_rx_ring_fit(u32 cmdsn_depth, u32 rq_size);
 u32 iser_rx_data_pages(u32 max_recv_dsl, u32 page_size);
 u32 iser_clamp_queue_depth(u32 depth);
 bool iser_max_io_valid(u32 bytes);

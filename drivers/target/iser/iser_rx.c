@@ -185,7 +185,8 @@ static enum iser_reason iser_check_scsi_cmd(struct iser_conn *conn,
 
 	if (edtl > iser_max_io_bytes)
 		return ISER_ERR_TOO_BIG;
-	if (wr && !ops->InitialR2T)
+	/* Unsolicited Data-Out follows only a command without the F bit. */
+	if (wr && !ops->InitialR2T && !(hdr->flags & ISCSI_FLAG_CMD_FINAL))
 		covered = max(covered, min(edtl, ops->FirstBurstLength));
 	return iser_check_rdma(info, rd, wr, edtl, covered);
 }

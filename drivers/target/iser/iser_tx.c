@@ -499,8 +499,15 @@ static void iser_send_done(struct ib_cq *cq, struct ib_wc *wc)
 	iser_sq_put(cmd);
 	iser_payload_unmap(cmd);
 	iser_rw_destroy(cmd);
-	if (unlikely(err)) {
+	if (unlikely(err))
 		iser_wc_failed(conn, wc, "send");
+	/* A NOP-In ping stays listed until the initiator's reply removes it. */
+	if (atomic_read(&cmd->nopin_holds)) {
+		if (atomic_dec_and_test(&cmd->nopin_holds))
+			iser_cmd_put(cmd);
+		return;
+	}
+	if (unlikely(err)) {
 		iser_cmd_put(cmd);
 		return;
 	}
@@ -640,15 +647,23 @@ int iser_immediate_queue(struct iscsit_conn *iconn, struct iscsit_cmd *icmd,
 			 int state)
 {
 	struct iser_cmd *cmd = iser_cmd(icmd);
+	int ret;
 
 	switch (state) {
 	case ISTATE_REMOVE:
+		if (atomic_read(&cmd->nopin_holds) &&
+		    !atomic_dec_and_test(&cmd->nopin_holds))
+			return 0;
 		iser_cmd_put(cmd);
 		return 0;
 	case ISTATE_SEND_NOPIN_WANT_RESPONSE:
 		cmd->conn = iconn->context;
 		cmd->icmd = icmd;
-		return iser_send_nopin(cmd, false);
+		atomic_set(&cmd->nopin_holds, 2);
+		ret = iser_send_nopin(cmd, false);
+		if (ret)
+			atomic_set(&cmd->nopin_holds, 0);
+		return ret;
 	default:
 		pr_err_ratelimited("unexpected immediate queue state %d\n",
 				   state);
