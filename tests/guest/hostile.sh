@@ -526,7 +526,15 @@ step lio "LIO target: LUN 0 for Linux, LUN 1 for the tool, InitialR2T=No" setup_
 step served "iser_target serves iSER, ib_isert not loaded" transport_loaded
 step linux "Linux iSER session to LUN 0" linux_session
 step bg "background crc32c-verified load on the Linux session" bg_start
-step good "iser-hostile good: its own writes read back equal" good_check
+if [[ $ISER_IMPL == stock ]]; then
+	# The NOP-Out ping that 'good' ends with fails against ib_isert
+	# ("NOP-Out ping not answered"): a comparison run goes on to see
+	# what each scenario does to it.
+	tap_skip "iser-hostile good: its own writes read back equal" \
+		"its closing NOP-Out ping fails against ib_isert"
+else
+	step good "iser-hostile good: its own writes read back equal" good_check
+fi
 if ((STEPS_OK)); then
 	run_table
 else

@@ -173,6 +173,7 @@ struct opts {
 	unsigned int irdsl;	/* InitiatorRecvDataSegmentLength offered */
 	const char *text_mode;	/* what the text scenario does */
 	const char *text_data;	/* data of its second Text Request */
+	const char *target_attr; /* param|acl/NAME=VALUE set on the target */
 };
 
 extern struct opts o;

@@ -310,33 +310,57 @@ int login_wait_rsp(struct conn *c, double deadline, uint8_t *cls, uint8_t *det,
 }
 
 /*
- * A complete, well-formed login: security stage (AuthMethod=None), then
- * operational negotiation, until the target moves us to full feature.
- * Returns 0 on success, 1 when the target refused the login, -1 when the
- * connection failed or timed out (@err says what happened).
+ * The operational keys of a login: a discovery session's few, or every
+ * key a normal iSER session negotiates, each replaced by a key of the same
+ * name in @extra (';'-separated), which is appended.
  */
 static void op_keys(char *keys, size_t len, bool discovery, const char *extra)
 {
-	if (discovery)
+	static const char *const normal[] = {
+		"HeaderDigest=None", "DataDigest=None", "MaxConnections=1",
+		"InitialR2T=No", "ImmediateData=Yes", "MaxBurstLength=262144",
+		"FirstBurstLength=65536", "DefaultTime2Wait=0",
+		"DefaultTime2Retain=0", "MaxOutstandingR2T=1",
+		"DataPDUInOrder=Yes", "DataSequenceInOrder=Yes",
+		"ErrorRecoveryLevel=0", "IFMarker=No", "OFMarker=No",
+		"RDMAExtensions=Yes", "InitiatorRecvDataSegmentLength=",
+		"TargetRecvDataSegmentLength=8192",
+	};
+	size_t i, n = 0;
+
+	if (discovery) {
 		snprintf(keys, len, "HeaderDigest=None;DataDigest=None;"
 			 "DefaultTime2Wait=0;DefaultTime2Retain=0;"
 			 "ErrorRecoveryLevel=0;IFMarker=No;OFMarker=No");
-	else
-		/* --keys may replace the keys that iSER needs. */
-		snprintf(keys, len, "HeaderDigest=None;DataDigest=None;"
-			 "MaxConnections=1;InitialR2T=No;ImmediateData=Yes;"
-			 "MaxBurstLength=262144;FirstBurstLength=65536;"
-			 "DefaultTime2Wait=0;DefaultTime2Retain=0;"
-			 "MaxOutstandingR2T=1;DataPDUInOrder=Yes;"
-			 "DataSequenceInOrder=Yes;%s"
-			 "IFMarker=No;OFMarker=No;%s"
-			 "InitiatorRecvDataSegmentLength=%u;"
-			 "TargetRecvDataSegmentLength=8192%s%s",
-			 extra && strstr(extra, "ErrorRecoveryLevel=") ? "" :
-			 "ErrorRecoveryLevel=0;",
-			 extra && strstr(extra, "RDMAExtensions=") ? "" :
-			 "RDMAExtensions=Yes;",
-			 o.irdsl, extra ? ";" : "", extra ? extra : "");
+		return;
+	}
+	keys[0] = 0;
+	/* --keys replaces the tool's own key of the same name. */
+	for (i = 0; i < sizeof(normal) / sizeof(normal[0]); i++) {
+		size_t klen = strcspn(normal[i], "=") + 1;
+		const char *e = extra;
+		bool replaced = false;
+
+		while (e && *e) {
+			if (!strncmp(e, normal[i], klen))
+				replaced = true;
+			e = strchr(e, ';');
+			if (e)
+				e++;
+		}
+		if (replaced)
+			continue;
+		if (!strcmp(normal[i], "InitiatorRecvDataSegmentLength="))
+			n += (size_t)snprintf(keys + n, len - n, "%s%s%u",
+					      n ? ";" : "", normal[i], o.irdsl);
+		else
+			n += (size_t)snprintf(keys + n, len - n, "%s%s",
+					      n ? ";" : "", normal[i]);
+		if (n >= len)
+			return;
+	}
+	if (extra)
+		snprintf(keys + n, len - n, "%s%s", n ? ";" : "", extra);
 }
 
 /*

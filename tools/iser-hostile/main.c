@@ -153,6 +153,41 @@ static struct conn *open_conn(struct result *res, const struct conn_cfg *cfg)
 	return c;
 }
 
+static int write_attr(const char *path, const char *val);
+
+/*
+ * --target-attr param/NAME=VALUE or acl/NAME=VALUE: set a parameter of the
+ * target's TPG 1, or an attribute of our node ACL there, in LIO's configfs
+ * (on this host) for the login; the old value goes to @old.
+ */
+static int target_attr_set(char *path, size_t plen, char *old, size_t olen)
+{
+	const char *a = o.target_attr, *eq = a ? strchr(a, '=') : NULL;
+	char dir[512];
+	FILE *f;
+
+	if (!eq)
+		return 0;
+	if (!strncmp(a, "param/", 6))
+		snprintf(dir, sizeof(dir), "tpgt_1/param");
+	else if (!strncmp(a, "acl/", 4))
+		snprintf(dir, sizeof(dir), "tpgt_1/acls/%s/attrib", o.initiator);
+	else
+		return -1;
+	a = strchr(a, '/') + 1;
+	snprintf(path, plen, "/sys/kernel/config/target/iscsi/%s/%s/%.*s",
+		 o.iqn, dir, (int)(eq - a), a);
+	f = fopen(path, "r");
+	if (!f || !fgets(old, (int)olen, f)) {
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	old[strcspn(old, "\n")] = 0;
+	return write_attr(path, eq + 1);
+}
+
 /* Connect and log in; a failure here is a set-up error, not a finding. */
 static struct conn *open_session(struct result *res, const struct conn_cfg *cfg)
 {
@@ -160,12 +195,24 @@ static struct conn *open_session(struct result *res, const struct conn_cfg *cfg)
 		.session_type = o.session, .extra = o.keys,
 		.two_stage = o.two_stage,
 	};
+	char path[1024] = "", old[64] = "";
 	struct conn *c = open_conn(res, cfg);
 	char err[256];
+	int ret;
 
 	if (!c)
 		return NULL;
-	if (login(c, &k, now() + o.timeout, err, sizeof(err))) {
+	if (target_attr_set(path, sizeof(path), old, sizeof(old))) {
+		set_out(res, OUT_ERROR, 0);
+		note(res, "cannot set %s: needs the target's configfs here",
+		     o.target_attr);
+		conn_free(c);
+		return NULL;
+	}
+	ret = login(c, &k, now() + o.timeout, err, sizeof(err));
+	if (*path)
+		write_attr(path, old);
+	if (ret) {
 		set_out(res, OUT_ERROR, 0);
 		note(res, "could not log in: %s", err);
 		conn_free(c);
@@ -1039,8 +1086,11 @@ static int sc_login_seq(struct result *res, enum login_variant v)
 
 /*
  * A whole login with --keys added (or replacing the tool's own key of the
- * same name), then a READ of one block: the target either refuses the
- * keys at login (the connection ends) or serves the READ.
+ * same name), with --target-attr set on the target for it; then a READ of
+ * one block, or with --data-len a NOP-Out that asks no answer carrying
+ * that many bytes, and a ping. The target either refuses the keys at
+ * login (the connection ends) or serves what follows: a drop after a
+ * login it accepted is a failure.
  */
 static int sc_login_keys(struct result *res)
 {
@@ -1048,6 +1098,7 @@ static int sc_login_keys(struct result *res)
 		.session_type = o.session, .extra = o.keys,
 		.two_stage = o.two_stage,
 	};
+	char path[1024] = "", old[64] = "";
 	struct conn *c = open_conn(res, NULL);
 	struct scsi_req r = {};
 	struct scsi_rsp rsp;
@@ -1057,14 +1108,41 @@ static int sc_login_keys(struct result *res)
 
 	if (!c)
 		return 0;
+	if (target_attr_set(path, sizeof(path), old, sizeof(old))) {
+		set_out(res, OUT_ERROR, 0);
+		note(res, "cannot set %s: needs the target's configfs here",
+		     o.target_attr);
+		conn_free(c);
+		return 0;
+	}
 	t = now();
 	ret = login(c, &k, now() + o.timeout, err, sizeof(err));
 	note(res, "login with %s: %s", o.keys ? o.keys : "no extra keys",
 	     ret ? err : "logged in");
+	if (*path)
+		write_attr(path, old);
 	if (ret) {
 		settle(c, t, res);
 		if (ret > 0 && res->out != OUT_DROPPED)
 			set_out(res, OUT_REFUSED, t);
+		conn_free(c);
+		return 0;
+	}
+	if (o.data_len > 0) {
+		uint32_t n = (uint32_t)o.data_len;
+
+		if (n > c->cfg.datasz)
+			n = (uint32_t)c->cfg.datasz;
+		memset(c->data, 0x5a, n);
+		t = now();
+		nop_send(c, RSVD_TAG, c->data, n);
+		note(res, "NOP-Out with %u bytes of data (TargetRecvDataSegmentLength %u)",
+		     n, c->trdsl);
+		settle(c, t, res);
+		if (res->out == OUT_DROPPED && n <= c->trdsl) {
+			set_out(res, OUT_FAILED, t);
+			note(res, "the target dropped a PDU within the length it agreed to");
+		}
 		conn_free(c);
 		return 0;
 	}
@@ -2331,7 +2409,7 @@ enum {
 	OPT_AHS_WORDS, OPT_DLEN, OPT_DATA_LEN, OPT_SEND_LEN, OPT_EDTL,
 	OPT_BLOCKS, OPT_ITT, OPT_TTT, OPT_OFFSET, OPT_IMM, OPT_FINAL, OPT_DIR,
 	OPT_STAG, OPT_VA, OPT_MR_LEN, OPT_DELAY, OPT_KEYS, OPT_LIST,
-	OPT_TWO_STAGE, OPT_IRDSL, OPT_TEXT_MODE, OPT_TEXT_DATA,
+	OPT_TWO_STAGE, OPT_IRDSL, OPT_TEXT_MODE, OPT_TEXT_DATA, OPT_TARGET_ATTR,
 };
 
 static const struct option longopts[] = {
@@ -2378,6 +2456,7 @@ static const struct option longopts[] = {
 	{ "irdsl", required_argument, NULL, OPT_IRDSL },
 	{ "text-mode", required_argument, NULL, OPT_TEXT_MODE },
 	{ "text-data", required_argument, NULL, OPT_TEXT_DATA },
+	{ "target-attr", required_argument, NULL, OPT_TARGET_ATTR },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "list", no_argument, NULL, OPT_LIST },
 	{ "help", no_argument, NULL, 'h' },
@@ -2474,6 +2553,7 @@ int main(int argc, char **argv)
 		case OPT_IRDSL: o.irdsl = (unsigned int)num(optarg, "--irdsl"); break;
 		case OPT_TEXT_MODE: o.text_mode = optarg; break;
 		case OPT_TEXT_DATA: o.text_data = optarg; break;
+		case OPT_TARGET_ATTR: o.target_attr = optarg; break;
 		case 'v': o.verbose++; break;
 		case OPT_LIST: usage(stdout); return 0;
 		case 'h': usage(stdout); return 0;

@@ -424,8 +424,12 @@ struct iser_cmd {
  * @node: entry in the global listener list
  * @relisten_work: re-creates @cm_id after its device went away
  * @stopping: iser_free_np() started
+ * @ref: one for the portal, one per connection that arrived on it: a
+ *	connection's receive completion may still take @lock after
+ *	iser_free_np() dropped it, until the connection is released
  */
 struct iser_np {
+	struct kref ref;
 	struct iscsi_np *np;
 	struct rdma_cm_id *cm_id;
 	struct mutex lock;	/* cm_id, the lists, stopping */

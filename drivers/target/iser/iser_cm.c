@@ -108,6 +108,16 @@ bool iser_conn_set_state(struct iser_conn *conn, enum iser_conn_state to)
 	return ok;
 }
 
+static void iser_np_free(struct kref *ref)
+{
+	kfree(container_of(ref, struct iser_np, ref));
+}
+
+static void iser_np_put(struct iser_np *inp)
+{
+	kref_put(&inp->ref, iser_np_free);
+}
+
 static void iser_conn_release(struct work_struct *work)
 {
 	struct iser_conn *conn = container_of(work, struct iser_conn,
@@ -138,6 +148,7 @@ static void iser_conn_release(struct work_struct *work)
 	mutex_unlock(&iser_conn_list_lock);
 	free_percpu(conn->stats);
 	iser_device_put(dev);
+	iser_np_put(conn->np);
 	pr_debug("conn %p released (%s)\n", conn, conn->close_reason ?: "-");
 	kmem_cache_free(iser_conn_cache, conn);
 	wake_up_all(&iser_conn_gone_wq);
@@ -401,6 +412,7 @@ static noinline struct iser_conn *iser_conn_alloc(struct iser_np *inp,
 	}
 	conn->cm_id = cm_id;
 	conn->np = inp;
+	kref_get(&inp->ref);
 	kref_init(&conn->ref);
 	spin_lock_init(&conn->lock);
 	spin_lock_init(&conn->sq_lock);
@@ -495,6 +507,12 @@ static int iser_connect_request(struct rdma_cm_id *cm_id,
 	cp.retry_count = 7;
 	cp.rnr_retry_count = 7;
 
+	/*
+	 * The identifier now belongs to the connection, and its deadline runs
+	 * before it is published: from then on a device removal may drop it.
+	 */
+	cm_id->context = conn;
+	schedule_delayed_work(&conn->login_deadline, ISER_PRELOGIN_TIMEOUT);
 	mutex_lock(&iser_conn_list_lock);
 	list_add_tail(&conn->node, &iser_conn_list);
 	mutex_unlock(&iser_conn_list_lock);
@@ -502,9 +520,6 @@ static int iser_connect_request(struct rdma_cm_id *cm_id,
 	list_add_tail(&conn->np_node, &inp->connecting);
 	mutex_unlock(&inp->lock);
 
-	/* The identifier now belongs to the connection. */
-	cm_id->context = conn;
-	schedule_delayed_work(&conn->login_deadline, ISER_PRELOGIN_TIMEOUT);
 	ret = rdma_accept(cm_id, &cp);
 	if (ret) {
 		pr_warn_ratelimited("rdma_accept for %pISpc failed: %d\n",
@@ -526,6 +541,7 @@ out_free:
 	iser_buf_free(dev, &conn->login_rx, DMA_FROM_DEVICE);
 	free_percpu(conn->stats);
 	kmem_cache_free(iser_conn_cache, conn);
+	iser_np_put(inp);
 	iser_device_put(dev);
 	ret = iser_reject(cm_id, "no resources for a new connection");
 out_unreserve:
@@ -741,6 +757,7 @@ noinline int iser_setup_np(struct iscsi_np *np, struct sockaddr_storage *addr)
 	inp = kzalloc(sizeof(*inp), GFP_KERNEL);
 	if (!inp)
 		return -ENOMEM;
+	kref_init(&inp->ref);
 	inp->np = np;
 	mutex_init(&inp->lock);
 	INIT_LIST_HEAD(&inp->connecting);
@@ -871,7 +888,7 @@ void iser_free_np(struct iscsi_np *np)
 
 	np->np_context = NULL;
 	pr_info("stopped listening on %pISpc\n", &np->np_sockaddr);
-	kfree(inp);
+	iser_np_put(inp);
 }
 
 /**
@@ -904,6 +921,16 @@ void iser_wait_conn(struct iscsit_conn *iconn)
 	iser_sq_close(conn);
 	rdma_disconnect(conn->cm_id);
 	ib_drain_qp(conn->qp);
+	/*
+	 * A login that failed (the core's login timer, on 6.4 and later) has
+	 * its work cancelled by the core before it calls here, but a Login
+	 * Request or a disconnect in between queued it again: the core frees
+	 * the connection once this returns. Nothing queues it any more: the
+	 * state is CLOSING and the drain has run every receive completion.
+	 * The core sets the work up only once a first Login Request is in.
+	 */
+	if (iconn->login_work.work.func)
+		cancel_delayed_work(&iconn->login_work);
 	iser_sq_flush(conn);
 	iser_free_rejected_writes(conn);
 	if (READ_ONCE(conn->logout_posted))

@@ -193,6 +193,47 @@ static void iser_login_fill(struct iser_conn *conn, struct iscsi_login *login,
 	}
 }
 
+/*
+ * The largest data segment the target agreed to receive. The core keeps
+ * it as TargetRecvDataSegmentLength when the iSER keys were negotiated and
+ * as MaxXmitDataSegmentLength (its name for the target's own receive
+ * limit, from MaxRecvDataSegmentLength) otherwise.
+ */
+static u32 iser_max_recv_data(struct iscsit_conn *iconn)
+{
+	u32 len = iconn->conn_ops->TargetRecvDataSegmentLength;
+
+	return len ? len : iconn->conn_ops->MaxXmitDataSegmentLength;
+}
+
+/* What one receive descriptor can hold on this queue pair. */
+static u32 iser_recv_data_cap(struct iser_conn *conn)
+{
+	return min_t(u32, conn->max_rx_pages, ISER_RX_MAX_PAGES) * PAGE_SIZE;
+}
+
+/*
+ * A receive holds at most ISER_RX_MAX_PAGES pages, and the device may
+ * allow fewer scatter entries. The core takes the TargetRecvDataSegmentLength
+ * an initiator offers, whatever the target can hold: a normal session that
+ * got more is refused at login, before the initiator could send a PDU it
+ * was allowed to and see it refused. A discovery session carries only
+ * Text and Logout Requests and keeps the cap.
+ */
+static bool iser_recv_data_fits(struct iser_conn *conn,
+				struct iscsit_conn *iconn)
+{
+	u32 cap = iser_recv_data_cap(conn);
+	u32 len = iser_max_recv_data(iconn);
+
+	if (len <= cap || iconn->sess->sess_ops->SessionType)
+		return true;
+	pr_warn_ratelimited("conn %p from %pISpc: the initiator offered TargetRecvDataSegmentLength %u, above the %u bytes one receive holds on %s (configure it to offer at most that), dropping connection\n",
+			    conn, &conn->cm_id->route.addr.dst_addr, len, cap,
+			    dev_name(&conn->dev->ib_dev->dev));
+	return false;
+}
+
 static noinline int iser_ffp_alloc(struct iser_conn *conn, struct iscsit_conn *iconn)
 {
 	struct iscsit_session *sess = iconn->sess;
@@ -200,17 +241,8 @@ static noinline int iser_ffp_alloc(struct iser_conn *conn, struct iscsit_conn *i
 	u32 ring, tags;
 	int ret;
 
-	u32 cap = min_t(u32, conn->max_rx_pages, ISER_RX_MAX_PAGES) * PAGE_SIZE;
-
-	conn->max_recv_data = iconn->conn_ops->TargetRecvDataSegmentLength;
-	if (!conn->max_recv_data)
-		conn->max_recv_data = iconn->conn_ops->MaxRecvDataSegmentLength;
-	if (conn->max_recv_data > cap) {
-		pr_warn_ratelimited("TargetRecvDataSegmentLength %u is above the %u bytes one receive holds on %s: larger PDUs will close the connection\n",
-				    conn->max_recv_data, cap,
-				    dev_name(&conn->dev->ib_dev->dev));
-		conn->max_recv_data = cap;
-	}
+	conn->max_recv_data = min(iser_max_recv_data(iconn),
+				  iser_recv_data_cap(conn));
 	ring = iser_rx_ring_fit(window, conn->rq_size);
 	if (ring < iser_rx_ring_size(window))
 		pr_warn_ratelimited("session queue depth %u is above queue_depth=%u: commands beyond it wait for receive buffers\n",
@@ -319,6 +351,11 @@ void iser_get_rx_pdu(struct iscsit_conn *iconn)
 				    conn, &conn->cm_id->route.addr.dst_addr);
 		iser_stat_inc(conn, ISER_S_BAD_PDUS);
 		iser_conn_fail(conn, "RDMAExtensions=No negotiated");
+		return;
+	}
+	if (!iser_recv_data_fits(conn, iconn)) {
+		iser_stat_inc(conn, ISER_S_BAD_PDUS);
+		iser_conn_fail(conn, "TargetRecvDataSegmentLength above what a receive holds");
 		return;
 	}
 	if (iser_ffp_alloc(conn, iconn)) {

@@ -572,21 +572,18 @@ void iser_text_forget(struct iser_conn *conn, struct iscsit_cmd *icmd)
 	spin_unlock_irqrestore(&conn->lock, flags);
 }
 
-/* SNACKs the core would refuse with a Reject, which needs a task. */
-static const char *iser_check_snack(const struct iscsi_snack *hdr, u32 data_len,
-				    const struct iscsit_conn *iconn)
+/*
+ * No SNACK is served over iSER, at any ErrorRecoveryLevel: Data-In and R2T
+ * PDUs do not exist (data moves by RDMA), so Data/R2T and DataACK SNACKs
+ * name nothing, and a reliable connection loses no SCSI Response that a
+ * Status SNACK could ask for again. The core's recovery code would queue
+ * iSCSI/TCP retransmission states that no iSER send path handles.
+ */
+static const char *iser_check_snack(const struct iscsit_conn *iconn)
 {
-	u8 type = hdr->flags & ISCSI_FLAG_SNACK_TYPE_MASK;
-
 	if (!iconn->sess->sess_ops->ErrorRecoveryLevel)
 		return "SNACK at ErrorRecoveryLevel 0";
-	if (data_len > iconn->conn_ops->MaxXmitDataSegmentLength)
-		return "SNACK above MaxXmitDataSegmentLength";
-	if (type != ISCSI_FLAG_SNACK_TYPE_DATA &&
-	    type != ISCSI_FLAG_SNACK_TYPE_STATUS &&
-	    type != ISCSI_FLAG_SNACK_TYPE_DATA_ACK)
-		return "SNACK of a type the target does not serve";
-	return NULL;
+	return "SNACK, which iSER does not serve (nothing to retransmit)";
 }
 
 static int iser_rx_dispatch(struct iser_conn *conn, struct iser_buf *buf,
@@ -594,7 +591,6 @@ static int iser_rx_dispatch(struct iser_conn *conn, struct iser_buf *buf,
 {
 	struct iscsit_conn *iconn = conn->iconn;
 	struct iscsit_cmd *icmd;
-	const char *why;
 	int ret;
 
 	switch (info->iscsi_opcode) {
@@ -625,13 +621,8 @@ static int iser_rx_dispatch(struct iser_conn *conn, struct iser_buf *buf,
 		return ret < 0 ? ret : 0;
 	case ISCSI_OP_SNACK:
 		iser_stat_inc(conn, ISER_S_PDU_SNACK);
-		why = iser_check_snack((struct iscsi_snack *)hdrs,
-				       info->data_len, iconn);
-		if (why) {
-			iser_bad_pdu(conn, hdrs, why);
-			return -EINVAL;
-		}
-		return iscsit_handle_snack(iconn, hdrs);
+		iser_bad_pdu(conn, hdrs, iser_check_snack(iconn));
+		return -EINVAL;
 	default:
 		iser_bad_pdu(conn, hdrs, "unknown iSCSI opcode");
 		return -EINVAL;

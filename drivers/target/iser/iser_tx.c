@@ -230,9 +230,19 @@ static int iser_prep_send(struct iser_cmd *cmd, u32 inline_len,
 	wr->sg_list = cmd->sge;
 	wr->send_flags = IB_SEND_SIGNALED;
 	wr->opcode = IB_WR_SEND;
-	if (conn->use_sie && cmd->icmd->iscsi_opcode == ISCSI_OP_SCSI_CMD)
-		inv = cmd->pdu.rsv ? cmd->pdu.read_stag :
-		      (cmd->pdu.wsv ? cmd->pdu.write_stag : 0);
+	/*
+	 * Send with Invalidate can name one STag: a bidirectional command with
+	 * two different ones gets a plain SEND, and the initiator invalidates
+	 * both itself, rather than one here and one there.
+	 */
+	if (conn->use_sie && cmd->icmd->iscsi_opcode == ISCSI_OP_SCSI_CMD) {
+		if (cmd->pdu.rsv)
+			inv = cmd->pdu.read_stag;
+		if (cmd->pdu.wsv && (!inv || inv == cmd->pdu.write_stag))
+			inv = cmd->pdu.write_stag;
+		else if (cmd->pdu.wsv)
+			inv = 0;
+	}
 	if (inv) {
 		wr->opcode = IB_WR_SEND_WITH_INV;
 		wr->ex.invalidate_rkey = inv;
