@@ -275,6 +275,9 @@ struct iser_np;
  *	then its whole login, does not come in time
  * @core_calls: iser_conn_fail() calls into the iSCSI connection in flight
  *	(under @lock); iser_wait_conn() waits for none before the core frees it
+ * @spare_task: a task kept aside to answer an immediate PDU with a Reject
+ *	when the session has no free task; taken and refilled only in
+ *	completion context, released by iser_wait_conn() after the drain
  * @text_task: the Text task the initiator may continue, or NULL
  * @text_state: where @text_task stands
  * @text_cont: the header of a continuation that came early
@@ -336,6 +339,7 @@ struct iser_conn {
 	struct delayed_work login_deadline;
 	int core_calls;
 
+	struct iscsit_cmd *spare_task;
 	struct iscsit_cmd *text_task;
 	enum iser_text_state text_state;
 	u8 text_cont[ISCSI_HDR_LEN];
@@ -496,6 +500,7 @@ void iser_get_rx_pdu(struct iscsit_conn *iconn);
 /* iser_rx.c */
 int iser_post_recv(struct iser_conn *conn, struct iser_buf *buf);
 int iser_post_rx_ring(struct iser_conn *conn);
+void iser_spare_fill(struct iser_conn *conn);
 void iser_text_sent(struct iser_conn *conn, struct iscsit_cmd *icmd, bool more);
 void iser_text_send_done(struct iser_conn *conn, struct iscsit_cmd *icmd);
 void iser_text_forget(struct iser_conn *conn, struct iscsit_cmd *icmd);

@@ -931,6 +931,10 @@ void iser_wait_conn(struct iscsit_conn *iconn)
 	 */
 	if (iconn->login_work.work.func)
 		cancel_delayed_work(&iconn->login_work);
+	if (conn->spare_task) {
+		iscsit_release_cmd(conn->spare_task);
+		conn->spare_task = NULL;
+	}
 	iser_sq_flush(conn);
 	iser_free_rejected_writes(conn);
 	if (READ_ONCE(conn->logout_posted))

@@ -368,6 +368,7 @@ void iser_get_rx_pdu(struct iscsit_conn *iconn)
 		sizeof(conn->initiator));
 	strscpy(conn->target, iconn->sess->sess_ops->TargetName,
 		sizeof(conn->target));
+	iser_spare_fill(conn);
 	if (!iser_conn_set_state(conn, ISER_CONN_FULL))
 		return;
 	cancel_delayed_work(&conn->login_deadline);

@@ -131,23 +131,17 @@ static void iser_cmd_started(struct iser_conn *conn, struct iser_cmd *cmd,
 /*
  * Takes a task for a new PDU without sleeping: receive completions run in
  * a CQ shared with other connections, and only completions on that same CQ
- * give tasks back. The session has twice the command window plus a few
- * (ISCSIT_EXTRA_TAGS), so running out means the initiator floods immediate
- * PDUs or ignores MaxCmdSN: the connection is dropped, and since the core
- * would need a task of its own to send a Reject, none is sent.
+ * give tasks back. NULL when the session has none left.
  */
 static noinline struct iscsit_cmd *iser_alloc_cmd(struct iser_conn *conn,
-						  const struct iser_pdu_info *info,
-						  const u8 *bhs)
+						  const struct iser_pdu_info *info)
 {
 	struct iscsit_cmd *icmd;
 	struct iser_cmd *cmd;
 
 	icmd = iscsit_allocate_cmd(conn->iconn, TASK_RUNNING);
-	if (!icmd) {
-		iser_bad_pdu(conn, bhs, "no free task: the initiator ignores the command window");
+	if (!icmd)
 		return NULL;
-	}
 	cmd = iser_cmd(icmd);
 	cmd->conn = conn;
 	cmd->icmd = icmd;
@@ -157,6 +151,66 @@ static noinline struct iscsit_cmd *iser_alloc_cmd(struct iser_conn *conn,
 }
 
 ALLOW_ERROR_INJECTION(iser_alloc_cmd, NULL);
+
+/**
+ * iser_spare_fill() - keep a task aside for answering an immediate PDU
+ * @conn: the connection, in the full feature phase
+ *
+ * Called where nothing else touches the spare: before the full feature
+ * phase starts and in completion context.
+ */
+void iser_spare_fill(struct iser_conn *conn)
+{
+	if (!conn->spare_task && READ_ONCE(conn->state) <= ISER_CONN_FULL)
+		conn->spare_task = iscsit_allocate_cmd(conn->iconn, TASK_RUNNING);
+}
+
+/*
+ * An immediate PDU travels outside the command window, so an initiator
+ * may send more of them than the session has tasks left; RFC 7143
+ * 11.17.1 lets the target refuse such a PDU with a Reject (reason 0x06,
+ * "too many immediate commands"). The core sends a Reject only under a
+ * task of its own: the spare one. Returns false when there is none.
+ */
+static bool iser_reject_immediate(struct iser_conn *conn, const u8 *bhs)
+{
+	struct iscsit_cmd *icmd = conn->spare_task;
+	struct iser_cmd *cmd;
+
+	if (!icmd || !(bhs[0] & ISCSI_OP_IMMEDIATE))
+		return false;
+	conn->spare_task = NULL;
+	cmd = iser_cmd(icmd);
+	cmd->conn = conn;
+	cmd->icmd = icmd;
+	INIT_LIST_HEAD(&cmd->wait_node);
+	pr_warn_ratelimited("conn %p from %pISpc: no free task for an immediate PDU (opcode 0x%02x, ITT 0x%08x), rejected\n",
+			    conn, &conn->cm_id->route.addr.dst_addr,
+			    bhs[0] & ISCSI_OPCODE_MASK,
+			    get_unaligned_be32(bhs + 16));
+	iscsit_reject_cmd(icmd, ISCSI_REASON_IMM_CMD_REJECT, (unsigned char *)bhs);
+	return true;
+}
+
+/*
+ * A task for a new PDU. Without one, an immediate PDU is answered with a
+ * Reject and *@err is 0; otherwise the initiator ignores the command
+ * window (the session has twice the window plus a few tasks), the
+ * connection is dropped and *@err is -ENOMEM.
+ */
+static struct iscsit_cmd *iser_new_task(struct iser_conn *conn,
+					const struct iser_pdu_info *info,
+					const u8 *bhs, int *err)
+{
+	struct iscsit_cmd *icmd = iser_alloc_cmd(conn, info);
+
+	*err = 0;
+	if (icmd || iser_reject_immediate(conn, bhs))
+		return icmd;
+	iser_bad_pdu(conn, bhs, "no free task: the initiator ignores the command window");
+	*err = -ENOMEM;
+	return NULL;
+}
 
 /* A NUL-terminated copy of a PDU's data segment, for ping and text data. */
 static noinline char *iser_dup_data(const struct iser_buf *buf,
@@ -209,9 +263,9 @@ static int iser_rx_scsi_cmd(struct iser_conn *conn, struct iser_buf *buf,
 		iser_bad_pdu(conn, hdrs, iser_reason_str(why));
 		return -EINVAL;
 	}
-	icmd = iser_alloc_cmd(conn, info, hdrs);
+	icmd = iser_new_task(conn, info, hdrs, &rc);
 	if (!icmd)
-		return -ENOMEM;
+		return rc;
 
 	rc = iscsit_setup_scsi_cmd(iconn, icmd, hdrs);
 	if (rc < 0)
@@ -318,9 +372,9 @@ static int iser_rx_nop_out(struct iser_conn *conn, struct iser_buf *buf,
 
 	/* A reply to our own NOP-In carries no new task. */
 	if (hdr->ttt == cpu_to_be32(0xFFFFFFFF)) {
-		icmd = iser_alloc_cmd(conn, info, hdrs);
+		icmd = iser_new_task(conn, info, hdrs, &rc);
 		if (!icmd)
-			return -ENOMEM;
+			return rc;
 	} else {
 		why = iser_check_nop_reply(hdr, info->data_len,
 					   iconn->conn_ops->MaxXmitDataSegmentLength);
@@ -488,9 +542,9 @@ static int iser_rx_text(struct iser_conn *conn, struct iser_buf *buf,
 		return -EINVAL;
 	}
 
-	icmd = iser_alloc_cmd(conn, info, hdrs);
+	icmd = iser_new_task(conn, info, hdrs, &rc);
 	if (!icmd)
-		return -ENOMEM;
+		return rc;
 	if (info->data_len) {
 		text = iser_dup_data(buf, info);
 		if (!text) {
@@ -608,15 +662,15 @@ static int iser_rx_dispatch(struct iser_conn *conn, struct iser_buf *buf,
 		return iser_rx_text(conn, buf, info, hdrs);
 	case ISCSI_OP_SCSI_TMFUNC:
 		iser_stat_inc(conn, ISER_S_PDU_TMF);
-		icmd = iser_alloc_cmd(conn, info, hdrs);
+		icmd = iser_new_task(conn, info, hdrs, &ret);
 		if (!icmd)
-			return -ENOMEM;
+			return ret;
 		return iscsit_handle_task_mgt_cmd(iconn, icmd, hdrs);
 	case ISCSI_OP_LOGOUT:
 		iser_stat_inc(conn, ISER_S_PDU_LOGOUT);
-		icmd = iser_alloc_cmd(conn, info, hdrs);
+		icmd = iser_new_task(conn, info, hdrs, &ret);
 		if (!icmd)
-			return -ENOMEM;
+			return ret;
 		ret = iscsit_handle_logout_cmd(iconn, icmd, hdrs);
 		return ret < 0 ? ret : 0;
 	case ISCSI_OP_SNACK:

@@ -533,6 +533,11 @@ static void iser_send_done(struct ib_cq *cq, struct ib_wc *wc)
 	case ISTATE_SEND_TASKMGTRSP:
 		iscsit_tmr_post_handler(icmd, icmd->conn);
 		break;
+	case ISTATE_SEND_REJECT:
+		/* It may have used the spare task: its tag is free again. */
+		iser_cmd_put(cmd);
+		iser_spare_fill(conn);
+		return;
 	case ISTATE_SEND_TEXTRSP:
 		trsp = (struct iscsi_text_rsp *)(conn->tx_slots[icmd->se_cmd.map_tag] +
 						 ISER_HDR_LEN);
