@@ -153,6 +153,24 @@ if stage vm && [[ -n $suites ]]; then
 	done
 fi
 
+# (d2) The security scenarios of the hostile suite (Documentation/
+# security.rst) also on every other installed kernel, so that a fix that
+# depends on the core's version is seen on each (6.1 and 6.12).
+security_only='^(text-|login-rdmaext|login-trdsl|nopin-reply|ffp-snack|scsi-write-final)'
+if stage vm && [[ " $suites " == *" hostile "* && -z ${KVERS:-} ]]; then
+	for k in $build_kvers; do
+		[[ " $vm_kvers " == *" $k "* ]] && continue
+		if ! tap_run "vm: build iser_target.ko for $k" root_module "$k"; then
+			tap_skip "vm:hostile-security@$k" "iser_target.ko did not build for $k"
+			continue
+		fi
+		ISER_HOSTILE_ONLY=$security_only KVER=$k tap_relay_cmd "" \
+			tests/vm/run-vm.sh tests/guest/hostile.sh "hostile-security@$k"
+	done
+	# The module at the top level is the one for the kernel the suites boot.
+	[[ -n $vm_kvers ]] && root_module "${vm_kvers%% *}"
+fi
+
 # (e) One quick benchmark round, so that the benchmark cannot rot: it
 # checks that every figure is produced, never a speed.
 if stage bench; then

@@ -213,7 +213,9 @@ after_checks() {
 		bad=1
 	fi
 	t0=$SECONDS
-	if ! good_check; then
+	if [[ $ISER_IMPL == stock ]]; then
+		echo "(no fresh session checked: the tool's closing ping fails against ib_isert)"
+	elif ! good_check; then
 		echo "a fresh session did not verify its data"
 		bad=1
 	elif ((SECONDS - t0 > 10)); then
