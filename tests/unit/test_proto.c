@@ -332,6 +332,68 @@ static void test_reasons(void)
 	      "out-of-range reason is named safely");
 }
 
+/* The Text task's state machine: which Text Requests the core may see. */
+static void test_text(void)
+{
+	const struct iser_text_task task = {
+		.present = true, .itt = 0x101, .ttt = 7, .immediate = false,
+	};
+	const struct iser_text_task none = { 0 };
+	struct iser_text_req fresh = {
+		.itt = 0x101, .ttt = 0xffffffff, .flags = ISER_TEXT_FINAL,
+		.data_len = 16,
+	};
+	struct iser_text_req cont = {
+		.itt = 0x101, .ttt = 7, .flags = ISER_TEXT_FINAL,
+	};
+	struct iser_text_req r;
+	const char *why;
+	bool ok = true;
+	int st;
+
+	check(iser_text_decide(ISER_TEXT_NONE, &none, &fresh, &why) ==
+	      ISER_TEXT_NEW && !why, "text: a new request with no task");
+	check(iser_text_decide(ISER_TEXT_WAIT, &task, &fresh, &why) ==
+	      ISER_TEXT_RESTART, "text: a new request restarts a sequence that waits");
+	check(iser_text_decide(ISER_TEXT_ENDING, &task, &fresh, &why) ==
+	      ISER_TEXT_DETACH, "text: a new request while the last part is sent");
+	for (st = ISER_TEXT_CORE; st <= ISER_TEXT_EARLY; st++)
+		ok &= iser_text_decide(st, &task, &fresh, &why) ==
+		      ISER_TEXT_REFUSE && why;
+	check(ok, "text: a second outstanding request is refused");
+
+	check(iser_text_decide(ISER_TEXT_WAIT, &task, &cont, &why) ==
+	      ISER_TEXT_CONTINUE, "text: continuation after a completed C=1 response");
+	check(iser_text_decide(ISER_TEXT_MORE, &task, &cont, &why) ==
+	      ISER_TEXT_HOLD, "text: continuation before that send completed is held");
+	ok = true;
+	for (st = ISER_TEXT_NONE; st <= ISER_TEXT_ENDING; st++)
+		if (st != ISER_TEXT_MORE && st != ISER_TEXT_WAIT)
+			ok &= iser_text_decide(st, &task, &cont, &why) ==
+			      ISER_TEXT_REFUSE;
+	check(ok, "text: continuation in any other state is refused");
+	check(iser_text_decide(ISER_TEXT_WAIT, &none, &cont, &why) ==
+	      ISER_TEXT_REFUSE, "text: continuation with no task is refused");
+
+	r = cont;
+	r.ttt = 8;
+	ok = iser_text_decide(ISER_TEXT_WAIT, &task, &r, &why) == ISER_TEXT_REFUSE;
+	r = cont;
+	r.itt = 0x102;
+	ok &= iser_text_decide(ISER_TEXT_WAIT, &task, &r, &why) == ISER_TEXT_REFUSE;
+	check(ok, "text: continuation with another TTT or ITT is refused");
+	r = cont;
+	r.data_len = 1;
+	ok = iser_text_decide(ISER_TEXT_WAIT, &task, &r, &why) == ISER_TEXT_REFUSE;
+	r = cont;
+	r.flags = ISER_TEXT_CONTINUE_BIT;
+	ok &= iser_text_decide(ISER_TEXT_WAIT, &task, &r, &why) == ISER_TEXT_REFUSE;
+	r = cont;
+	r.immediate = true;
+	ok &= iser_text_decide(ISER_TEXT_WAIT, &task, &r, &why) == ISER_TEXT_REFUSE;
+	check(ok, "text: continuation with data, without F, with C or another I bit is refused");
+}
+
 int main(void)
 {
 	test_wire_layout();
@@ -342,6 +404,7 @@ int main(void)
 	test_segs();
 	test_sizing();
 	test_reasons();
+	test_text();
 	printf("1..%d\n", n_run);
 	fprintf(stderr, "unit: %d passed, %d failed\n", n_run - n_fail, n_fail);
 	return n_fail ? 1 : 0;

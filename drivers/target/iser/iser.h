@@ -202,29 +202,6 @@ struct iser_buf {
 	u32 size;
 };
 
-/**
- * enum iser_text_state - where the connection's one Text task stands
- *	(RFC 7143 11.10: an initiator has at most one Text Request
- *	outstanding on a connection)
- * @ISER_TEXT_NONE: no Text task
- * @ISER_TEXT_CORE: the request is with the iSCSI layer, no response posted
- * @ISER_TEXT_MORE: a response with C=1 (more to come) is being sent
- * @ISER_TEXT_EARLY: the initiator's continuation came before that send
- *	completed; it is handed on when the send completes
- * @ISER_TEXT_WAIT: that response completed; the initiator may continue
- *	the task (its TTT) or start a new one
- * @ISER_TEXT_ENDING: a final response or a Reject ends the task; it is
- *	freed when that send completes
- */
-enum iser_text_state {
-	ISER_TEXT_NONE,
-	ISER_TEXT_CORE,
-	ISER_TEXT_MORE,
-	ISER_TEXT_EARLY,
-	ISER_TEXT_WAIT,
-	ISER_TEXT_ENDING,
-};
-
 struct iser_np;
 
 /**

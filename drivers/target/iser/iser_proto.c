@@ -322,6 +322,55 @@ u32 iser_rx_ring_size(u32 cmdsn_depth)
 }
 
 /**
+ * iser_text_decide() - the fate of a Text Request
+ * @state: where the connection's Text task stands
+ * @task: that task
+ * @req: the request
+ * @why: set to the reason when the answer is ISER_TEXT_REFUSE
+ *
+ * A request with TTT 0xffffffff starts a new task: allowed when none is
+ * outstanding, or when the last one waits for a continuation (it is ended)
+ * or only for its final send to complete. Any other TTT continues the
+ * task: only its own ITT and the TTT its last response carried, without
+ * data, with F and without C, with the I bit of its first request, and
+ * only after a response with C=1 was posted (RFC 7143 11.10).
+ *
+ * Return: what to do with @req.
+ */
+enum iser_text_action iser_text_decide(enum iser_text_state state,
+				       const struct iser_text_task *task,
+				       const struct iser_text_req *req,
+				       const char **why)
+{
+	*why = NULL;
+	if (req->ttt == 0xffffffff) {
+		switch (state) {
+		case ISER_TEXT_NONE:
+			return ISER_TEXT_NEW;
+		case ISER_TEXT_WAIT:
+			return ISER_TEXT_RESTART;
+		case ISER_TEXT_ENDING:
+			return ISER_TEXT_DETACH;
+		default:
+			*why = "Text Request while another one is outstanding";
+			return ISER_TEXT_REFUSE;
+		}
+	}
+	if (!task->present || req->itt != task->itt || req->ttt != task->ttt)
+		*why = "Text continuation that names no Text Response of ours";
+	else if (req->data_len || !(req->flags & ISER_TEXT_FINAL) ||
+		 (req->flags & ISER_TEXT_CONTINUE_BIT))
+		*why = "Text continuation with data or without the final bit";
+	else if (req->immediate != task->immediate)
+		*why = "Text continuation whose immediate bit differs from its request's";
+	else if (state != ISER_TEXT_MORE && state != ISER_TEXT_WAIT)
+		*why = "Text continuation while no Text Response with C=1 is out";
+	if (*why)
+		return ISER_TEXT_REFUSE;
+	return state == ISER_TEXT_MORE ? ISER_TEXT_HOLD : ISER_TEXT_CONTINUE;
+}
+
+/**
  * iser_rx_ring_fit() - receive descriptors to post on a receive queue
  * @cmdsn_depth: the session's CmdSN window
  * @rq_size: receive queue entries of the queue pair

@@ -114,6 +114,87 @@ int iser_segs_walk(const struct iser_seg *segs, unsigned int nsegs, u32 off,
 int iser_segs_copy_out(const struct iser_seg *segs, unsigned int nsegs,
 		       u32 off, void *dst, u32 len);
 
+/**
+ * enum iser_text_state - where the connection's one Text task stands
+ *	(RFC 7143 11.10: an initiator has at most one Text Request
+ *	outstanding on a connection)
+ * @ISER_TEXT_NONE: no Text task
+ * @ISER_TEXT_CORE: the request is with the iSCSI layer, no response posted
+ * @ISER_TEXT_MORE: a response with C=1 (more to come) is being sent
+ * @ISER_TEXT_EARLY: the initiator's continuation came before that send
+ *	completed; it is handed on when the send completes
+ * @ISER_TEXT_WAIT: that response completed; the initiator may continue
+ *	the task (its TTT) or start a new one
+ * @ISER_TEXT_ENDING: a final response or a Reject ends the task; it is
+ *	freed when that send completes
+ */
+enum iser_text_state {
+	ISER_TEXT_NONE,
+	ISER_TEXT_CORE,
+	ISER_TEXT_MORE,
+	ISER_TEXT_EARLY,
+	ISER_TEXT_WAIT,
+	ISER_TEXT_ENDING,
+};
+
+/**
+ * enum iser_text_action - what to do with a received Text Request
+ * @ISER_TEXT_REFUSE: drop the connection
+ * @ISER_TEXT_NEW: a new task
+ * @ISER_TEXT_RESTART: a new task, after ending the one that waits for its
+ *	continuation (RFC 7143 11.10.4)
+ * @ISER_TEXT_DETACH: a new task; the ending one is freed by its send
+ * @ISER_TEXT_CONTINUE: hand the continuation to the iSCSI layer now
+ * @ISER_TEXT_HOLD: keep the continuation until the C=1 response completed
+ */
+enum iser_text_action {
+	ISER_TEXT_REFUSE,
+	ISER_TEXT_NEW,
+	ISER_TEXT_RESTART,
+	ISER_TEXT_DETACH,
+	ISER_TEXT_CONTINUE,
+	ISER_TEXT_HOLD,
+};
+
+/* Text Request flags (RFC 7143 11.10.1 and 11.10.2). */
+#define ISER_TEXT_FINAL			0x80
+#define ISER_TEXT_CONTINUE_BIT		0x40
+
+/**
+ * struct iser_text_req - the fields of a Text Request that decide its fate
+ * @itt: initiator task tag (as on the wire)
+ * @ttt: target transfer tag (host order)
+ * @flags: BHS flags (F 0x80, C 0x40)
+ * @immediate: the I bit
+ * @data_len: bytes of its data segment
+ */
+struct iser_text_req {
+	u32 itt;
+	u32 ttt;
+	u8 flags;
+	bool immediate;
+	u32 data_len;
+};
+
+/**
+ * struct iser_text_task - the connection's Text task, if @present
+ * @present: there is one
+ * @itt: its initiator task tag (as on the wire)
+ * @ttt: the target transfer tag its last response carried (host order)
+ * @immediate: its request had the I bit
+ */
+struct iser_text_task {
+	bool present;
+	u32 itt;
+	u32 ttt;
+	bool immediate;
+};
+
+enum iser_text_action iser_text_decide(enum iser_text_state state,
+				       const struct iser_text_task *task,
+				       const struct iser_text_req *req,
+				       const char **why);
+
 u32 iser_rx_ring_size(u32 cmdsn_depth);
 u32 iser_rx_ring_fit(u32 cmdsn_depth, u32 rq_size);
 u32 iser_rx_data_pages(u32 max_recv_dsl, u32 page_size);

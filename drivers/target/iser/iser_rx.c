@@ -451,97 +451,81 @@ static int iser_text_continue(struct iser_conn *conn, struct iscsit_cmd *icmd,
 	return iscsit_process_text_cmd(iconn, icmd, hdr);
 }
 
-/* Checks a continuation against the Text task; NULL if it may go on. */
-static const char *iser_check_text_cont(struct iser_conn *conn,
-					const struct iscsi_text *hdr,
-					const struct iser_pdu_info *info)
+/* The connection's Text task as iser_text_decide() sees it. */
+static void iser_text_view(const struct iser_conn *conn,
+			   struct iser_text_task *task)
 {
-	struct iscsit_cmd *icmd = conn->text_task;
+	const struct iscsit_cmd *icmd = conn->text_task;
 
-	if (!icmd || hdr->itt != icmd->init_task_tag ||
-	    be32_to_cpu(hdr->ttt) != icmd->targ_xfer_tag)
-		return "Text continuation that names no Text Response of ours";
-	if (info->data_len || !(hdr->flags & ISCSI_FLAG_CMD_FINAL) ||
-	    (hdr->flags & ISCSI_FLAG_TEXT_CONTINUE))
-		return "Text continuation with data or without the final bit";
-	if (!!(hdr->opcode & ISCSI_OP_IMMEDIATE) != !!icmd->immediate_cmd)
-		return "Text continuation whose immediate bit differs from its request's";
-	if (conn->text_state != ISER_TEXT_MORE &&
-	    conn->text_state != ISER_TEXT_WAIT)
-		return "Text continuation while no Text Response with C=1 is out";
-	return NULL;
-}
-
-static int iser_rx_text_cont(struct iser_conn *conn,
-			     const struct iser_pdu_info *info, u8 *hdrs)
-{
-	struct iscsi_text *hdr = (struct iscsi_text *)hdrs;
-	struct iscsit_cmd *icmd;
-	unsigned long flags;
-	const char *why;
-
-	spin_lock_irqsave(&conn->lock, flags);
-	why = iser_check_text_cont(conn, hdr, info);
-	icmd = conn->text_task;
-	if (!why && conn->text_state == ISER_TEXT_MORE) {
-		/* Its C=1 response is still being sent: go on when it is. */
-		memcpy(conn->text_cont, hdrs, ISCSI_HDR_LEN);
-		conn->text_state = ISER_TEXT_EARLY;
-		icmd = NULL;
-	} else if (!why) {
-		conn->text_state = ISER_TEXT_CORE;
-	}
-	spin_unlock_irqrestore(&conn->lock, flags);
-	if (why) {
-		iser_bad_pdu(conn, hdrs, why);
-		return -EINVAL;
-	}
-	return icmd ? iser_text_continue(conn, icmd, hdr) : 0;
+	task->present = !!icmd;
+	task->itt = icmd ? (__force u32)icmd->init_task_tag : 0;
+	task->ttt = icmd ? icmd->targ_xfer_tag : 0;
+	task->immediate = icmd && icmd->immediate_cmd;
 }
 
 static int iser_rx_text(struct iser_conn *conn, struct iser_buf *buf,
 			const struct iser_pdu_info *info, u8 *hdrs)
 {
 	struct iscsi_text *hdr = (struct iscsi_text *)hdrs;
+	struct iser_text_req req = {
+		.itt = (__force u32)hdr->itt,
+		.ttt = be32_to_cpu(hdr->ttt),
+		.flags = hdr->flags,
+		.immediate = hdr->opcode & ISCSI_OP_IMMEDIATE,
+		.data_len = info->data_len,
+	};
 	struct iscsit_cmd *icmd, *old = NULL, *ending = NULL;
-	const char *why = NULL;
+	enum iser_text_action act;
+	struct iser_text_task task;
 	unsigned long flags;
+	const char *why;
 	char *text = NULL;
 	int rc;
 
-	if (hdr->ttt != cpu_to_be32(ISCSI_RESERVED_TAG))
-		return iser_rx_text_cont(conn, info, hdrs);
-
-	/* A new request: it ends a sequence that waits for continuation. */
 	spin_lock_irqsave(&conn->lock, flags);
-	switch (conn->text_state) {
-	case ISER_TEXT_NONE:
-		break;
-	case ISER_TEXT_WAIT:
-		old = conn->text_task;
+	iser_text_view(conn, &task);
+	act = iser_text_decide(conn->text_state, &task, &req, &why);
+	icmd = conn->text_task;
+	switch (act) {
+	case ISER_TEXT_RESTART:
+		old = icmd;
+		fallthrough;
+	case ISER_TEXT_DETACH:
+		ending = act == ISER_TEXT_DETACH ? icmd : NULL;
 		conn->text_task = NULL;
 		conn->text_state = ISER_TEXT_NONE;
 		break;
-	case ISER_TEXT_ENDING:
-		/* Answered in full; freed once its send completes. */
-		ending = conn->text_task;
-		conn->text_task = NULL;
-		conn->text_state = ISER_TEXT_NONE;
+	case ISER_TEXT_HOLD:
+		memcpy(conn->text_cont, hdrs, ISCSI_HDR_LEN);
+		conn->text_state = ISER_TEXT_EARLY;
+		break;
+	case ISER_TEXT_CONTINUE:
+		conn->text_state = ISER_TEXT_CORE;
 		break;
 	default:
-		why = "Text Request while another one is outstanding";
 		break;
 	}
 	spin_unlock_irqrestore(&conn->lock, flags);
-	if (old)
-		iser_cmd_put(iser_cmd(old));
-	if (!why && iser_itt_busy(conn->iconn, hdr->itt, ending))
-		why = "Text Request with the ITT of a task in progress";
-	if (why) {
+
+	switch (act) {
+	case ISER_TEXT_REFUSE:
 		iser_bad_pdu(conn, hdrs, why);
 		return -EINVAL;
+	case ISER_TEXT_HOLD:
+		return 0;
+	case ISER_TEXT_CONTINUE:
+		return iser_text_continue(conn, icmd, hdr);
+	default:
+		break;
 	}
 
+	/* A new request; a restart ends the sequence that waited. */
+	if (old)
+		iser_cmd_put(iser_cmd(old));
+	if (iser_itt_busy(conn->iconn, hdr->itt, ending)) {
+		iser_bad_pdu(conn, hdrs, "Text Request with the ITT of a task in progress");
+		return -EINVAL;
+	}
 	icmd = iser_new_task(conn, info, hdrs, &rc);
 	if (!icmd)
 		return rc;
