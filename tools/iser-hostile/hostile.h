@@ -174,6 +174,7 @@ struct opts {
 	const char *text_mode;	/* what the text scenario does */
 	const char *text_data;	/* data of its second Text Request */
 	const char *target_attr; /* param|acl/NAME=VALUE set on the target */
+	const char *logout_then; /* what follows a Logout Request at once */
 };
 
 extern struct opts o;

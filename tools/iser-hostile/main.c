@@ -2027,6 +2027,71 @@ out:
 	return 0;
 }
 
+static int text_send(struct conn *c, uint32_t itt, uint32_t ttt, bool imm,
+		     uint32_t cmdsn, const char *text);
+
+/* ---- Logout in odd places -------------------------------------------- */
+
+/*
+ * A Logout Request (close the session) followed at once, without waiting
+ * for its response, by --logout-then: "logout" a second Logout Request,
+ * "read" a READ of one block, "text" a SendTargets Text Request, "nop" a
+ * NOP-Out ping. The target must end the session either way, cleanly.
+ */
+static int sc_logout_then(struct result *res)
+{
+	const char *then = o.logout_then ? o.logout_then : "logout";
+	struct conn *c = open_session(res, NULL);
+	struct pdu p;
+	double t;
+	int i;
+
+	if (!c)
+		return 0;
+	t = now();
+	for (i = 0; i < 2; i++) {
+		if (i && strcmp(then, "logout"))
+			break;
+		pdu_init(&p, OP_LOGOUT | OP_IMMEDIATE, FLAG_FINAL);
+		put32(p.bhs + B_ITT, next_itt(c));
+		put16(p.bhs + 20, c->cid);
+		put32(p.bhs + B_CMDSN, c->cmdsn);
+		put32(p.bhs + B_EXPSTATSN, c->exp_statsn);
+		pdu_send(c, &p);
+	}
+	if (!strcmp(then, "read")) {
+		struct scsi_req r = {};
+
+		cdb_rw10(r.cdb, false, (uint32_t)o.lba, 8);
+		r.read = true;
+		r.edtl = 4096;
+		r.buf = c->data;
+		r.stag = c->dmr->rkey;
+		r.va = (uintptr_t)c->data;
+		scsi_send(c, &r);
+	} else if (!strcmp(then, "text")) {
+		text_send(c, next_itt(c), RSVD_TAG, false, c->cmdsn++,
+			  "SendTargets=All");
+	} else if (!strcmp(then, "nop")) {
+		uint8_t ping[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+		nop_send(c, next_itt(c), ping, sizeof(ping));
+	} else if (strcmp(then, "logout")) {
+		set_out(res, OUT_ERROR, 0);
+		note(res, "unknown --logout-then %s", then);
+		conn_free(c);
+		return 0;
+	}
+	note(res, "Logout Request, then at once: %s", then);
+	wait_cm_down(c, t + o.timeout, res);
+	if (c->state == C_DOWN)
+		dropped(c, t, res);
+	else
+		set_out(res, OUT_WEDGED, t);
+	conn_free(c);
+	return 0;
+}
+
 /* ---- Text Requests ------------------------------------------------------ */
 
 /* One Text Request with F=1; @text (NUL included) or no data when NULL. */
@@ -2368,6 +2433,8 @@ static const struct scenario scenarios[] = {
 	  "log in with --keys (replacing the tool's own of that name), then READ one block" },
 	{ "nopin-reply", "survive", sc_nopin_reply, 0,
 	  "make the target ping every 3 s (its configfs, on this host) and answer each ping for --hold s" },
+	{ "logout-then", "drop", sc_logout_then, 0,
+	  "Logout Request, then at once --logout-then logout|read|text|nop" },
 	{ "text", "drop", sc_text, 0,
 	  "Text Requests by --text-mode: twice live-itt two continue reset cont-data cont-ttt cont-final" },
 };
@@ -2410,6 +2477,7 @@ enum {
 	OPT_BLOCKS, OPT_ITT, OPT_TTT, OPT_OFFSET, OPT_IMM, OPT_FINAL, OPT_DIR,
 	OPT_STAG, OPT_VA, OPT_MR_LEN, OPT_DELAY, OPT_KEYS, OPT_LIST,
 	OPT_TWO_STAGE, OPT_IRDSL, OPT_TEXT_MODE, OPT_TEXT_DATA, OPT_TARGET_ATTR,
+	OPT_LOGOUT_THEN,
 };
 
 static const struct option longopts[] = {
@@ -2457,6 +2525,7 @@ static const struct option longopts[] = {
 	{ "text-mode", required_argument, NULL, OPT_TEXT_MODE },
 	{ "text-data", required_argument, NULL, OPT_TEXT_DATA },
 	{ "target-attr", required_argument, NULL, OPT_TARGET_ATTR },
+	{ "logout-then", required_argument, NULL, OPT_LOGOUT_THEN },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "list", no_argument, NULL, OPT_LIST },
 	{ "help", no_argument, NULL, 'h' },
@@ -2554,6 +2623,7 @@ int main(int argc, char **argv)
 		case OPT_TEXT_MODE: o.text_mode = optarg; break;
 		case OPT_TEXT_DATA: o.text_data = optarg; break;
 		case OPT_TARGET_ATTR: o.target_attr = optarg; break;
+		case OPT_LOGOUT_THEN: o.logout_then = optarg; break;
 		case 'v': o.verbose++; break;
 		case OPT_LIST: usage(stdout); return 0;
 		case 'h': usage(stdout); return 0;
