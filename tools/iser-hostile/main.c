@@ -1084,6 +1084,18 @@ static int sc_login_seq(struct result *res, enum login_variant v)
 	return 0;
 }
 
+/* A READ(10) of @blocks 512-byte blocks at --lba into the data buffer. */
+static void read_req(struct conn *c, struct scsi_req *r, uint16_t blocks)
+{
+	memset(r, 0, sizeof(*r));
+	cdb_rw10(r->cdb, false, (uint32_t)o.lba, blocks);
+	r->read = true;
+	r->edtl = blocks * 512u;
+	r->buf = c->data;
+	r->stag = c->dmr->rkey;
+	r->va = (uintptr_t)c->data;
+}
+
 /*
  * A whole login with --keys added (or replacing the tool's own key of the
  * same name), with --target-attr set on the target for it; then a READ of
@@ -1100,7 +1112,7 @@ static int sc_login_keys(struct result *res)
 	};
 	char path[1024] = "", old[64] = "";
 	struct conn *c = open_conn(res, NULL);
-	struct scsi_req r = {};
+	struct scsi_req r;
 	struct scsi_rsp rsp;
 	char err[256];
 	double t;
@@ -1146,12 +1158,7 @@ static int sc_login_keys(struct result *res)
 		conn_free(c);
 		return 0;
 	}
-	cdb_rw10(r.cdb, false, (uint32_t)o.lba, 1);
-	r.read = true;
-	r.edtl = 512;
-	r.buf = c->data;
-	r.stag = c->dmr->rkey;
-	r.va = (uintptr_t)c->data;
+	read_req(c, &r, 1);
 	if (scsi_exec(c, &r, now() + o.timeout, &rsp) == 0 &&
 	    rsp.status == SCSI_GOOD)
 		note(res, "a READ completed");
@@ -2060,14 +2067,9 @@ static int sc_logout_then(struct result *res)
 		pdu_send(c, &p);
 	}
 	if (!strcmp(then, "read")) {
-		struct scsi_req r = {};
+		struct scsi_req r;
 
-		cdb_rw10(r.cdb, false, (uint32_t)o.lba, 8);
-		r.read = true;
-		r.edtl = 4096;
-		r.buf = c->data;
-		r.stag = c->dmr->rkey;
-		r.va = (uintptr_t)c->data;
+		read_req(c, &r, 8);
 		scsi_send(c, &r);
 	} else if (!strcmp(then, "text")) {
 		text_send(c, next_itt(c), RSVD_TAG, false, c->cmdsn++,
