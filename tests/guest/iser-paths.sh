@@ -143,6 +143,27 @@ portal_disable() {
 	((rc == 0)) && session_roundtrip "$T" "$P2"
 }
 
+# A CmdSN window (LIO's 64) above queue_depth: the receive ring is cut to
+# the receive queue, and must leave ib_drain_rq() an entry for its marker
+# ("failed to drain recv queue" otherwise, when the session ends).
+window_above_depth() {
+	local qd=/sys/module/iser_target/parameters/queue_depth old rc=0 m
+	old=$(cat "$qd") && echo 16 >"$qd" || return 1
+	m=$(dmesg | wc -l)
+	session_roundtrip "$T" "$PORTAL" || rc=1
+	echo "$old" >"$qd" || rc=1
+	dmesg | tail -n +"$((m + 1))" | grep -E 'queue depth|drain' | head -n 3
+	dmesg | tail -n +"$((m + 1))" | grep -qE 'session queue depth 64 is above the [0-9]+ commands' || {
+		echo "no line about the window above queue_depth"
+		rc=1
+	}
+	if dmesg | tail -n +"$((m + 1))" | grep -q 'failed to drain'; then
+		echo "a queue pair could not be drained"
+		rc=1
+	fi
+	return $rc
+}
+
 logout_all() {
 	iscsiadm -m node -u >/dev/null 2>&1
 	(($(sessions_count) == 0))
@@ -210,6 +231,7 @@ check "portal disabled while another serves; re-enabled it serves again" portal_
 step ipv6 "IPv6 addresses and an IPv6 iSER portal" ipv6_setup
 check "IPv6 portal login verifies" session_roundtrip "$T6" "$P6"
 check "wildcard portals 0.0.0.0 and [::] serve IPv4 and IPv6" wildcard
+check "window above queue_depth: verifies, and the queue pair drains" window_above_depth
 step logout "all sessions logged out" logout_all
 undo iscsid "iscsid stopped" initiator_stop
 undo lio "LIO configuration removed" lio_clear

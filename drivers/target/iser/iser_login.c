@@ -245,7 +245,7 @@ static noinline int iser_ffp_alloc(struct iser_conn *conn, struct iscsit_conn *i
 				  iser_recv_data_cap(conn));
 	ring = iser_rx_ring_fit(window, conn->rq_size);
 	if (ring < iser_rx_ring_size(window))
-		pr_warn_ratelimited("session queue depth %u is above queue_depth=%u: commands beyond it wait for receive buffers\n",
+		pr_warn_ratelimited("session queue depth %u is above the %u commands this connection's receive queue holds (module parameter queue_depth): commands beyond it wait for receive buffers\n",
 				    window, ring - ISER_RX_IMMEDIATE_EXTRA);
 	ret = iser_rx_ring_alloc(conn, ring, conn->max_recv_data);
 	if (ret)
