@@ -493,6 +493,7 @@ int iser_response_queue(struct iscsit_conn *iconn, struct iscsit_cmd *icmd,
 			int state);
 void iser_aborted_task(struct iscsit_conn *iconn, struct iscsit_cmd *icmd);
 void iser_cmd_put(struct iser_cmd *cmd);
+void iser_cmd_unlist(struct iscsit_conn *iconn, struct iscsit_cmd *icmd);
 void iser_sq_close(struct iser_conn *conn);
 void iser_np_login_arrived(struct iser_conn *conn);
 void iser_sq_flush(struct iser_conn *conn);

@@ -425,14 +425,6 @@ static bool iser_itt_busy(struct iscsit_conn *iconn, itt_t itt,
 	return busy;
 }
 
-/* Takes @icmd off its connection's list; the core lists it again. */
-static void iser_text_unlist(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
-{
-	spin_lock_bh(&iconn->cmd_lock);
-	list_del_init(&icmd->i_conn_node);
-	spin_unlock_bh(&iconn->cmd_lock);
-}
-
 /*
  * Hands a checked continuation of the Text task to the core, which then
  * builds the next part of the response. The task's request text stays
@@ -447,7 +439,7 @@ static int iser_text_continue(struct iser_conn *conn, struct iscsit_cmd *icmd,
 	icmd->cmd_sn = be32_to_cpu(hdr->cmdsn);
 	icmd->exp_stat_sn = be32_to_cpu(hdr->exp_statsn);
 	icmd->i_state = ISTATE_SEND_TEXTRSP;
-	iser_text_unlist(iconn, icmd);
+	iser_cmd_unlist(iconn, icmd);
 	return iscsit_process_text_cmd(iconn, icmd, hdr);
 }
 
@@ -489,9 +481,11 @@ static int iser_rx_text(struct iser_conn *conn, struct iser_buf *buf,
 	switch (act) {
 	case ISER_TEXT_RESTART:
 		old = icmd;
-		fallthrough;
+		conn->text_task = NULL;
+		conn->text_state = ISER_TEXT_NONE;
+		break;
 	case ISER_TEXT_DETACH:
-		ending = act == ISER_TEXT_DETACH ? icmd : NULL;
+		ending = icmd;
 		conn->text_task = NULL;
 		conn->text_state = ISER_TEXT_NONE;
 		break;

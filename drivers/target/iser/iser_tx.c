@@ -235,14 +235,11 @@ static int iser_prep_send(struct iser_cmd *cmd, u32 inline_len,
 	 * two different ones gets a plain SEND, and the initiator invalidates
 	 * both itself, rather than one here and one there.
 	 */
-	if (conn->use_sie && cmd->icmd->iscsi_opcode == ISCSI_OP_SCSI_CMD) {
-		if (cmd->pdu.rsv)
-			inv = cmd->pdu.read_stag;
-		if (cmd->pdu.wsv && (!inv || inv == cmd->pdu.write_stag))
-			inv = cmd->pdu.write_stag;
-		else if (cmd->pdu.wsv)
-			inv = 0;
-	}
+	if (conn->use_sie && cmd->icmd->iscsi_opcode == ISCSI_OP_SCSI_CMD &&
+	    !(cmd->pdu.rsv && cmd->pdu.wsv &&
+	      cmd->pdu.read_stag != cmd->pdu.write_stag))
+		inv = cmd->pdu.rsv ? cmd->pdu.read_stag :
+		      (cmd->pdu.wsv ? cmd->pdu.write_stag : 0);
 	if (inv) {
 		wr->opcode = IB_WR_SEND_WITH_INV;
 		wr->ex.invalidate_rkey = inv;
@@ -419,8 +416,12 @@ static void iser_read_done(struct ib_cq *cq, struct ib_wc *wc)
 	target_execute_cmd(&icmd->se_cmd);
 }
 
-/* Takes @icmd off its connection's command list, if it is still on it. */
-static void iser_cmd_unlist(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
+/**
+ * iser_cmd_unlist() - take a command off its connection's list, if on it
+ * @iconn: the iSCSI connection
+ * @icmd: the command
+ */
+void iser_cmd_unlist(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
 {
 	spin_lock_bh(&iconn->cmd_lock);
 	if (!list_empty(&icmd->i_conn_node))
