@@ -2249,6 +2249,9 @@ static int text_exchange(struct conn *c, const char *key, bool reset,
  *   cont-data    a continuation that carries data
  *   cont-ttt     a continuation with a TTT the target did not give
  *   cont-final   a continuation of a sequence that already ended
+ *   cont-imm     a continuation with the I bit its request did not have
+ *   cont-twice   two continuations at once, the first held back by a
+ *                CmdSN gap
  */
 static int sc_text(struct result *res)
 {
@@ -2320,9 +2323,9 @@ static int sc_text(struct result *res)
 		} else {
 			set_out(res, OUT_VERIFIED, at);
 		}
-	} else if (!strcmp(mode, "cont-data") || !strcmp(mode, "cont-ttt") ||
-		   !strcmp(mode, "cont-final")) {
+	} else if (!strncmp(mode, "cont-", 5)) {
 		bool final = !strcmp(mode, "cont-final");
+		bool imm = !strcmp(mode, "cont-imm");
 
 		itt = next_itt(c);
 		text_send(c, itt, RSVD_TAG, false, c->cmdsn++, key);
@@ -2347,7 +2350,10 @@ static int sc_text(struct result *res)
 			ttt = !strcmp(mode, "cont-ttt") ? t->ttt + 1 : t->ttt;
 		}
 		at = now();
-		text_send(c, itt, ttt, false, c->cmdsn++,
+		/* A CmdSN gap keeps this first one with the iSCSI layer. */
+		if (!strcmp(mode, "cont-twice"))
+			text_send(c, itt, ttt, false, c->cmdsn + 1, NULL);
+		text_send(c, itt, ttt, imm, imm ? c->cmdsn : c->cmdsn++,
 			  !strcmp(mode, "cont-data") ? key : NULL);
 		note(res, "%s: continuation with TTT 0x%x", mode, ttt);
 		settle(c, at, res);
@@ -2438,7 +2444,7 @@ static const struct scenario scenarios[] = {
 	{ "logout-then", "drop", sc_logout_then, 0,
 	  "Logout Request, then at once --logout-then logout|read|text|nop" },
 	{ "text", "drop", sc_text, 0,
-	  "Text Requests by --text-mode: twice live-itt two continue reset cont-data cont-ttt cont-final" },
+	  "Text Requests by --text-mode: twice live-itt two continue reset cont-data cont-ttt cont-final cont-imm cont-twice" },
 };
 
 static void usage(FILE *f)
