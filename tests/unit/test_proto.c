@@ -394,6 +394,54 @@ static void test_text(void)
 	check(ok, "text: continuation with data, without F, with C or another I bit is refused");
 }
 
+static void test_login_clock(void)
+{
+	struct iser_login_clock c = {
+		.start = 1000, .timeout = 3000, .stall = 25,
+		.asked = 1100, .now = 1110, .owed = true, .contended = true,
+	};
+	unsigned long next = 0;
+	bool ok;
+
+	check(iser_login_judge(&c, &next) == ISER_LOGIN_GOES_ON && next == 1125,
+	      "login: a fresh wait is looked at again when it would be a stall");
+	c.now = 1125;
+	check(iser_login_judge(&c, &next) == ISER_LOGIN_STALLED,
+	      "login: silence of the stall time while others wait is a stall");
+	c.contended = false;
+	check(iser_login_judge(&c, &next) == ISER_LOGIN_GOES_ON && next == 1150,
+	      "login: the same silence alone on the portal goes on, looked at again");
+	c.contended = true;
+	c.owed = false;
+	check(iser_login_judge(&c, &next) == ISER_LOGIN_GOES_ON && next == 4000,
+	      "login: while the target owes the response, only the timeout counts");
+	c.owed = true;
+	c.stall = 0;
+	check(iser_login_judge(&c, &next) == ISER_LOGIN_GOES_ON && next == 4000,
+	      "login: login_stall_ms=0 leaves only the timeout");
+	c.stall = 25;
+	c.now = 3990;
+	c.contended = false;
+	check(iser_login_judge(&c, &next) == ISER_LOGIN_GOES_ON && next == 4000,
+	      "login: the next look never passes the end of the login");
+	c.now = 4000;
+	ok = iser_login_judge(&c, &next) == ISER_LOGIN_TOO_LONG;
+	c.owed = false;
+	ok &= iser_login_judge(&c, &next) == ISER_LOGIN_TOO_LONG;
+	check(ok, "login: the whole login timeout ends it, owed or not");
+
+	c.start = (unsigned long)-100;
+	c.asked = (unsigned long)-10;
+	c.now = 20;
+	c.owed = true;
+	c.contended = true;
+	check(iser_login_judge(&c, &next) == ISER_LOGIN_STALLED,
+	      "login: a stall across the clock's wrap is seen");
+	c.now = (unsigned long)-5;
+	check(iser_login_judge(&c, &next) == ISER_LOGIN_GOES_ON && next == 15,
+	      "login: a wait across the clock's wrap goes on until its time");
+}
+
 int main(void)
 {
 	test_wire_layout();
@@ -405,6 +453,7 @@ int main(void)
 	test_sizing();
 	test_reasons();
 	test_text();
+	test_login_clock();
 	printf("1..%d\n", n_run);
 	fprintf(stderr, "unit: %d passed, %d failed\n", n_run - n_fail, n_fail);
 	return n_fail ? 1 : 0;

@@ -137,6 +137,7 @@ struct opts {
 	unsigned int count;
 	unsigned int parallel;
 	unsigned int hold;
+	unsigned int stalled;	/* login-starve: logins left hanging */
 	unsigned int abort_every;
 	unsigned int lun;
 	uint64_t lba;

@@ -188,6 +188,9 @@ static int target_attr_set(char *path, size_t plen, char *old, size_t olen)
 	return write_attr(path, eq + 1);
 }
 
+/* When open_session() last completed a login (login-starve times it). */
+static double login_done_at;
+
 /* Connect and log in; a failure here is a set-up error, not a finding. */
 static struct conn *open_session(struct result *res, const struct conn_cfg *cfg)
 {
@@ -218,6 +221,7 @@ static struct conn *open_session(struct result *res, const struct conn_cfg *cfg)
 		conn_free(c);
 		return NULL;
 	}
+	login_done_at = now();
 	return c;
 }
 
@@ -684,6 +688,70 @@ static void small_cfg(struct conn_cfg *cfg)
 }
 
 /*
+ * Start @n connects on the shared channel @ec into @cs, --parallel at a
+ * time, and pump until each is answered (up, refused or failed), the time
+ * runs out or a signal stops us. Returns how many were started.
+ */
+static unsigned int connect_many(struct rdma_event_channel *ec,
+				 struct conn **cs, unsigned int n,
+				 const struct conn_cfg *cfg)
+{
+	unsigned int i, started = 0;
+	double t0 = now();
+
+	for (;;) {
+		unsigned int pending = 0;
+
+		for (i = 0; i < started; i++)
+			if (cs[i]->state != C_UP && cs[i]->state != C_DOWN)
+				pending++;
+		while (started < n && pending < o.parallel) {
+			struct conn *c = conn_new(cfg, ec, NULL);
+
+			if (!c)
+				break;
+			conn_ids(c);
+			cs[started++] = c;
+			pending++;
+			if (conn_start(c, iser_pdata, sizeof(iser_pdata)))
+				conn_mark_down(c, "conn_start failed");
+		}
+		if (started == n && !pending)
+			break;
+		if (now() > t0 + o.timeout + n * 0.5 || stop_flag)
+			break;
+		pump(ec, 100);
+	}
+	return started;
+}
+
+/* Disconnect the @n connections of @cs, wait (10 s at most), free them. */
+static void hang_up_many(struct rdma_event_channel *ec, struct conn **cs,
+			 unsigned int n)
+{
+	unsigned int i;
+	double end;
+
+	for (i = 0; i < n; i++)
+		if (cs[i]->state == C_UP) {
+			cs[i]->we_disconnected = true;
+			rdma_disconnect(cs[i]->id);
+		}
+	end = now() + 10;
+	for (;;) {
+		unsigned int left = 0;
+
+		for (i = 0; i < n; i++)
+			left += cs[i]->state == C_UP;
+		if (!left || now() > end)
+			break;
+		pump(ec, 100);
+	}
+	for (i = 0; i < n; i++)
+		conn_free(cs[i]);
+}
+
+/*
  * Hold --count connections open without logging in for --hold seconds
  * (or until SIGTERM). Prints "READY established=N ..." on stdout once all
  * connects are answered, so that a test can measure the target meanwhile.
@@ -693,7 +761,7 @@ static int sc_idle_hold(struct result *res)
 	struct rdma_event_channel *ec = event_channel();
 	struct conn **cs;
 	struct conn_cfg cfg;
-	unsigned int i, started = 0, up = 0, refused = 0, failed = 0, dropped = 0;
+	unsigned int i, started, up = 0, refused = 0, failed = 0, dropped = 0;
 	double t0 = now(), t_ready, first_drop = 0, last_drop = 0, end;
 
 	if (!ec) {
@@ -705,29 +773,7 @@ static int sc_idle_hold(struct result *res)
 	small_cfg(&cfg);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
-	for (;;) {
-		unsigned int pending = 0;
-
-		for (i = 0; i < started; i++)
-			if (cs[i]->state != C_UP && cs[i]->state != C_DOWN)
-				pending++;
-		while (started < o.count && pending < o.parallel) {
-			struct conn *c = conn_new(&cfg, ec, NULL);
-
-			if (!c)
-				break;
-			conn_ids(c);
-			cs[started++] = c;
-			pending++;
-			if (conn_start(c, iser_pdata, sizeof(iser_pdata)))
-				conn_mark_down(c, "conn_start failed");
-		}
-		if (started == o.count && !pending)
-			break;
-		if (now() > t0 + o.timeout + o.count * 0.5 || stop_flag)
-			break;
-		pump(ec, 100);
-	}
+	started = connect_many(ec, cs, o.count, &cfg);
 	for (i = 0; i < started; i++) {
 		if (cs[i]->state == C_UP)
 			up++;
@@ -763,23 +809,7 @@ static int sc_idle_hold(struct result *res)
 	printf("HELD seconds=%.1f dropped=%u first=%.1f last=%.1f\n",
 	       now() - t_ready, dropped, first_drop, last_drop);
 	fflush(stdout);
-	for (i = 0; i < started; i++)
-		if (cs[i]->state == C_UP) {
-			cs[i]->we_disconnected = true;
-			rdma_disconnect(cs[i]->id);
-		}
-	end = now() + 10;
-	for (;;) {
-		unsigned int left = 0;
-
-		for (i = 0; i < started; i++)
-			left += cs[i]->state == C_UP;
-		if (!left || now() > end)
-			break;
-		pump(ec, 100);
-	}
-	for (i = 0; i < started; i++)
-		conn_free(cs[i]);
+	hang_up_many(ec, cs, started);
 	free(cs);
 	rdma_destroy_event_channel(ec);
 	set_out(res, up == o.count ? OUT_ALIVE : up ? OUT_FAILED : OUT_REFUSED, 0);
@@ -990,6 +1020,127 @@ static int sc_login_stall(struct result *res)
 		note(res, "%s", c->why);
 	}
 	conn_free(c);
+	return 0;
+}
+
+/*
+ * --count idle connections, then --stalled logins left hanging after their
+ * first request, all held while a good session logs in and verifies: how
+ * long does its login wait behind them? Prints a STARVE line; the outcome
+ * is the good session's.
+ */
+static int sc_login_starve(struct result *res)
+{
+	struct rdma_event_channel *ec = event_channel();
+	struct conn_cfg icfg, scfg;
+	struct conn **cs, **st;
+	unsigned int i, n_idle, n_st, idle_up = 0, idle_refused = 0;
+	unsigned int idle_failed = 0, idle_dropped = 0, stalled = 0;
+	unsigned int st_dropped = 0, st_answered = 0, inflight;
+	double t0, t_end, login_s, end;
+	uint8_t buf[1024];
+	char keys[1024];
+
+	if (!ec) {
+		set_out(res, OUT_ERROR, 0);
+		note(res, "cannot create an RDMA CM event channel");
+		return 0;
+	}
+	cs = calloc((size_t)o.count + o.stalled, sizeof(*cs));
+	if (!cs) {
+		set_out(res, OUT_ERROR, 0);
+		note(res, "out of memory");
+		rdma_destroy_event_channel(ec);
+		return 0;
+	}
+	small_cfg(&icfg);
+	n_idle = connect_many(ec, cs, o.count, &icfg);
+	for (i = 0; i < n_idle; i++) {
+		if (cs[i]->state == C_UP)
+			idle_up++;
+		else if (cs[i]->refused)
+			idle_refused++;
+		else
+			idle_failed++;
+	}
+	info("%u of %u idle connections up, %u refused, %u failed", idle_up,
+	     o.count, idle_refused, idle_failed);
+
+	/* Room for any login response: no failed receive may end them. */
+	conn_cfg_default(&scfg);
+	scfg.nrx = 2;
+	scfg.ntx = 2;
+	scfg.txsz = 2048;
+	scfg.datasz = 0;
+	st = cs + n_idle;
+	n_st = connect_many(ec, st, o.stalled, &scfg);
+	std_keys_stage0(keys, sizeof(keys));
+	for (i = 0; i < n_st; i++) {
+		struct conn *c = st[i];
+		struct pdu p;
+
+		if (c->state != C_UP)
+			continue;
+		login_pdu(c, &p, buf, sizeof(buf), STAGE_SEC, STAGE_OP, true,
+			  keys);
+		if (pdu_send(c, &p) == 0) {
+			c->user = 1;
+			stalled++;
+		}
+	}
+	/*
+	 * Their logins must be with the target before the good connect:
+	 * wait for the sends to complete, not for the answers.
+	 */
+	end = now() + o.timeout;
+	do {
+		pump(ec, 50);
+		inflight = 0;
+		for (i = 0; i < n_st; i++) {
+			conn_poll(st[i], 0);
+			if (st[i]->user && conn_alive(st[i]))
+				inflight += st[i]->tx_inflight;
+		}
+	} while (inflight && now() < end);
+	info("%u of %u logins stalled (%u sends unconfirmed)", stalled,
+	     o.stalled, inflight);
+
+	/*
+	 * The good session polls only its own channel: the others' events
+	 * queue in @ec meanwhile, and are taken afterwards.
+	 */
+	login_done_at = 0;
+	t0 = now();
+	sc_good(res);
+	t_end = now();
+	login_s = login_done_at ? login_done_at - t0 : -1;
+
+	pump(ec, 100);
+	for (i = 0; i < n_idle; i++)
+		if (cs[i]->established && cs[i]->state == C_DOWN)
+			idle_dropped++;
+	for (i = 0; i < n_st; i++) {
+		conn_poll(st[i], 0);
+		if (!st[i]->user)
+			continue;
+		if (st[i]->rx_count)
+			st_answered++;
+		if (st[i]->state == C_DOWN)
+			st_dropped++;
+	}
+	printf("STARVE idle_up=%u idle_refused=%u stalled=%u stalled_dropped=%u "
+	       "login_seconds=%.2f total_seconds=%.2f\n", idle_up, idle_refused,
+	       stalled, st_dropped, login_s, t_end - t0);
+	fflush(stdout);
+	note(res, "idle_up=%u idle_refused=%u stalled=%u stalled_dropped=%u "
+	     "login_seconds=%.2f total_seconds=%.2f", idle_up, idle_refused,
+	     stalled, st_dropped, login_s, t_end - t0);
+	note(res, "%u idle failed to connect, %u idle dropped, %u stalled "
+	     "logins answered by the end", idle_failed, idle_dropped,
+	     st_answered);
+	hang_up_many(ec, cs, n_idle + n_st);
+	free(cs);
+	rdma_destroy_event_channel(ec);
 	return 0;
 }
 
@@ -2401,6 +2552,8 @@ static const struct scenario scenarios[] = {
 	  "a crafted first login PDU (knobs: --iser-flags --opcode --bhs-flags --ahs --ahs-words --dlen --data-len --send-len --keys)" },
 	{ "login-stall", "drop", sc_login_stall, 0,
 	  "security stage, then silence" },
+	{ "login-starve", "verified", sc_login_starve, 0,
+	  "hold --count idle connections and --stalled half-done logins, then a good session; prints STARVE with its login time" },
 	{ "login-csg3", "drop", sc_login_csg3, 0, "first login PDU claims CSG=3" },
 	{ "login-ct", "drop", sc_login_ct, 0, "login PDU with both T and C set" },
 	{ "login-backwards", "drop", sc_login_backwards, 0,
@@ -2485,7 +2638,7 @@ enum {
 	OPT_BLOCKS, OPT_ITT, OPT_TTT, OPT_OFFSET, OPT_IMM, OPT_FINAL, OPT_DIR,
 	OPT_STAG, OPT_VA, OPT_MR_LEN, OPT_DELAY, OPT_KEYS, OPT_LIST,
 	OPT_TWO_STAGE, OPT_IRDSL, OPT_TEXT_MODE, OPT_TEXT_DATA, OPT_TARGET_ATTR,
-	OPT_LOGOUT_THEN,
+	OPT_LOGOUT_THEN, OPT_STALLED,
 };
 
 static const struct option longopts[] = {
@@ -2500,6 +2653,7 @@ static const struct option longopts[] = {
 	{ "timeout", required_argument, NULL, 'T' },
 	{ "parallel", required_argument, NULL, OPT_PARALLEL },
 	{ "hold", required_argument, NULL, OPT_HOLD },
+	{ "stalled", required_argument, NULL, OPT_STALLED },
 	{ "abort-every", required_argument, NULL, OPT_ABORT },
 	{ "lun", required_argument, NULL, OPT_LUN },
 	{ "lba", required_argument, NULL, OPT_LBA },
@@ -2575,6 +2729,7 @@ int main(int argc, char **argv)
 	o.count = 1;
 	o.parallel = 8;
 	o.hold = 20;
+	o.stalled = 16;
 	o.timeout = 20;
 	o.lba = 65536;
 	o.sizes = "4k,64k,256k,1m";
@@ -2598,6 +2753,7 @@ int main(int argc, char **argv)
 		case 'T': o.timeout = atof(optarg); break;
 		case OPT_PARALLEL: o.parallel = (unsigned int)num(optarg, "--parallel"); break;
 		case OPT_HOLD: o.hold = (unsigned int)num(optarg, "--hold"); break;
+		case OPT_STALLED: o.stalled = (unsigned int)num(optarg, "--stalled"); break;
 		case OPT_ABORT: o.abort_every = (unsigned int)num(optarg, "--abort-every"); break;
 		case OPT_LUN: o.lun = (unsigned int)num(optarg, "--lun"); break;
 		case OPT_LBA: o.lba = (uint64_t)num(optarg, "--lba"); break;

@@ -139,6 +139,7 @@ DECLARE_STATIC_KEY_TRUE(iser_stats_key);
 
 extern unsigned int iser_max_io_bytes;
 extern unsigned int iser_queue_depth;
+extern unsigned int iser_login_stall_ms;
 extern struct workqueue_struct *iser_wq;
 /* Named caches, so that /proc/slabinfo shows what connections hold. */
 extern struct kmem_cache *iser_conn_cache;
@@ -226,6 +227,8 @@ struct iser_np;
  * @login_ready: a login request waits for iser_get_login_rx()
  * @login_more: the login continues; the next request runs conn->login_work
  * @login_final: final login response, sent once the connection is usable
+ * @login_start: when the login thread took the connection
+ * @login_asked: when the last non-final login response was posted
  * @rx: receive ring of the full feature phase
  * @rx_count: descriptors in @rx
  * @rx_pages: data pages per descriptor
@@ -288,6 +291,8 @@ struct iser_conn {
 	bool login_ready;
 	bool login_more;
 	bool login_final;
+	unsigned long login_start;
+	unsigned long login_asked;
 
 	struct iser_buf *rx;
 	u32 rx_count;
@@ -401,6 +406,7 @@ struct iser_cmd {
  *	a Login Request
  * @pending: connections with a Login Request, waiting for iser_accept_np()
  * @prelogin: connections on @connecting and @pending
+ * @logins: connections the login thread took whose login is not over
  * @accept_wq: woken when @pending grows or the portal stops
  * @node: entry in the global listener list
  * @relisten_work: re-creates @cm_id after its device went away
@@ -417,6 +423,7 @@ struct iser_np {
 	struct list_head connecting;
 	struct list_head pending;
 	unsigned int prelogin;
+	atomic_t logins;
 	wait_queue_head_t accept_wq;
 	struct list_head node;
 	struct delayed_work relisten_work;
@@ -438,6 +445,7 @@ int iser_setup_np(struct iscsi_np *np, struct sockaddr_storage *addr);
 int iser_accept_np(struct iscsi_np *np, struct iscsit_conn *iconn);
 void iser_free_np(struct iscsi_np *np);
 void iser_wait_conn(struct iscsit_conn *iconn);
+void iser_login_wait_started(struct iser_conn *conn);
 void iser_free_conn(struct iscsit_conn *iconn);
 bool iser_conn_set_state(struct iser_conn *conn, enum iser_conn_state to);
 const char *iser_conn_state_name(enum iser_conn_state state);

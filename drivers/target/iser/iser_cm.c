@@ -27,15 +27,19 @@
 /*
  * A connection is handed to the portal's single login thread only once its
  * first Login Request is in, so idle connects cannot hold that thread; one
- * that sends none in this time is dropped, and each portal holds at most
- * ISER_MAX_PRELOGIN of them: each has a full-size queue pair already.
+ * that sends none in this time is dropped. Each portal holds at most
+ * ISER_MAX_PRELOGIN connections before their login (each has a full-size
+ * queue pair already); when full, the oldest one still without a Login
+ * Request makes room for a new one, so idle connects cannot lock out an
+ * initiator that logs in at once.
  */
 #define ISER_PRELOGIN_TIMEOUT	(15 * HZ)
 #define ISER_MAX_PRELOGIN	256
 /*
- * The whole login, from the first Login Request to the final response.
- * LIO times out only the exchanges it waits for itself, and before Linux
- * 6.4 not the wait for an initiator that stalls between two requests.
+ * The whole login, from the first Login Request to the final response, and
+ * the wait for the login thread before it. LIO times out only the exchanges
+ * it waits for itself, and before Linux 6.4 not the wait for an initiator
+ * that stalls between two requests.
  */
 #define ISER_LOGIN_TIMEOUT	(30 * HZ)
 
@@ -100,6 +104,8 @@ bool iser_conn_set_state(struct iser_conn *conn, enum iser_conn_state to)
 		conn->state = to;
 	spin_unlock_irqrestore(&conn->lock, flags);
 	if (ok) {
+		if (from == ISER_CONN_LOGIN)
+			atomic_dec(&conn->np->logins);
 		trace_iser_conn_state(conn, from, to);
 		pr_debug("conn %p %s -> %s\n", conn, iser_state_names[from],
 			 iser_state_names[to]);
@@ -219,6 +225,8 @@ void iser_conn_fail(struct iser_conn *conn, const char *why)
 		conn->core_calls++;
 	spin_unlock_irqrestore(&conn->lock, flags);
 	wake_up_all(&conn->state_wq);
+	if (prev == ISER_CONN_LOGIN)
+		atomic_dec(&conn->np->logins);
 	trace_iser_conn_state(conn, prev, ISER_CONN_CLOSING);
 	trace_iser_conn_close(conn, why);
 	pr_debug("conn %p failing in state %s: %s\n", conn,
@@ -373,6 +381,72 @@ static noinline int iser_create_qp(struct iser_conn *conn)
 
 ALLOW_ERROR_INJECTION(iser_create_qp, ERRNO);
 
+/* Other connections wait for the portal's login thread or semaphore. */
+static bool iser_np_contended(struct iser_np *inp)
+{
+	bool busy;
+
+	mutex_lock(&inp->lock);
+	busy = atomic_read(&inp->logins) > 1 || !list_empty(&inp->pending);
+	mutex_unlock(&inp->lock);
+	return busy;
+}
+
+/*
+ * A login in progress: ends it when the whole login took too long, or when
+ * the initiator owes the next request for longer than login_stall_ms while
+ * others wait (iser_login_judge()); otherwise looks again later.
+ */
+static void iser_login_check(struct iser_conn *conn)
+{
+	struct iser_login_clock c = {
+		.now = jiffies,
+		.start = conn->login_start,
+		.timeout = ISER_LOGIN_TIMEOUT,
+		.stall = msecs_to_jiffies(READ_ONCE(iser_login_stall_ms)),
+	};
+	unsigned long flags, next = 0;
+
+	spin_lock_irqsave(&conn->lock, flags);
+	c.owed = conn->login_more;
+	c.asked = conn->login_asked;
+	spin_unlock_irqrestore(&conn->lock, flags);
+	c.contended = c.owed && iser_np_contended(conn->np);
+
+	switch (iser_login_judge(&c, &next)) {
+	case ISER_LOGIN_TOO_LONG:
+		pr_warn_ratelimited("connection from %pISpc did not complete its login in %u s, dropping connection\n",
+				    &conn->cm_id->route.addr.dst_addr,
+				    ISER_LOGIN_TIMEOUT / HZ);
+		iser_conn_fail(conn, "login not completed in time");
+		break;
+	case ISER_LOGIN_STALLED:
+		pr_warn_ratelimited("connection from %pISpc stalled its login for %u ms while other logins wait, dropping connection\n",
+				    &conn->cm_id->route.addr.dst_addr,
+				    jiffies_to_msecs(c.now - c.asked));
+		iser_conn_fail(conn, "login stalled while others wait");
+		break;
+	case ISER_LOGIN_GOES_ON:
+		mod_delayed_work(system_wq, &conn->login_deadline,
+				 next - c.now);
+		break;
+	}
+}
+
+/**
+ * iser_login_wait_started() - the initiator now owes the next Login Request
+ * @conn: the connection, in login
+ *
+ * Brings the login check forward to when the wait would count as a stall.
+ */
+void iser_login_wait_started(struct iser_conn *conn)
+{
+	unsigned long stall = msecs_to_jiffies(READ_ONCE(iser_login_stall_ms));
+
+	if (stall)
+		mod_delayed_work(system_wq, &conn->login_deadline, stall);
+}
+
 static void iser_login_deadline(struct work_struct *work)
 {
 	struct iser_conn *conn = container_of(to_delayed_work(work),
@@ -386,11 +460,14 @@ static void iser_login_deadline(struct work_struct *work)
 				    ISER_PRELOGIN_TIMEOUT / HZ);
 		iser_conn_fail(conn, "no Login Request in time");
 		break;
-	case ISER_CONN_LOGIN:
-		pr_warn_ratelimited("connection from %pISpc did not complete its login in %u s, dropping connection\n",
+	case ISER_CONN_PENDING:
+		pr_warn_ratelimited("connection from %pISpc waited %u s for the portal's login thread, dropping connection\n",
 				    &conn->cm_id->route.addr.dst_addr,
 				    ISER_LOGIN_TIMEOUT / HZ);
-		iser_conn_fail(conn, "login not completed in time");
+		iser_conn_fail(conn, "login thread busy too long");
+		break;
+	case ISER_CONN_LOGIN:
+		iser_login_check(conn);
 		break;
 	default:
 		break;
@@ -442,8 +519,8 @@ static int iser_connect_request(struct rdma_cm_id *cm_id,
 	struct iser_np *inp = cm_id->context;
 	struct rdma_conn_param cp = {};
 	struct iser_cm_params prm;
+	struct iser_conn *conn, *idle = NULL;
 	struct iser_cm_rep rep;
-	struct iser_conn *conn;
 	struct iser_device *dev;
 	enum iser_reason why;
 	bool enabled, full;
@@ -462,11 +539,27 @@ static int iser_connect_request(struct rdma_cm_id *cm_id,
 
 	mutex_lock(&inp->lock);
 	full = inp->prelogin >= ISER_MAX_PRELOGIN;
-	if (!full)
+	if (full) {
+		/* The list's reference passes to us with the entry. */
+		idle = list_first_entry_or_null(&inp->connecting,
+						struct iser_conn, np_node);
+		if (idle) {
+			list_del_init(&idle->np_node);
+			full = false;
+		}
+	} else {
 		inp->prelogin++;
+	}
 	mutex_unlock(&inp->lock);
 	if (full)
 		return iser_reject(cm_id, "too many connections without a login on this portal");
+	if (idle) {
+		pr_warn_ratelimited("portal %pISpc is full: dropping the connection from %pISpc that sent no Login Request for the longest time\n",
+				    &inp->np->np_sockaddr,
+				    &idle->cm_id->route.addr.dst_addr);
+		iser_conn_fail(idle, "evicted by a newer connection");
+		iser_conn_put(idle);
+	}
 
 	dev = iser_device_get(cm_id->device);
 	if (IS_ERR(dev)) {
@@ -563,6 +656,7 @@ static bool iser_np_ready(struct iser_conn *conn)
 	if (!iser_conn_set_state(conn, ISER_CONN_PENDING))
 		return false;
 	list_move_tail(&conn->np_node, &conn->np->pending);
+	mod_delayed_work(system_wq, &conn->login_deadline, ISER_LOGIN_TIMEOUT);
 	return true;
 }
 
@@ -822,10 +916,15 @@ int iser_accept_np(struct iscsi_np *np, struct iscsit_conn *iconn)
 		list_del_init(&conn->np_node);
 		inp->prelogin--;
 		conn->iconn = iconn;
+		conn->login_start = jiffies;
+		/* Counted first: leaving LOGIN, even at once, uncounts it. */
+		atomic_inc(&inp->logins);
 		bound = iser_conn_set_state(conn, ISER_CONN_LOGIN);
 		if (bound)
 			mod_delayed_work(system_wq, &conn->login_deadline,
 					 ISER_LOGIN_TIMEOUT);
+		else
+			atomic_dec(&inp->logins);
 		mutex_unlock(&inp->lock);
 		if (!bound) {
 			iser_conn_put(conn);

@@ -311,13 +311,16 @@ int iser_put_login_tx(struct iscsit_conn *iconn, struct iscsi_login *login,
 	}
 
 	spin_lock_irqsave(&conn->lock, flags);
-	if (conn->state >= ISER_CONN_CLOSING)
+	if (conn->state >= ISER_CONN_CLOSING) {
 		ret = -ENOTCONN;
-	else
+	} else {
 		conn->login_more = true;
+		conn->login_asked = jiffies;
+	}
 	spin_unlock_irqrestore(&conn->lock, flags);
 	if (ret)
 		return ret;
+	iser_login_wait_started(conn);
 
 	ret = iser_post_login_recv(conn);
 	if (ret)

@@ -85,6 +85,17 @@ module_param_cb(queue_depth, &iser_queue_depth_ops, &iser_queue_depth, 0644);
 MODULE_PARM_DESC(queue_depth,
 		 "Commands in flight per connection the queues are sized for (16 to 4096, default 128); set it at least to the TPG's default_cmdsn_depth");
 
+/*
+ * LIO serves the logins of a portal group one at a time, so an initiator
+ * that goes quiet in the middle of its login holds up every login behind
+ * it until the login timeout. Waiting longer than this for a login request
+ * while others queue is taken for such a stall.
+ */
+unsigned int iser_login_stall_ms = 250;
+module_param_named(login_stall_ms, iser_login_stall_ms, uint, 0644);
+MODULE_PARM_DESC(login_stall_ms,
+		 "Drop a login whose initiator stays silent this many milliseconds while other logins wait on the portal (default 250; 0: only the login timeout applies)");
+
 module_param_named(stats, iser_stats_param, bool, 0444);
 MODULE_PARM_DESC(stats,
 		 "Count per-connection statistics (default on; off only to measure what counting costs: every counter then reads 0)");

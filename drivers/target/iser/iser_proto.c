@@ -445,3 +445,44 @@ u32 iser_sq_size(u32 queue_depth, u32 max_io, u32 max_sge, u32 page_size,
 
 	return n > dev_max_wr ? dev_max_wr : (u32)n;
 }
+
+/* a is at or after b, on a clock that wraps. */
+static bool iser_tick_reached(unsigned long a, unsigned long b)
+{
+	return (long)(a - b) >= 0;
+}
+
+/**
+ * iser_login_judge() - decide whether a login in progress may go on
+ * @c: its times and circumstances
+ * @next: when to look again, for %ISER_LOGIN_GOES_ON
+ *
+ * A silence counts as a stall only while others wait: an initiator alone on
+ * the portal may take the whole login timeout, however slow it is. While it
+ * owes a request the login is looked at every @c->stall ticks, since others
+ * may start waiting at any time.
+ *
+ * Return: the verdict.
+ */
+enum iser_login_verdict iser_login_judge(const struct iser_login_clock *c,
+					 unsigned long *next)
+{
+	unsigned long end = c->start + c->timeout, at;
+
+	if (iser_tick_reached(c->now, end))
+		return ISER_LOGIN_TOO_LONG;
+	at = end;
+	if (c->stall && c->owed) {
+		if (iser_tick_reached(c->now, c->asked + c->stall)) {
+			if (c->contended)
+				return ISER_LOGIN_STALLED;
+			at = c->now + c->stall;
+		} else {
+			at = c->asked + c->stall;
+		}
+		if (iser_tick_reached(at, end))
+			at = end;
+	}
+	*next = at;
+	return ISER_LOGIN_GOES_ON;
+}

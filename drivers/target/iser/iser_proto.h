@@ -195,6 +195,42 @@ enum iser_text_action iser_text_decide(enum iser_text_state state,
 				       const struct iser_text_req *req,
 				       const char **why);
 
+/**
+ * enum iser_login_verdict - what becomes of a login in progress
+ * @ISER_LOGIN_GOES_ON: nothing wrong yet; look again at the time given
+ * @ISER_LOGIN_TOO_LONG: the whole login took longer than allowed
+ * @ISER_LOGIN_STALLED: the initiator owes a request for too long while
+ *	other logins wait behind it
+ */
+enum iser_login_verdict {
+	ISER_LOGIN_GOES_ON,
+	ISER_LOGIN_TOO_LONG,
+	ISER_LOGIN_STALLED,
+};
+
+/**
+ * struct iser_login_clock - a login in progress, in clock ticks that wrap
+ * @now: the time now
+ * @start: when the login thread took the connection
+ * @asked: when the last non-final response went out
+ * @timeout: longest whole login
+ * @stall: longest silence while others wait (0: no limit)
+ * @owed: the initiator owes the next request
+ * @contended: other connections wait to log in
+ */
+struct iser_login_clock {
+	unsigned long now;
+	unsigned long start;
+	unsigned long asked;
+	unsigned long timeout;
+	unsigned long stall;
+	bool owed;
+	bool contended;
+};
+
+enum iser_login_verdict iser_login_judge(const struct iser_login_clock *c,
+					 unsigned long *next);
+
 u32 iser_rx_ring_size(u32 cmdsn_depth);
 u32 iser_rx_ring_fit(u32 cmdsn_depth, u32 rq_size);
 u32 iser_rx_data_pages(u32 max_recv_dsl, u32 page_size);
