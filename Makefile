@@ -42,6 +42,13 @@ check-debug:
 check-matrix:
 	STAGES=build tests/run-all.sh
 
+# W=1 builds for arm64 and ppc64el, 64 KiB pages, against linux-source-6.1
+# prepared and cached per ARCH (tools/cross-build.sh); no VM.
+CROSS_ARCHES ?= arm64 ppc64el
+.PHONY: cross
+cross:
+	tools/cross-build.sh $(CROSS_ARCHES)
+
 # checkpatch --strict, kernel-doc, sparse, shellcheck, docutils (TAP).
 lint:
 	tools/lint.sh

@@ -115,6 +115,8 @@ if stage build; then
 		tap_diag "build: $k ($(kdir_of "$k"))"
 		matrix_check "$k"
 	done
+	# 64 KiB pages and other compilers: arm64 and ppc64el, W=1.
+	tap_relay_cmd "build: " tools/cross-build.sh arm64 ppc64el
 fi
 
 # (d) VM suites, on each kernel of $vm_kvers; the module is built at the
@@ -156,7 +158,7 @@ fi
 # (d2) The security scenarios of the hostile suite (Documentation/
 # security.rst) also on every other installed kernel, so that a fix that
 # depends on the core's version is seen on each (6.1 and 6.12).
-security_only='^(text-|login-rdmaext|login-trdsl|nopin-reply|ffp-snack|scsi-write-final)'
+security_only='^(text-|login-rdmaext|login-trdsl|login-starve|nopin-reply|ffp-snack|scsi-write-final)'
 if stage vm && [[ " $suites " == *" hostile "* && -z ${KVERS:-} ]]; then
 	for k in $build_kvers; do
 		[[ " $vm_kvers " == *" $k "* ]] && continue
