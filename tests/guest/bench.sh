@@ -44,6 +44,14 @@ seq-read-1m-qd16 read 1m 16 1
 seq-write-1m-qd16 write 1m 16 1
 mixed-70-30-8k-qd32 randrw 8k 32 1 70
 "
+# ISER_BENCH_WORKLOADS="NAME ...": only those (tools/crash-loop.sh); it
+# also leaves out the memory measurement.
+if [[ -n ${ISER_BENCH_WORKLOADS:-} ]]; then
+	WORKLOADS=$(while read -r name rest; do
+		[[ " $ISER_BENCH_WORKLOADS " == *" $name "* ]] && echo "$name $rest"
+	done <<<"$WORKLOADS")
+	[[ -n $WORKLOADS ]] || { echo "no workload in '$ISER_BENCH_WORKLOADS'"; exit 1; }
+fi
 
 setup() {
 	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
@@ -313,7 +321,8 @@ bench_round() {
 					echo "$tr $name: profile failed"
 			fi
 		done <<<"$WORKLOADS"
-		((round == 1)) && { mem_per_conn "$tr" || echo "$tr: memory measurement failed"; }
+		((round == 1)) && [[ -z ${ISER_BENCH_WORKLOADS:-} ]] &&
+			{ mem_per_conn "$tr" || echo "$tr: memory measurement failed"; }
 		down "$tr"
 	done
 }

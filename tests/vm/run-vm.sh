@@ -16,6 +16,9 @@
 #   ISER_VM_SLOW=N     multiply the timeout by N (the debug kernel is slow)
 #   ISER_VM_SLUB_DEBUG=FLAGS  slub_debug flags (default FZPU; empty: none,
 #                      as the benchmark boots, since they cost CPU)
+#   ISER_VM_ICOUNT=1   QEMU's instruction clock (one vCPU thread, guest time
+#                      counts executed instructions): another timing, and
+#                      repeatable costs (tools/crash-loop.sh, issue 21)
 #   ISER_*             passed through to the guest (e.g. ISER_IMPL)
 set -euo pipefail
 
@@ -64,6 +67,9 @@ fi
 if [[ ${ISER_VM_KVM:-0} == 1 ]]; then
 	accel=(-accel kvm -cpu host)
 	mode=KVM
+elif [[ ${ISER_VM_ICOUNT:-0} == 1 ]]; then
+	accel=(-accel "tcg,thread=single" -icount "shift=0,sleep=off" -cpu max)
+	mode="TCG with the instruction clock"
 else
 	accel=(-accel "tcg,thread=multi" -cpu max)
 	mode=TCG

@@ -1479,22 +1479,28 @@ static uint32_t pending_write(struct conn *c, uint32_t edtl)
 	r.buf = c->data;
 	r.stag = c->dmr->rkey;
 	r.va = (uintptr_t)c->data;
-	/* scsi_send() would send the Data-Out itself: build it here. */
+	/*
+	 * scsi_send() would send the Data-Out itself: build it here. With
+	 * --final 1 no unsolicited data follows and the target fetches all of
+	 * it by RDMA READ at once, so that the next PDU meets that READ.
+	 */
 	{
+		bool fetch = o.final == 1;
 		struct pdu p;
 
 		r.itt = next_itt(c);
-		pdu_init(&p, OP_SCSI_CMD, CMD_WRITE | CMD_ATTR_SIMPLE);
+		pdu_init(&p, OP_SCSI_CMD, CMD_WRITE | CMD_ATTR_SIMPLE |
+			 (fetch ? FLAG_FINAL : 0));
 		p.bhs[B_LUN + 1] = (uint8_t)o.lun;
 		put32(p.bhs + B_ITT, r.itt);
 		put32(p.bhs + B_TTT, edtl);
 		put32(p.bhs + B_CMDSN, c->cmdsn++);
 		put32(p.bhs + B_EXPSTATSN, c->exp_statsn);
 		memcpy(p.bhs + B_CDB, r.cdb, 16);
-		if (edtl > c->first_burst) {
+		if (fetch || edtl > c->first_burst) {
 			p.ih[0] |= ISER_FLAG_WSV;
 			put32(p.ih + 4, r.stag);
-			put64(p.ih + 8, r.va + c->first_burst);
+			put64(p.ih + 8, r.va + (fetch ? 0 : c->first_burst));
 		}
 		if (pdu_send(c, &p))
 			return 0;
@@ -1887,6 +1893,97 @@ static int sc_write_pending(struct result *res, bool abort_it)
 }
 
 static int sc_write_stall(struct result *res) { return sc_write_pending(res, false); }
+
+/*
+ * A WRITE waits for its unsolicited Data-Out while a LUN RESET from another
+ * session aborts it, then that Data-Out completes it: LIO answers the WRITE
+ * with TASK ABORTED (TAS: the reset came from another I_T nexus) and drops
+ * the references itself. The WRITE's connection must answer it once, free
+ * it once, and stay up.
+ */
+static int sc_write_reset_other(struct result *res)
+{
+	struct conn *a = open_session(res, NULL), *b = NULL;
+	uint32_t edtl = 4096, itt, titt;
+	bool status = false, reset = false;
+	uint8_t wstatus = 0xff;
+	struct pdu p;
+	double t, end;
+
+	if (!a)
+		return 0;
+	if (a->initial_r2t || a->first_burst < edtl || tur(a, res)) {
+		set_out(res, OUT_ERROR, 0);
+		note(res, "needs InitialR2T=No and a working LUN");
+		conn_free(a);
+		return 0;
+	}
+	b = open_session(res, NULL);
+	if (!b) {
+		conn_free(a);
+		return 0;
+	}
+	fill_pattern(a->data, edtl, 5, 0);
+	t = now();
+	itt = pending_write(a, edtl);
+	titt = next_itt(b);
+	if (!itt || tmf_send(b, 5, RSVD_TAG, b->cmdsn, titt)) {
+		set_out(res, OUT_ERROR, 0);
+		note(res, "cannot send the WRITE or the LUN RESET");
+		goto out;
+	}
+	/* The reset waits for the WRITE: let it reach that wait first. */
+	usleep(500000);
+	pdu_init(&p, OP_DATA_OUT, FLAG_FINAL);
+	p.bhs[B_LUN + 1] = (uint8_t)o.lun;
+	put32(p.bhs + B_ITT, itt);
+	put32(p.bhs + B_TTT, RSVD_TAG);
+	put32(p.bhs + B_EXPSTATSN, a->exp_statsn);
+	p.data = a->data;
+	p.datalen = edtl;
+	put24(p.bhs + B_DLEN, edtl);
+	pdu_send(a, &p);
+
+	end = now() + o.timeout;
+	while (conn_alive(a) && !status && now() < end) {
+		struct rpdu *r = conn_next(a, now() + 0.2);
+		const uint8_t *bhs;
+
+		if (!r)
+			continue;
+		bhs = r->buf + ISER_HDR_LEN;
+		if ((bhs[0] & OP_MASK) == OP_SCSI_RSP && get32(bhs + B_ITT) == itt) {
+			status = true;
+			wstatus = bhs[3];
+		} else {
+			note_pdu(res, r);
+		}
+		free(r);
+	}
+	while (conn_alive(b) && !reset && now() < end) {
+		struct rpdu *r = conn_next(b, now() + 0.2);
+		const uint8_t *bhs;
+
+		if (!r)
+			continue;
+		bhs = r->buf + ISER_HDR_LEN;
+		if ((bhs[0] & OP_MASK) == OP_TMF_RSP && get32(bhs + B_ITT) == titt)
+			reset = true;
+		free(r);
+	}
+	note(res, "WRITE itt 0x%x: %s; LUN RESET from another session: %s", itt,
+	     status ? (wstatus == 0x40 ? "TASK ABORTED" : "answered") : "no status",
+	     reset ? "answered" : "not answered");
+	if (status && wstatus != 0x40)
+		note(res, "WRITE status 0x%02x, not TASK ABORTED", wstatus);
+	settle(a, t, res);
+	if (!reset && res->out == OUT_ALIVE)
+		set_out(res, OUT_WEDGED, t);
+out:
+	conn_free(b);
+	conn_free(a);
+	return 0;
+}
 static int sc_tmf_abort_write(struct result *res) { return sc_write_pending(res, true); }
 
 /*
@@ -2582,6 +2679,8 @@ static const struct scenario scenarios[] = {
 	  "--count task management requests (ABORT TASK of no task, ABORT TASK SET, LUN RESET)" },
 	{ "write-stall", "drop", sc_write_stall, 0,
 	  "a WRITE whose unsolicited Data-Out never comes" },
+	{ "write-reset-other", "survive", sc_write_reset_other, 0,
+	  "a WRITE waiting for unsolicited data, a LUN RESET from another session, then the data" },
 	{ "tmf-abort-write", "survive", sc_tmf_abort_write, 0,
 	  "ABORT TASK of a WRITE waiting for its Data-Out, then that Data-Out" },
 	{ "listen", "survive", sc_listen, 0,

@@ -371,6 +371,9 @@ enum iser_post {
  *	its send completion and the core's removal once the reply came (the
  *	reply may be received before the send completes); zero otherwise
  * @start_ns: when the SCSI command arrived, for its latency
+ * @tas_status: the status is the core's TASK ABORTED answer to an abort
+ *	from another I_T nexus; the core then drops the reference that a
+ *	completed WRITE's status would drop
  * @counted: the command started: its completion is traced (and, with
  *	statistics on, counted off the outstanding ones)
  */
@@ -394,6 +397,7 @@ struct iser_cmd {
 	struct work_struct ctrl_work;
 	atomic_t nopin_holds;
 	u64 start_ns;
+	bool tas_status;
 	bool counted;
 };
 

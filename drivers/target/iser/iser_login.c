@@ -259,16 +259,18 @@ static noinline int iser_ffp_alloc(struct iser_conn *conn, struct iscsit_conn *i
 		ret = -ENOMEM;
 		goto out_slots;
 	}
+	/*
+	 * Receives posted before a failure complete (flushed) only once the
+	 * queue pair is drained: the ring stays for iser_conn_release(),
+	 * which frees it, the slots and the scratch header after the drain.
+	 */
 	ret = iser_post_rx_ring(conn);
 	if (ret)
-		goto out_scratch;
+		return ret;
 	pr_debug("conn %p: full feature with %u receive buffers of %u pages, %u send slots\n",
 		 conn, ring, conn->rx_pages, tags);
 	return 0;
 
-out_scratch:
-	kfree(conn->hdr_scratch);
-	conn->hdr_scratch = NULL;
 out_slots:
 	iser_tx_slots_free(conn);
 out_ring:

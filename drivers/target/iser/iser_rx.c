@@ -303,6 +303,33 @@ static int iser_rx_scsi_cmd(struct iser_conn *conn, struct iser_buf *buf,
 	return 0;
 }
 
+/*
+ * iSER initiators send only unsolicited data as Data-Out; once a WRITE's
+ * unsolicited burst is over, the target fetches the rest by RDMA READ
+ * (RFC 7145: solicited data never travels as Data-Out). The core's checks of a Data-Out may complete a
+ * WRITE as aborted or turn it into a Reject, which must never happen while
+ * that READ may still land in its pages: such a Data-Out does not reach
+ * the core. Runs in the receive completion, where the core changes
+ * unsolicited_data too.
+ */
+static bool iser_dataout_unexpected(struct iscsit_conn *iconn, itt_t itt)
+{
+	struct iscsit_cmd *icmd;
+	bool bad = false;
+
+	spin_lock_bh(&iconn->cmd_lock);
+	list_for_each_entry(icmd, &iconn->conn_cmd_list, i_conn_node) {
+		if (icmd->init_task_tag != itt)
+			continue;
+		bad = icmd->iscsi_opcode == ISCSI_OP_SCSI_CMD &&
+		      icmd->data_direction == DMA_TO_DEVICE &&
+		      !icmd->unsolicited_data;
+		break;
+	}
+	spin_unlock_bh(&iconn->cmd_lock);
+	return bad;
+}
+
 static int iser_rx_data_out(struct iser_conn *conn, struct iser_buf *buf,
 			    const struct iser_pdu_info *info, u8 *hdrs)
 {
@@ -316,6 +343,10 @@ static int iser_rx_data_out(struct iser_conn *conn, struct iser_buf *buf,
 		iser_bad_pdu(conn, hdrs, "Data-Out above MaxXmitDataSegmentLength");
 		return -EINVAL;
 	}
+	if (iser_dataout_unexpected(iconn, hdr->itt)) {
+		iser_bad_pdu(conn, hdrs, "Data-Out for a WRITE whose data the target fetches by RDMA READ");
+		return -EINVAL;
+	}
 	rc = iscsit_check_dataout_hdr(iconn, hdrs, &icmd);
 	if (rc < 0)
 		return rc;
@@ -324,11 +355,6 @@ static int iser_rx_data_out(struct iser_conn *conn, struct iser_buf *buf,
 		if (iscsit_find_cmd_from_itt(iconn, hdr->itt))
 			return 0;
 		iser_bad_pdu(conn, hdrs, "Data-Out for a task that does not exist");
-		return -EINVAL;
-	}
-	/* iSER fetches solicited data itself with RDMA READ. */
-	if (!icmd->unsolicited_data) {
-		iser_bad_pdu(conn, hdrs, "solicited Data-Out sent as a SEND");
 		return -EINVAL;
 	}
 	if (iser_copy_data(buf, info, icmd, be32_to_cpu(hdr->offset),

@@ -288,8 +288,10 @@ static int iser_build_status(struct iser_cmd *cmd)
 int iser_queue_status(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
 {
 	struct iser_cmd *cmd = iser_cmd(icmd);
+	u32 tas = CMD_T_ABORTED | CMD_T_TAS;
 	int ret;
 
+	cmd->tas_status = (READ_ONCE(icmd->se_cmd.transport_state) & tas) == tas;
 	ret = iser_build_status(cmd);
 	if (ret)
 		return ret;
@@ -464,10 +466,11 @@ void iser_cmd_put(struct iser_cmd *cmd)
 		 * A WRITE that never ran still holds the reference the core
 		 * drops when it completes one: ended by a flush, or answered
 		 * with CHECK CONDITION by the core's checks of its unsolicited
-		 * Data-Out (which then drops the connection).
+		 * Data-Out (which then drops the connection). Not when it was
+		 * answered with TASK ABORTED: the core's abort drops that one.
 		 */
 		if (icmd->data_direction == DMA_TO_DEVICE &&
-		    se->t_state == TRANSPORT_WRITE_PENDING)
+		    se->t_state == TRANSPORT_WRITE_PENDING && !cmd->tas_status)
 			target_put_sess_cmd(se);
 		iser_rw_destroy(cmd);
 		transport_generic_free_cmd(se, 0);
