@@ -306,10 +306,10 @@ static int iser_rx_scsi_cmd(struct iser_conn *conn, struct iser_buf *buf,
 /*
  * iSER initiators send only unsolicited data as Data-Out; once a WRITE's
  * unsolicited burst is over, the target fetches the rest by RDMA READ
- * (RFC 7145: solicited data never travels as Data-Out). The core's checks of a Data-Out may complete a
- * WRITE as aborted or turn it into a Reject, which must never happen while
- * that READ may still land in its pages: such a Data-Out does not reach
- * the core. Runs in the receive completion, where the core changes
+ * (RFC 7145: solicited data never travels as Data-Out). The core's checks
+ * of a Data-Out may complete a WRITE as aborted or turn it into a Reject,
+ * which must never happen while that READ may still land in its pages:
+ * such a Data-Out does not reach the core. Runs in the receive completion, where the core changes
  * unsolicited_data too.
  */
 static bool iser_dataout_unexpected(struct iscsit_conn *iconn, itt_t itt)
@@ -344,7 +344,7 @@ static int iser_rx_data_out(struct iser_conn *conn, struct iser_buf *buf,
 		return -EINVAL;
 	}
 	if (iser_dataout_unexpected(iconn, hdr->itt)) {
-		iser_bad_pdu(conn, hdrs, "Data-Out for a WRITE whose data the target fetches by RDMA READ");
+		iser_bad_pdu(conn, hdrs, "Data-Out for a WRITE fetched by RDMA READ");
 		return -EINVAL;
 	}
 	rc = iscsit_check_dataout_hdr(iconn, hdrs, &icmd);
