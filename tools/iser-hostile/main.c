@@ -725,6 +725,22 @@ static unsigned int connect_many(struct rdma_event_channel *ec,
 	return started;
 }
 
+/* How the connects of connect_many() were answered: up, refused, failed. */
+static void count_answers(struct conn **cs, unsigned int n, unsigned int *up,
+			  unsigned int *refused, unsigned int *failed)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (cs[i]->state == C_UP)
+			++*up;
+		else if (cs[i]->refused)
+			++*refused;
+		else
+			++*failed;
+	}
+}
+
 /* Disconnect the @n connections of @cs, wait (10 s at most), free them. */
 static void hang_up_many(struct rdma_event_channel *ec, struct conn **cs,
 			 unsigned int n)
@@ -774,14 +790,7 @@ static int sc_idle_hold(struct result *res)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	started = connect_many(ec, cs, o.count, &cfg);
-	for (i = 0; i < started; i++) {
-		if (cs[i]->state == C_UP)
-			up++;
-		else if (cs[i]->refused)
-			refused++;
-		else
-			failed++;
-	}
+	count_answers(cs, started, &up, &refused, &failed);
 	t_ready = now();
 	printf("READY established=%u refused=%u failed=%u of=%u seconds=%.1f\n",
 	       up, refused, failed, o.count, t_ready - t0);
@@ -1055,14 +1064,7 @@ static int sc_login_starve(struct result *res)
 	}
 	small_cfg(&icfg);
 	n_idle = connect_many(ec, cs, o.count, &icfg);
-	for (i = 0; i < n_idle; i++) {
-		if (cs[i]->state == C_UP)
-			idle_up++;
-		else if (cs[i]->refused)
-			idle_refused++;
-		else
-			idle_failed++;
-	}
+	count_answers(cs, n_idle, &idle_up, &idle_refused, &idle_failed);
 	info("%u of %u idle connections up, %u refused, %u failed", idle_up,
 	     o.count, idle_refused, idle_failed);
 
