@@ -1,14 +1,15 @@
 #!/bin/bash
 # vm-timeout: 1800
 # Allocation failure. Every function of iser_target that allocates (or
-# takes a task or maps memory for RDMA) is marked ALLOW_ERROR_INJECTION,
-# and fail_function makes each fail in turn while a discovery, a login,
-# I/O and a logout run: after N calls let through, one call fails. Each
-# failure must end as its row in TABLE says, never in a crash or leak
-# (KASAN, kmemleak and lockdep watch on the debug kernel), and a clean
-# session afterwards verifies its data. Then all of them fail at random together. Needs
-# CONFIG_FAIL_FUNCTION, which Debian's kernels lack: there every check is
-# skipped with that reason (make check-debug boots a kernel that has it).
+# takes a task or maps memory for RDMA), and the one that posts send work
+# requests, is marked ALLOW_ERROR_INJECTION, and fail_function makes each
+# fail in turn while a discovery, a login, I/O and a logout run: after N
+# calls let through, one call fails. Each failure must end as its row in
+# TABLE says, never in a crash or leak (KASAN, kmemleak and lockdep watch
+# on the debug kernel), and a clean session afterwards verifies its data.
+# Then all of them fail at random together. Needs CONFIG_FAIL_FUNCTION,
+# which Debian's kernels lack: there every check is skipped with that
+# reason (make check-debug boots a kernel that has it).
 # shellcheck source-path=SCRIPTDIR
 set -u
 ISER_IMPL=ours
@@ -33,6 +34,8 @@ ENOMEM=0xfffffffffffffff4
 #            handling) and the I/O completes and verifies
 #   refused  enable_iser fails: the core reports it by the failed write,
 #            and nothing of ours ran to log it
+# iser_post_now does not allocate: its failure is a queue pair that refuses
+# work, which must drop the connection (logged) and leave no mapping.
 TABLE="
 iser_setup_np refused 0
 iser_device_get logged 0
@@ -46,6 +49,7 @@ iser_alloc_cmd logged 0 40
 iser_dup_data logged 0
 iser_queue_data_in retried 0 20
 iser_get_dataout retried 0 20
+iser_post_now logged 0 10 40
 "
 
 setup() {

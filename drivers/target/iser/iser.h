@@ -23,9 +23,10 @@
 #include "iser_proto.h"
 
 /*
- * Every function that allocates for a connection or a command is noinline
- * and marked ALLOW_ERROR_INJECTION, so that fail_function can make any of
- * them fail (tests/guest/allocfail.sh, on a kernel with FAIL_FUNCTION).
+ * Every function that allocates for a connection or a command, and the one
+ * that posts send work requests, is noinline and marked
+ * ALLOW_ERROR_INJECTION, so that fail_function can make any of them fail
+ * (tests/guest/allocfail.sh, on a kernel with FAIL_FUNCTION).
  */
 
 /* Bytes of each receive descriptor's header slot: iSER header, BHS, AHS. */
@@ -504,6 +505,8 @@ int iser_immediate_queue(struct iscsit_conn *iconn, struct iscsit_cmd *icmd,
 int iser_response_queue(struct iscsit_conn *iconn, struct iscsit_cmd *icmd,
 			int state);
 void iser_aborted_task(struct iscsit_conn *iconn, struct iscsit_cmd *icmd);
+void iser_unmap_cmd(struct iscsit_conn *iconn, struct iscsit_cmd *icmd);
+int iser_post_now(struct iser_cmd *cmd);
 void iser_cmd_put(struct iser_cmd *cmd);
 void iser_cmd_unlist(struct iscsit_conn *iconn, struct iscsit_cmd *icmd);
 void iser_sq_close(struct iser_conn *conn);

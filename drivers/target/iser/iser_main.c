@@ -258,6 +258,7 @@ static struct iscsit_transport iser_transport = {
 	.iscsit_queue_data_in	= iser_queue_data_in,
 	.iscsit_queue_status	= iser_queue_status,
 	.iscsit_aborted_task	= iser_aborted_task,
+	.iscsit_unmap_cmd	= iser_unmap_cmd,
 	.iscsit_get_rx_pdu	= iser_get_rx_pdu,
 	.iscsit_get_sup_prot_ops = iser_get_sup_prot_ops,
 };

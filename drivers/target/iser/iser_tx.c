@@ -69,8 +69,17 @@ static void iser_rdma_err_cqes(struct iser_cmd *cmd, struct ib_send_wr *first,
 			wr->wr_cqe = &cmd->rdma_err_cqe;
 }
 
-/* Posts what @cmd prepared; called with sq_lock held and credits taken. */
-static int iser_post_now(struct iser_cmd *cmd)
+/**
+ * iser_post_now() - post the work requests @cmd prepared
+ * @cmd: the command; its conn's sq_lock is held and its credits are taken
+ *
+ * A chain that fails part way leaves its first work requests posted, with
+ * no completion to say when they end: after any failure the caller closes
+ * the send queue and leaves the command mapped until the drain.
+ *
+ * Return: 0 or the error of ib_post_send().
+ */
+noinline int iser_post_now(struct iser_cmd *cmd)
 {
 	struct iser_conn *conn = cmd->conn;
 	struct ib_send_wr *first;
@@ -91,6 +100,8 @@ static int iser_post_now(struct iser_cmd *cmd)
 	}
 }
 
+ALLOW_ERROR_INJECTION(iser_post_now, ERRNO);
+
 /* Takes @n entries for @cmd from the control reserve or the shared pool. */
 static bool iser_sq_take(struct iser_conn *conn, struct iser_cmd *cmd)
 {
@@ -108,6 +119,26 @@ static bool iser_sq_take(struct iser_conn *conn, struct iser_cmd *cmd)
 	return false;
 }
 
+/*
+ * The send queue had room, so a post fails only on a queue pair that is
+ * broken: close the send queue so that nothing else is posted, keep the
+ * failed command's entries (part of it may be on the queue) and its
+ * mappings (iser_unmap_cmd() releases them after the drain), and close
+ * the connection. Called with sq_lock held.
+ */
+static void iser_sq_broken(struct iser_conn *conn, int err)
+{
+	conn->sq_closed = true;
+	pr_warn_ratelimited("conn %p: cannot post a work request: %d, dropping connection\n",
+			    conn, err);
+}
+
+/*
+ * Posts @cmd, or queues it behind earlier commands that wait for send
+ * queue entries. Return: 0 when posted or queued, -ESHUTDOWN when the
+ * connection is closing (the command stays listed and the core frees it
+ * after the drain), -EINVAL when it can never fit.
+ */
 static int iser_post(struct iser_cmd *cmd)
 {
 	struct iser_conn *conn = cmd->conn;
@@ -128,20 +159,17 @@ static int iser_post(struct iser_cmd *cmd)
 	if ((list_empty(&conn->sq_wait) || cmd->ctrl) &&
 	    iser_sq_take(conn, cmd)) {
 		ret = iser_post_now(cmd);
-		if (ret) {
-			if (cmd->ctrl)
-				conn->sq_ctrl += cmd->credits;
-			else
-				conn->sq_avail += cmd->credits;
-		}
+		if (ret)
+			iser_sq_broken(conn, ret);
 	} else {
 		list_add_tail(&cmd->wait_node, &conn->sq_wait);
 		iser_stat_inc(conn, ISER_S_SQ_STALLS);
 	}
 	spin_unlock_irqrestore(&conn->sq_lock, flags);
-	if (ret)
-		pr_warn_ratelimited("conn %p: posting failed: %d\n", conn, ret);
-	return ret;
+	if (!ret)
+		return 0;
+	iser_conn_fail(conn, "cannot post a work request");
+	return -ESHUTDOWN;
 }
 
 /* Gives back a completed command's entries and posts who waited for them. */
@@ -151,6 +179,7 @@ static void iser_sq_put(struct iser_cmd *done)
 	struct iser_cmd *cmd, *tmp;
 	unsigned long flags;
 	bool failed = false;
+	int ret;
 
 	spin_lock_irqsave(&conn->sq_lock, flags);
 	if (done->ctrl)
@@ -164,8 +193,10 @@ static void iser_sq_put(struct iser_cmd *done)
 		if (!iser_sq_take(conn, cmd))
 			break;
 		list_del_init(&cmd->wait_node);
-		if (iser_post_now(cmd)) {
-			conn->sq_avail += cmd->credits;
+		ret = iser_post_now(cmd);
+		if (ret) {
+			/* Off the wait list, still on the core's: freed there. */
+			iser_sq_broken(conn, ret);
 			failed = true;
 			break;
 		}
@@ -296,10 +327,12 @@ int iser_queue_status(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
 	if (ret)
 		return ret;
 	ret = iser_post(cmd);
+	/* Closing: the command stays listed and the core frees it. */
+	if (ret == -ESHUTDOWN)
+		return 0;
 	if (ret)
 		iser_payload_unmap(cmd);
-	/* Closing: the command stays listed and the core frees it. */
-	return ret == -ESHUTDOWN ? 0 : ret;
+	return ret;
 }
 
 /**
@@ -338,13 +371,15 @@ noinline int iser_queue_data_in(struct iscsit_conn *iconn, struct iscsit_cmd *ic
 	iser_stat_add(conn, ISER_S_RDMA_WRITE_BYTES, se->data_length);
 	iser_stat_add(conn, ISER_S_RDMA_WRITE_WRS, cmd->rw_ops);
 	ret = iser_post(cmd);
+	if (ret == -ESHUTDOWN)
+		return 0;
 	if (ret)
 		goto out_rw;
 	return 0;
 
 out_rw:
 	iser_rw_destroy(cmd);
-	return ret == -ESHUTDOWN ? 0 : -ENOMEM;
+	return -ENOMEM;
 }
 
 ALLOW_ERROR_INJECTION(iser_queue_data_in, ERRNO);
@@ -386,9 +421,11 @@ noinline int iser_get_dataout(struct iscsit_conn *iconn, struct iscsit_cmd *icmd
 		      se->data_length - icmd->write_data_done);
 	iser_stat_add(conn, ISER_S_RDMA_READ_WRS, cmd->rw_ops);
 	ret = iser_post(cmd);
+	if (ret == -ESHUTDOWN)
+		return 0;
 	if (ret) {
 		iser_rw_destroy(cmd);
-		return ret == -ESHUTDOWN ? 0 : -ENOMEM;
+		return -ENOMEM;
 	}
 	return 0;
 }
@@ -737,6 +774,26 @@ void iser_aborted_task(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
 		iscsit_stop_dataout_timer(icmd);
 	if (cmd->conn)
 		iser_rw_destroy(cmd);
+}
+
+/**
+ * iser_unmap_cmd() - release the mappings of a command the core frees
+ * @iconn: the iSCSI connection
+ * @icmd: the command
+ *
+ * A command left to the core by a closing or broken send queue keeps its
+ * read or write data and payload mapped: part of its chain may have been
+ * posted, and only the drain in iser_wait_conn() ends that. The core
+ * frees such commands after the drain and calls this first.
+ */
+void iser_unmap_cmd(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
+{
+	struct iser_cmd *cmd = iser_cmd(icmd);
+
+	if (!cmd->conn)
+		return;
+	iser_payload_unmap(cmd);
+	iser_rw_destroy(cmd);
 }
 
 /**
