@@ -13,7 +13,7 @@
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
 
-#include <iser/iser_wire.h>
+#include "iser_wire.h"
 
 /* ---- iSCSI (RFC 7143) ------------------------------------------------ */
 
