@@ -378,5 +378,99 @@ int nop_send(struct conn *c, uint32_t itt, const uint8_t *data, uint32_t len);
 int logout(struct conn *c, double deadline);
 int tmf_send(struct conn *c, uint8_t function, uint32_t rtt, uint32_t refcmdsn,
 	     uint32_t itt);
+int text_send(struct conn *c, uint32_t itt, uint32_t ttt, bool imm,
+	      uint32_t cmdsn, const char *text);
+
+/* ---- scenarios (scn_*.c), run by main.c ---------------------------- */
+
+enum outcome {
+	OUT_REFUSED,	/* the connect was rejected */
+	OUT_DROPPED,	/* the target tore the connection down */
+	OUT_ALIVE,	/* the connection still works (NOP ping answered) */
+	OUT_VERIFIED,	/* good: data written and read back equal */
+	OUT_WEDGED,	/* up, but the target answers nothing any more */
+	OUT_DEAD,	/* the queue pair failed, the target never disconnected */
+	OUT_FAILED,	/* the target did something wrong (bad data, ...) */
+	OUT_ERROR,	/* the tool could not run the scenario */
+};
+
+struct result {
+	enum outcome out;
+	double secs;		/* from the hostile act to the outcome */
+	char detail[1024];
+};
+
+/* scn_common.c: what several scenarios share */
+extern const uint8_t iser_pdata[ISER_CM_REQ_LEN];
+extern double login_done_at;
+
+void note(struct result *res, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void set_out(struct result *res, enum outcome out, double since);
+void conn_ids(struct conn *c);
+struct conn *open_conn(struct result *res, const struct conn_cfg *cfg);
+int write_attr(const char *path, const char *val);
+int target_attr_set(char *path, size_t plen, char *old, size_t olen);
+struct conn *open_session(struct result *res, const struct conn_cfg *cfg);
+void note_pdu(struct result *res, const struct rpdu *r);
+void dropped(struct conn *c, double t_act, struct result *res);
+void wait_cm_down(struct conn *c, double end, struct result *res);
+void settle(struct conn *c, double t_act, struct result *res);
+int hex_bytes(const char *hex, uint8_t *out, size_t max);
+int apply_knobs(struct pdu *p, uint8_t *data, uint32_t datasz);
+void fill_pattern(uint8_t *p, size_t len, uint64_t seed, uint64_t at);
+uint32_t imm_len(const struct conn *c, uint32_t edtl);
+int tur(struct conn *c, struct result *res);
+void read_req(struct conn *c, struct scsi_req *r, uint16_t blocks);
+uint32_t pending_write(struct conn *c, uint32_t edtl);
+
+/* scn_cm.c: many connections on one event channel */
+void pump(struct rdma_event_channel *ec, int ms);
+void small_cfg(struct conn_cfg *cfg);
+unsigned int connect_many(struct rdma_event_channel *ec, struct conn **cs,
+			  unsigned int n, const struct conn_cfg *cfg);
+void count_answers(struct conn **cs, unsigned int n, unsigned int *up,
+		   unsigned int *refused, unsigned int *failed);
+void hang_up_many(struct rdma_event_channel *ec, struct conn **cs,
+		  unsigned int n);
+
+/* The scenarios of main.c's table, by file. */
+int sc_cm_pdata(struct result *res);
+int sc_idle(struct result *res);
+int sc_idle_hold(struct result *res);
+int sc_storm(struct result *res);
+int sc_listen(struct result *res);
+int sc_rdma_disconnect(struct result *res);
+
+int sc_login_raw(struct result *res);
+int sc_login_stall(struct result *res);
+int sc_login_starve(struct result *res);
+int sc_login_csg3(struct result *r);
+int sc_login_backwards(struct result *r);
+int sc_login_isid(struct result *r);
+int sc_login_pipelined(struct result *r);
+int sc_login_junk(struct result *r);
+int sc_login_noname(struct result *r);
+int sc_login_target(struct result *r);
+int sc_login_ct(struct result *r);
+int sc_login_keys(struct result *res);
+
+int sc_good(struct result *res);
+int sc_ffp_raw(struct result *res);
+int sc_scsi(struct result *res);
+int sc_dataout(struct result *res);
+int sc_cmdsn_overrun(struct result *res);
+int sc_write_stall(struct result *res);
+int sc_tmf_abort_write(struct result *res);
+int sc_write_reset_other(struct result *res);
+int sc_nopin_reply(struct result *res);
+int sc_logout_then(struct result *res);
+
+int sc_nop_flood(struct result *res);
+int sc_nop_noread(struct result *res);
+int sc_tmf_flood(struct result *res);
+
+int sc_text_itt(struct result *res);
+int sc_text(struct result *res);
 
 #endif /* HOSTILE_H */

@@ -674,6 +674,24 @@ int tmf_send(struct conn *c, uint8_t function, uint32_t rtt, uint32_t refcmdsn,
 	return pdu_send(c, &p);
 }
 
+/* One Text Request with F=1; @text (NUL included) or no data when NULL. */
+int text_send(struct conn *c, uint32_t itt, uint32_t ttt, bool imm,
+	      uint32_t cmdsn, const char *text)
+{
+	struct pdu p;
+
+	pdu_init(&p, OP_TEXT | (imm ? OP_IMMEDIATE : 0), FLAG_FINAL);
+	put32(p.bhs + B_ITT, itt);
+	put32(p.bhs + B_TTT, ttt);
+	put32(p.bhs + B_CMDSN, cmdsn);
+	put32(p.bhs + B_EXPSTATSN, c->exp_statsn);
+	if (text) {
+		p.data = (const uint8_t *)text;
+		p.datalen = (uint32_t)strlen(text) + 1;
+	}
+	return pdu_send(c, &p);
+}
+
 /* Logout (close the session) and wait for the response and the close. */
 int logout(struct conn *c, double deadline)
 {
