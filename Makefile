@@ -92,7 +92,7 @@ dkms-add:
 	install -D -m 0644 -t $(DKMS_SRC)/drivers/target/iser/compat drivers/target/iser/compat/probe.sh
 	install -D -m 0644 -t $(DKMS_SRC)/drivers/target/iser/compat/probes \
 		drivers/target/iser/compat/probes/*.c
-	install -D -m 0644 -t $(DKMS_SRC)/include/uapi/iser include/uapi/iser/*.h
+	install -D -m 0644 -t $(DKMS_SRC)/include/iser_target include/iser_target/*.h
 	dkms add iser-target/$(DKMS_VERSION)
 
 dkms-remove:

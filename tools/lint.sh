@@ -43,7 +43,7 @@ mkdir -p "$out"
 shopt -s nullglob
 sources=()
 for f in drivers/target/iser/*.[ch] drivers/target/iser/compat/probes/*.c \
-	include/uapi/iser/*.h; do
+	include/iser_target/*.h; do
 	# Written by a build (compat/probe.sh), not part of the sources.
 	[[ $f == */iser_compat_auto.h ]] || sources+=("$f")
 done

@@ -50,21 +50,21 @@ static u32 mk_pdu(u8 *b, u8 flags, u8 op, u8 ahs_words, u32 dlen)
 
 static void test_wire_layout(void)
 {
-	check(sizeof(struct iser_hdr) == ISER_HDR_LEN, "iser_hdr is 28 bytes");
-	check(offsetof(struct iser_hdr, write_stag) == 4 &&
-	      offsetof(struct iser_hdr, write_va) == 8 &&
-	      offsetof(struct iser_hdr, read_stag) == 16 &&
-	      offsetof(struct iser_hdr, read_va) == 20,
-	      "iser_hdr field offsets follow RFC 7145");
-	check(sizeof(struct iser_cm_req) == ISER_CM_REQ_LEN &&
-	      sizeof(struct iser_cm_rep) == ISER_CM_REP_LEN,
+	check(ISER_HDR_LEN == 28 && ISER_HEADERS_LEN == 76,
+	      "iSER header is 28 bytes, 76 with the BHS");
+	check(offsetof(struct iser_ctrl, write_stag) == 4 &&
+	      offsetof(struct iser_ctrl, write_va) == 8 &&
+	      offsetof(struct iser_ctrl, read_stag) == 16 &&
+	      offsetof(struct iser_ctrl, read_va) == 20,
+	      "iser_ctrl field offsets follow RFC 7145");
+	check(sizeof(struct iser_cm_hdr) == 4,
 	      "CM private data messages are 4 bytes");
 }
 
 static void test_cm(void)
 {
 	struct iser_cm_params p;
-	struct iser_cm_rep rep;
+	struct iser_cm_hdr rep;
 	u8 pd[56] = { 0 };
 
 	check(iser_parse_cm_req(NULL, 0, &p) == ISER_ERR_CM_PDATA,
@@ -74,20 +74,20 @@ static void test_cm(void)
 	pd[0] = 0;
 	check(iser_parse_cm_req(pd, 4, &p) == ISER_OK && p.zbva_ok && p.sie_ok,
 	      "CM REQ flags 0x00: ZBVA and SIE allowed");
-	pd[0] = ISER_CM_ZBVA_NOT_SUPPORTED | ISER_CM_SIE_NOT_SUPPORTED;
+	pd[0] = ISER_ZBVA_NOT_SUP | ISER_SEND_W_INV_NOT_SUP;
 	check(iser_parse_cm_req(pd, sizeof(pd), &p) == ISER_OK &&
 	      !p.zbva_ok && !p.sie_ok,
 	      "CM REQ flags 0xc0: neither ZBVA nor SIE");
-	pd[0] = ISER_CM_ZBVA_NOT_SUPPORTED | 0x3f;
+	pd[0] = ISER_ZBVA_NOT_SUP | 0x3f;
 	check(iser_parse_cm_req(pd, 4, &p) == ISER_OK && !p.zbva_ok && p.sie_ok,
 	      "CM REQ reserved bits ignored");
 
 	memset(&rep, 0xff, sizeof(rep));
 	iser_build_cm_rep(true, &rep);
-	check(rep.flags == ISER_CM_ZBVA_NOT_USED && !rep.rsvd[0] &&
+	check(rep.flags == ISERT_ZBVA_NOT_USED && !rep.rsvd[0] &&
 	      !rep.rsvd[1] && !rep.rsvd[2], "CM REP with SIE: 0x80, reserved zero");
 	iser_build_cm_rep(false, &rep);
-	check(rep.flags == (ISER_CM_ZBVA_NOT_USED | ISER_CM_SIE_NOT_USED),
+	check(rep.flags == (ISERT_ZBVA_NOT_USED | ISERT_SEND_W_INV_NOT_USED),
 	      "CM REP without SIE: 0xc0");
 }
 
@@ -97,7 +97,7 @@ static void test_parse(void)
 	u8 b[4096];
 	u32 h;
 
-	h = mk_pdu(b, ISER_OP_ISCSI_CTRL, 0x01, 0, 0);
+	h = mk_pdu(b, ISCSI_CTRL, 0x01, 0, 0);
 	check(iser_parse_pdu(b, sizeof(b), 27, 8192, &in) == ISER_ERR_SHORT,
 	      "27 bytes: shorter than the iSER header");
 	check(iser_parse_pdu(b, sizeof(b), ISER_HEADERS_LEN - 1, 8192, &in) ==
@@ -115,20 +115,20 @@ static void test_parse(void)
 	mk_pdu(b, 0x00, 0x01, 0, 0);
 	check(iser_parse_pdu(b, sizeof(b), h, 8192, &in) == ISER_ERR_OPCODE,
 	      "iSER opcode 0 refused");
-	mk_pdu(b, ISER_OP_HELLO, 0x01, 0, 0);
+	mk_pdu(b, ISER_HELLO, 0x01, 0, 0);
 	check(iser_parse_pdu(b, sizeof(b), 28, 8192, &in) == ISER_ERR_HELLO,
 	      "iSER Hello recognised, not parsed as iSCSI");
-	mk_pdu(b, ISER_OP_HELLO_REPLY, 0x01, 0, 0);
+	mk_pdu(b, ISER_HELLORPLY, 0x01, 0, 0);
 	check(iser_parse_pdu(b, sizeof(b), h, 8192, &in) == ISER_ERR_HELLO,
 	      "iSER HelloReply recognised, not parsed as iSCSI");
-	mk_pdu(b, ISER_OP_ISCSI_CTRL | 0x01, 0x01, 0, 0);
+	mk_pdu(b, ISCSI_CTRL | 0x01, 0x01, 0, 0);
 	check(iser_parse_pdu(b, sizeof(b), h, 8192, &in) == ISER_ERR_FLAGS,
 	      "reserved flag bit 0x01 refused");
-	mk_pdu(b, ISER_OP_ISCSI_CTRL | 0x02, 0x01, 0, 0);
+	mk_pdu(b, ISCSI_CTRL | 0x02, 0x01, 0, 0);
 	check(iser_parse_pdu(b, sizeof(b), h, 8192, &in) == ISER_ERR_FLAGS,
 	      "reserved flag bit 0x02 refused");
 
-	h = mk_pdu(b, ISER_OP_ISCSI_CTRL | ISER_FLAG_WSV | ISER_FLAG_RSV,
+	h = mk_pdu(b, ISCSI_CTRL | ISER_WSV | ISER_RSV,
 		   0x01, 0, 100);
 	put_be32(b + 4, 0x11223344);
 	put_be64(b + 8, 0x0102030405060708ULL);
@@ -147,31 +147,31 @@ static void test_parse(void)
 	check(iser_parse_pdu(b, sizeof(b), h + 100, 100, &in) == ISER_OK,
 	      "data segment exactly at the limit accepted");
 
-	h = mk_pdu(b, ISER_OP_ISCSI_CTRL | ISER_FLAG_RSV, 0x01, 0, 0);
+	h = mk_pdu(b, ISCSI_CTRL | ISER_RSV, 0x01, 0, 0);
 	put_be32(b + 4, 0xdeadbeef);
 	check(iser_parse_pdu(b, sizeof(b), h, 8192, &in) == ISER_OK &&
 	      !in.wsv && !in.write_stag && in.rsv,
 	      "write STag ignored without the W bit");
 
-	h = mk_pdu(b, ISER_OP_ISCSI_CTRL, 0x01, 5, 16);
+	h = mk_pdu(b, ISCSI_CTRL, 0x01, 5, 16);
 	check(iser_parse_pdu(b, sizeof(b), h + 16, 8192, &in) == ISER_OK &&
 	      in.ahs_len == 20 && in.data_off == ISER_HEADERS_LEN + 20,
 	      "AHS moves the data segment");
 	check(iser_parse_pdu(b, sizeof(b), h + 15, 8192, &in) ==
 	      ISER_ERR_TRUNCATED, "AHS counted against the bytes received");
-	h = mk_pdu(b, ISER_OP_ISCSI_CTRL, 0x01, 255, 0);
+	h = mk_pdu(b, ISCSI_CTRL, 0x01, 255, 0);
 	check(iser_parse_pdu(b, sizeof(b), ISER_HEADERS_LEN + 100, 8192, &in) ==
 	      ISER_ERR_TRUNCATED, "largest AHS with few bytes refused");
 	check(iser_parse_pdu(b, sizeof(b), h, 8192, &in) == ISER_OK &&
 	      in.ahs_len == ISER_MAX_AHS_LEN, "largest AHS accepted when present");
 
-	mk_pdu(b, ISER_OP_ISCSI_CTRL, 0x05, 0, 0xffffff);
+	mk_pdu(b, ISCSI_CTRL, 0x05, 0, 0xffffff);
 	check(iser_parse_pdu(b, sizeof(b), 0xffffffffu, 0xffffff, &in) == ISER_OK,
 	      "24-bit data length at 32-bit byte count: no overflow");
-	mk_pdu(b, ISER_OP_ISCSI_CTRL, 0x05, 255, 0xffffff);
+	mk_pdu(b, ISCSI_CTRL, 0x05, 255, 0xffffff);
 	check(iser_parse_pdu(b, sizeof(b), 0x10000ff, 0xffffff, &in) ==
 	      ISER_ERR_TRUNCATED, "AHS + data length summed without wrapping");
-	mk_pdu(b, ISER_OP_ISCSI_CTRL, 0xc1, 0, 0);
+	mk_pdu(b, ISCSI_CTRL, 0xc1, 0, 0);
 	iser_parse_pdu(b, sizeof(b), ISER_HEADERS_LEN, 8192, &in);
 	check(in.iscsi_opcode == 0x01, "immediate and reserved bits masked from the opcode");
 }

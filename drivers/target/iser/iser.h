@@ -188,6 +188,24 @@ enum iser_conn_state {
 };
 
 /**
+ * enum iser_wr_kind - what a work request did, for logs and traces
+ * @ISER_WR_LOGIN_RECV: receive of a Login Request
+ * @ISER_WR_LOGIN_SEND: send of a Login Response
+ * @ISER_WR_RECV: receive in the full feature phase
+ * @ISER_WR_SEND: send of a response PDU
+ * @ISER_WR_RDMA_READ: RDMA READ of a WRITE's data
+ * @ISER_WR_RDMA_WRITE: RDMA WRITE of a READ's data
+ */
+enum iser_wr_kind {
+	ISER_WR_LOGIN_RECV,
+	ISER_WR_LOGIN_SEND,
+	ISER_WR_RECV,
+	ISER_WR_SEND,
+	ISER_WR_RDMA_READ,
+	ISER_WR_RDMA_WRITE,
+};
+
+/**
  * struct iser_buf - a DMA-mapped buffer built from a small header slot and
  * whole pages, so that no receive or login buffer is a high-order allocation
  * @cqe: completion entry of the work request that uses the buffer
@@ -216,10 +234,11 @@ struct iser_np;
  * @np: the listener this connection arrived on
  * @iconn: iSCSI connection, once the login thread took this one
  * @ref: references: CM side, iSCSI side, work in flight
- * @lock: protects @state, @np_node membership, the login hand-off flags,
- *	@core_calls and the Text task (@text_task, @text_state, @text_cont)
+ * @lock: protects @state, the login hand-off flags, @core_calls and the
+ *	Text task (@text_task, @text_state, @text_cont)
  * @state: see enum iser_conn_state
- * @np_node: entry in the listener's connecting or pending list
+ * @np_node: entry in the listener's connecting or pending list (under the
+ *	listener's lock, as @established)
  * @node: entry in the list of all connections
  * @state_wq: woken when @state or the login hand-off changes
  * @login_rx: login request buffer (receive)
@@ -280,7 +299,7 @@ struct iser_conn {
 	struct iscsit_conn *iconn;
 	struct kref ref;
 
-	spinlock_t lock;	/* state, np_node, login hand-off */
+	spinlock_t lock;	/* state, login hand-off, core_calls, text */
 	enum iser_conn_state state;
 	struct list_head np_node;
 	struct list_head node;
@@ -455,7 +474,8 @@ void iser_free_conn(struct iscsit_conn *iconn);
 bool iser_conn_set_state(struct iser_conn *conn, enum iser_conn_state to);
 const char *iser_conn_state_name(enum iser_conn_state state);
 void iser_conn_fail(struct iser_conn *conn, const char *why);
-void iser_wc_failed(struct iser_conn *conn, struct ib_wc *wc, const char *what);
+void iser_wc_failed(struct iser_conn *conn, struct ib_wc *wc,
+		    enum iser_wr_kind kind);
 void iser_device_stats(struct iser_device *dev, struct iser_stats *sum);
 void iser_conn_put(struct iser_conn *conn);
 void iser_np_device_added(void);

@@ -50,6 +50,7 @@ static DEFINE_MUTEX(iser_conn_list_lock);
 static LIST_HEAD(iser_conn_list);
 static DECLARE_WAIT_QUEUE_HEAD(iser_conn_gone_wq);
 
+/* The same names as the trace events print: see iser_trace.h. */
 static const char * const iser_state_names[] = {
 	[ISER_CONN_CONNECTING]	= "connecting",
 	[ISER_CONN_PENDING]	= "pending",
@@ -57,6 +58,15 @@ static const char * const iser_state_names[] = {
 	[ISER_CONN_FULL]	= "full-feature",
 	[ISER_CONN_CLOSING]	= "closing",
 	[ISER_CONN_CLOSED]	= "closed",
+};
+
+static const char * const iser_wr_kind_names[] = {
+	[ISER_WR_LOGIN_RECV]	= "login receive",
+	[ISER_WR_LOGIN_SEND]	= "login response send",
+	[ISER_WR_RECV]		= "receive",
+	[ISER_WR_SEND]		= "send",
+	[ISER_WR_RDMA_READ]	= "RDMA READ of write data",
+	[ISER_WR_RDMA_WRITE]	= "RDMA WRITE of read data",
 };
 
 /* Allowed transitions: each state lists the states it may move to. */
@@ -240,7 +250,10 @@ void iser_conn_fail(struct iser_conn *conn, const char *why)
 		iser_np_unlink(conn);
 		break;
 	case ISER_CONN_LOGIN:
-		/* The core waits for the next login PDU: let it see the end. */
+		/*
+		 * The core waits for the next login PDU: let it see the end.
+		 * Its work, on the queue where the core itself puts it.
+		 */
 		if (queue_login)
 			schedule_delayed_work(&conn->iconn->login_work, 0);
 		break;
@@ -273,7 +286,7 @@ static bool iser_core_calls_done(struct iser_conn *conn)
  * iser_wc_failed() - account for a failed work completion
  * @conn: the connection
  * @wc: the completion
- * @what: the kind of work request, for the log line
+ * @kind: the kind of work request, for the log line and the trace
  *
  * Flushes are the normal end of a teardown and only counted. A flush on a
  * connection nobody closes yet means the queue pair went to the error
@@ -281,8 +294,11 @@ static bool iser_core_calls_done(struct iser_conn *conn)
  * a fatal QP event (logged by iser_qp_event()). Either way the connection
  * is closed. Any other failure is logged, traced and closes it too.
  */
-void iser_wc_failed(struct iser_conn *conn, struct ib_wc *wc, const char *what)
+void iser_wc_failed(struct iser_conn *conn, struct ib_wc *wc,
+		    enum iser_wr_kind kind)
 {
+	const char *what = iser_wr_kind_names[kind];
+
 	if (wc->status == IB_WC_WR_FLUSH_ERR) {
 		iser_stat_inc(conn, ISER_S_WC_FLUSHED);
 		if (READ_ONCE(conn->state) >= ISER_CONN_CLOSING)
@@ -294,7 +310,7 @@ void iser_wc_failed(struct iser_conn *conn, struct ib_wc *wc, const char *what)
 	iser_stat_inc(conn, ISER_S_WC_ERRORS);
 	if (iser_stats_on() && (unsigned int)wc->status < ISER_WC_STATUSES)
 		this_cpu_inc(conn->stats->wc[wc->status]);
-	trace_iser_wc_error(conn, what, wc->status);
+	trace_iser_wc_error(conn, kind, wc->status, wc->vendor_err);
 	pr_warn_ratelimited("conn %p: %s failed: %s (vendor error 0x%x), dropping connection\n",
 			    conn, what, ib_wc_status_msg(wc->status),
 			    wc->vendor_err);
@@ -427,7 +443,7 @@ static void iser_login_check(struct iser_conn *conn)
 		iser_conn_fail(conn, "login stalled while others wait");
 		break;
 	case ISER_LOGIN_GOES_ON:
-		mod_delayed_work(system_wq, &conn->login_deadline,
+		mod_delayed_work(iser_wq, &conn->login_deadline,
 				 next - c.now);
 		break;
 	}
@@ -444,7 +460,7 @@ void iser_login_wait_started(struct iser_conn *conn)
 	unsigned long stall = msecs_to_jiffies(READ_ONCE(iser_login_stall_ms));
 
 	if (stall)
-		mod_delayed_work(system_wq, &conn->login_deadline, stall);
+		mod_delayed_work(iser_wq, &conn->login_deadline, stall);
 }
 
 static void iser_login_deadline(struct work_struct *work)
@@ -520,7 +536,7 @@ static int iser_connect_request(struct rdma_cm_id *cm_id,
 	struct rdma_conn_param cp = {};
 	struct iser_cm_params prm;
 	struct iser_conn *conn, *idle = NULL;
-	struct iser_cm_rep rep;
+	struct iser_cm_hdr rep;
 	struct iser_device *dev;
 	enum iser_reason why;
 	bool enabled, full;
@@ -605,7 +621,7 @@ static int iser_connect_request(struct rdma_cm_id *cm_id,
 	 * before it is published: from then on a device removal may drop it.
 	 */
 	cm_id->context = conn;
-	schedule_delayed_work(&conn->login_deadline, ISER_PRELOGIN_TIMEOUT);
+	queue_delayed_work(iser_wq, &conn->login_deadline, ISER_PRELOGIN_TIMEOUT);
 	mutex_lock(&iser_conn_list_lock);
 	list_add_tail(&conn->node, &iser_conn_list);
 	mutex_unlock(&iser_conn_list_lock);
@@ -656,7 +672,7 @@ static bool iser_np_ready(struct iser_conn *conn)
 	if (!iser_conn_set_state(conn, ISER_CONN_PENDING))
 		return false;
 	list_move_tail(&conn->np_node, &conn->np->pending);
-	mod_delayed_work(system_wq, &conn->login_deadline, ISER_LOGIN_TIMEOUT);
+	mod_delayed_work(iser_wq, &conn->login_deadline, ISER_LOGIN_TIMEOUT);
 	return true;
 }
 
@@ -705,8 +721,8 @@ static int iser_np_event(struct iser_np *inp, struct rdma_cm_id *cm_id,
 			/* Non-zero: the CM destroys the identifier. */
 			ret = 1;
 			if (!inp->stopping)
-				schedule_delayed_work(&inp->relisten_work,
-						      ISER_RELISTEN_DELAY);
+				queue_delayed_work(iser_wq, &inp->relisten_work,
+						   ISER_RELISTEN_DELAY);
 		}
 		mutex_unlock(&inp->lock);
 		pr_info("portal %pISpc lost its RDMA device (%s); listening again when one returns\n",
@@ -818,7 +834,7 @@ static void iser_relisten(struct work_struct *work)
 	}
 	pr_debug("portal %pISpc: listen failed (%d), retrying\n",
 		 &inp->np->np_sockaddr, ret);
-	schedule_delayed_work(&inp->relisten_work, ISER_RELISTEN_DELAY);
+	queue_delayed_work(iser_wq, &inp->relisten_work, ISER_RELISTEN_DELAY);
 }
 
 /**
@@ -831,7 +847,7 @@ void iser_np_device_added(void)
 	mutex_lock(&iser_np_list_lock);
 	list_for_each_entry(inp, &iser_np_list, node) {
 		if (!READ_ONCE(inp->cm_id) && !READ_ONCE(inp->stopping))
-			mod_delayed_work(system_wq, &inp->relisten_work, 0);
+			mod_delayed_work(iser_wq, &inp->relisten_work, 0);
 	}
 	mutex_unlock(&iser_np_list_lock);
 }
@@ -921,7 +937,7 @@ int iser_accept_np(struct iscsi_np *np, struct iscsit_conn *iconn)
 		atomic_inc(&inp->logins);
 		bound = iser_conn_set_state(conn, ISER_CONN_LOGIN);
 		if (bound)
-			mod_delayed_work(system_wq, &conn->login_deadline,
+			mod_delayed_work(iser_wq, &conn->login_deadline,
 					 ISER_LOGIN_TIMEOUT);
 		else
 			atomic_dec(&inp->logins);

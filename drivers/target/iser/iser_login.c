@@ -39,7 +39,7 @@ static void iser_login_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	unsigned int i;
 
 	if (unlikely(wc->status != IB_WC_SUCCESS)) {
-		iser_wc_failed(conn, wc, "login receive");
+		iser_wc_failed(conn, wc, ISER_WR_LOGIN_RECV);
 		return;
 	}
 	iser_stat_inc(conn, ISER_S_PDU_LOGIN);
@@ -167,7 +167,7 @@ static void iser_login_send_done(struct ib_cq *cq, struct ib_wc *wc)
 	struct iser_conn *conn = wc->qp->qp_context;
 
 	if (unlikely(wc->status != IB_WC_SUCCESS))
-		iser_wc_failed(conn, wc, "login response send");
+		iser_wc_failed(conn, wc, ISER_WR_LOGIN_SEND);
 }
 
 /* Lay the response out in the login send buffer: headers, then pages. */
@@ -175,12 +175,12 @@ static void iser_login_fill(struct iser_conn *conn, struct iscsi_login *login,
 			    u32 length)
 {
 	struct iser_buf *buf = &conn->login_tx;
-	struct iser_hdr *ih = buf->segs[0].addr;
+	struct iser_ctrl *ih = buf->segs[0].addr;
 	u32 done = 0;
 	unsigned int i;
 
 	memset(ih, 0, sizeof(*ih));
-	ih->flags = ISER_OP_ISCSI_CTRL;
+	ih->flags = ISCSI_CTRL;
 	memcpy((u8 *)buf->segs[0].addr + ISER_HDR_LEN, login->rsp,
 	       ISCSI_HDR_LEN);
 	buf->sge[0].length = ISER_HEADERS_LEN;

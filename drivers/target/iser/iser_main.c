@@ -271,7 +271,12 @@ static int __init iser_init(void)
 	/*
 	 * The core uses the first iSER transport registered, and the only
 	 * other one is the kernel's ib_isert: refuse to sit unused behind it.
-	 * Our own module object lives in the same kset as every module.
+	 * Our own module object lives in the same kset as every module, and a
+	 * module's object is there from before its init until after its exit.
+	 * The core offers no locked look at its transport list, so one case
+	 * escapes: ib_isert loading at the same moment, its object added after
+	 * this look and its init registering before ours. An ib_isert loaded
+	 * later registers behind us and is never used.
 	 */
 	other = kset_find_obj(THIS_MODULE->mkobj.kobj.kset, "ib_isert");
 	if (other) {

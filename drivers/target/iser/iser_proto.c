@@ -12,22 +12,6 @@
 #include <linux/string.h>
 #endif
 
-/* Byte-wise big-endian loads: received headers need not be aligned. */
-static u32 ld_be24(const u8 *p)
-{
-	return ((u32)p[0] << 16) | ((u32)p[1] << 8) | p[2];
-}
-
-static u32 ld_be32(const u8 *p)
-{
-	return ((u32)p[0] << 24) | ld_be24(p + 1);
-}
-
-static u64 ld_be64(const u8 *p)
-{
-	return ((u64)ld_be32(p) << 32) | ld_be32(p + 4);
-}
-
 static const char * const iser_reasons[ISER_ERR_MAX] = {
 	[ISER_OK]		= "ok",
 	[ISER_ERR_SHORT]	= "PDU shorter than its headers",
@@ -69,12 +53,12 @@ const char *iser_reason_str(enum iser_reason r)
 enum iser_reason iser_parse_cm_req(const void *pdata, u32 len,
 				   struct iser_cm_params *out)
 {
-	const u8 *p = pdata;
+	const struct iser_cm_hdr *req = pdata;
 
-	if (!p || len < ISER_CM_REQ_LEN)
+	if (!req || len < sizeof(*req))
 		return ISER_ERR_CM_PDATA;
-	out->zbva_ok = !(p[0] & ISER_CM_ZBVA_NOT_SUPPORTED);
-	out->sie_ok = !(p[0] & ISER_CM_SIE_NOT_SUPPORTED);
+	out->zbva_ok = !(req->flags & ISER_ZBVA_NOT_SUP);
+	out->sie_ok = !(req->flags & ISER_SEND_W_INV_NOT_SUP);
 	return ISER_OK;
 }
 
@@ -86,11 +70,11 @@ enum iser_reason iser_parse_cm_req(const void *pdata, u32 len,
  * The target always addresses initiator buffers by virtual address, the
  * form every initiator supports, so it never uses zero-based addressing.
  */
-void iser_build_cm_rep(bool use_sie, struct iser_cm_rep *rep)
+void iser_build_cm_rep(bool use_sie, struct iser_cm_hdr *rep)
 {
-	rep->flags = ISER_CM_ZBVA_NOT_USED;
+	rep->flags = ISERT_ZBVA_NOT_USED;
 	if (!use_sie)
-		rep->flags |= ISER_CM_SIE_NOT_USED;
+		rep->flags |= ISERT_SEND_W_INV_NOT_USED;
 	rep->rsvd[0] = 0;
 	rep->rsvd[1] = 0;
 	rep->rsvd[2] = 0;
@@ -113,8 +97,8 @@ void iser_build_cm_rep(bool use_sie, struct iser_cm_rep *rep)
 enum iser_reason iser_parse_pdu(const void *hdrs, u32 hdrs_len, u32 byte_len,
 				u32 max_data, struct iser_pdu_info *info)
 {
-	const u8 *p = hdrs;
-	const u8 *bhs = p + ISER_HDR_LEN;
+	const struct iser_ctrl *ih = hdrs;
+	const struct iscsi_hdr *bhs = (const void *)(ih + 1);
 	u8 flags;
 	u64 need;
 
@@ -122,13 +106,13 @@ enum iser_reason iser_parse_pdu(const void *hdrs, u32 hdrs_len, u32 byte_len,
 	if (byte_len < ISER_HDR_LEN || hdrs_len < ISER_HEADERS_LEN)
 		return ISER_ERR_SHORT;
 
-	flags = p[0];
+	flags = ih->flags;
 	info->opcode = flags & ISER_OPCODE_MASK;
 	switch (info->opcode) {
-	case ISER_OP_ISCSI_CTRL:
+	case ISCSI_CTRL:
 		break;
-	case ISER_OP_HELLO:
-	case ISER_OP_HELLO_REPLY:
+	case ISER_HELLO:
+	case ISER_HELLORPLY:
 		return ISER_ERR_HELLO;
 	default:
 		return ISER_ERR_OPCODE;
@@ -138,20 +122,21 @@ enum iser_reason iser_parse_pdu(const void *hdrs, u32 hdrs_len, u32 byte_len,
 	if (byte_len < ISER_HEADERS_LEN)
 		return ISER_ERR_SHORT;
 
-	info->wsv = flags & ISER_FLAG_WSV;
-	info->rsv = flags & ISER_FLAG_RSV;
+	info->wsv = flags & ISER_WSV;
+	info->rsv = flags & ISER_RSV;
+	/* The header is packed: the compiler loads its fields unaligned. */
 	if (info->wsv) {
-		info->write_stag = ld_be32(p + 4);
-		info->write_va = ld_be64(p + 8);
+		info->write_stag = be32_to_cpu(ih->write_stag);
+		info->write_va = be64_to_cpu(ih->write_va);
 	}
 	if (info->rsv) {
-		info->read_stag = ld_be32(p + 16);
-		info->read_va = ld_be64(p + 20);
+		info->read_stag = be32_to_cpu(ih->read_stag);
+		info->read_va = be64_to_cpu(ih->read_va);
 	}
 
-	info->iscsi_opcode = bhs[0] & 0x3f;
-	info->ahs_len = (u32)bhs[4] * 4;
-	info->data_len = ld_be24(bhs + 5);
+	info->iscsi_opcode = bhs->opcode & ISCSI_OPCODE_MASK;
+	info->ahs_len = (u32)bhs->hlength * 4;
+	info->data_len = ntoh24(bhs->dlength);
 	info->data_off = ISER_HEADERS_LEN + info->ahs_len;
 
 	if (info->data_len > max_data)
@@ -184,9 +169,9 @@ enum iser_reason iser_check_ahs(const void *ahs, u32 ahs_len)
 
 		if (ahs_len - off < 4)
 			return ISER_ERR_AHS;
-		len = ((u32)p[off] << 8) | p[off + 1];
-		/* Type 1 is the extended CDB. */
-		if ((p[off + 2] & 0x3f) == 1 && len < 1)
+		len = get_unaligned_be16(p + off);
+		if ((p[off + 2] & ISER_AHS_CODE_MASK) == ISCSI_AHSTYPE_CDB &&
+		    len < 1)
 			return ISER_ERR_AHS;
 		size = (3 + len + 3) & ~3U;
 		if (size > ahs_len - off)

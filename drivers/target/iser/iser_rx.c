@@ -65,11 +65,13 @@ int iser_post_rx_ring(struct iser_conn *conn)
  */
 static void iser_bad_pdu(struct iser_conn *conn, const u8 *bhs, const char *what)
 {
+	const struct iscsi_hdr *h = (const void *)bhs;
+
 	iser_stat_inc(conn, ISER_S_BAD_PDUS);
 	pr_warn_ratelimited("conn %p from %pISpc: %s (opcode 0x%02x, ITT 0x%08x), dropping connection\n",
 			    conn, &conn->cm_id->route.addr.dst_addr, what,
-			    bhs[0] & ISCSI_OPCODE_MASK,
-			    get_unaligned_be32(bhs + 16));
+			    h->opcode & ISCSI_OPCODE_MASK,
+			    be32_to_cpu((__force __be32)h->itt));
 	iser_conn_fail(conn, what);
 }
 
@@ -174,10 +176,11 @@ void iser_spare_fill(struct iser_conn *conn)
  */
 static bool iser_reject_immediate(struct iser_conn *conn, const u8 *bhs)
 {
+	const struct iscsi_hdr *h = (const void *)bhs;
 	struct iscsit_cmd *icmd = conn->spare_task;
 	struct iser_cmd *cmd;
 
-	if (!icmd || !(bhs[0] & ISCSI_OP_IMMEDIATE))
+	if (!icmd || !(h->opcode & ISCSI_OP_IMMEDIATE))
 		return false;
 	conn->spare_task = NULL;
 	cmd = iser_cmd(icmd);
@@ -186,8 +189,8 @@ static bool iser_reject_immediate(struct iser_conn *conn, const u8 *bhs)
 	INIT_LIST_HEAD(&cmd->wait_node);
 	pr_warn_ratelimited("conn %p from %pISpc: no free task for an immediate PDU (opcode 0x%02x, ITT 0x%08x), rejected\n",
 			    conn, &conn->cm_id->route.addr.dst_addr,
-			    bhs[0] & ISCSI_OPCODE_MASK,
-			    get_unaligned_be32(bhs + 16));
+			    h->opcode & ISCSI_OPCODE_MASK,
+			    be32_to_cpu((__force __be32)h->itt));
 	iscsit_reject_cmd(icmd, ISCSI_REASON_IMM_CMD_REJECT, (unsigned char *)bhs);
 	return true;
 }
@@ -725,7 +728,7 @@ static void iser_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	unsigned int i;
 
 	if (unlikely(wc->status != IB_WC_SUCCESS)) {
-		iser_wc_failed(conn, wc, "receive");
+		iser_wc_failed(conn, wc, ISER_WR_RECV);
 		return;
 	}
 	if (READ_ONCE(conn->state) != ISER_CONN_FULL)

@@ -15,27 +15,68 @@
 #include "iser.h"
 
 /*
- * Strings are copied into fixed arrays: __string()/__assign_str() changed
- * arity between the kernels we build for, a plain array did not.
+ * Enum values are exported with TRACE_DEFINE_ENUM so that user-space
+ * readers of the binary trace (perf, trace-cmd) print the names too. The
+ * names are those of iser_state_names[] and iser_wr_kind_names[], which
+ * logs and debugfs use.
+ */
+TRACE_DEFINE_ENUM(ISER_CONN_CONNECTING);
+TRACE_DEFINE_ENUM(ISER_CONN_PENDING);
+TRACE_DEFINE_ENUM(ISER_CONN_LOGIN);
+TRACE_DEFINE_ENUM(ISER_CONN_FULL);
+TRACE_DEFINE_ENUM(ISER_CONN_CLOSING);
+TRACE_DEFINE_ENUM(ISER_CONN_CLOSED);
+
+#define iser_show_state(s)					\
+	__print_symbolic(s,					\
+			 { ISER_CONN_CONNECTING, "connecting" },	\
+			 { ISER_CONN_PENDING, "pending" },		\
+			 { ISER_CONN_LOGIN, "login" },			\
+			 { ISER_CONN_FULL, "full-feature" },		\
+			 { ISER_CONN_CLOSING, "closing" },		\
+			 { ISER_CONN_CLOSED, "closed" })
+
+TRACE_DEFINE_ENUM(ISER_WR_LOGIN_RECV);
+TRACE_DEFINE_ENUM(ISER_WR_LOGIN_SEND);
+TRACE_DEFINE_ENUM(ISER_WR_RECV);
+TRACE_DEFINE_ENUM(ISER_WR_SEND);
+TRACE_DEFINE_ENUM(ISER_WR_RDMA_READ);
+TRACE_DEFINE_ENUM(ISER_WR_RDMA_WRITE);
+
+#define iser_show_wr_kind(k)					\
+	__print_symbolic(k,					\
+			 { ISER_WR_LOGIN_RECV, "login receive" },	\
+			 { ISER_WR_LOGIN_SEND, "login response send" }, \
+			 { ISER_WR_RECV, "receive" },			\
+			 { ISER_WR_SEND, "send" },			\
+			 { ISER_WR_RDMA_READ, "RDMA READ of write data" }, \
+			 { ISER_WR_RDMA_WRITE, "RDMA WRITE of read data" })
+
+/*
+ * The close reason is free text, some of it from other code: it is copied
+ * into a fixed array, because __assign_str() changed its arguments between
+ * the kernels this module builds for.
  */
 #define ISER_TRACE_STR	64
 
 TRACE_EVENT(iser_conn_state,
-	    TP_PROTO(const void *conn, int from, int to),
+	    TP_PROTO(const struct iser_conn *conn, enum iser_conn_state from,
+		     enum iser_conn_state to),
 	    TP_ARGS(conn, from, to),
 	    TP_STRUCT__entry(__field(const void *, conn)
-			     __array(char, from, 16)
-			     __array(char, to, 16)),
+			     __field(unsigned int, from)
+			     __field(unsigned int, to)),
 	    TP_fast_assign(__entry->conn = conn;
-			   strscpy(__entry->from, iser_conn_state_name(from), 16);
-			   strscpy(__entry->to, iser_conn_state_name(to), 16);),
-	    TP_printk("conn %p %s -> %s", __entry->conn, __entry->from,
-		      __entry->to)
+			   __entry->from = from;
+			   __entry->to = to;),
+	    TP_printk("conn %p %s -> %s", __entry->conn,
+		      iser_show_state(__entry->from),
+		      iser_show_state(__entry->to))
 );
 
 TRACE_EVENT(iser_cmd_start,
-	    TP_PROTO(const void *conn, u32 itt, u8 cdb0, u32 len, bool read,
-		     bool write),
+	    TP_PROTO(const struct iser_conn *conn, u32 itt, u8 cdb0, u32 len,
+		     bool read, bool write),
 	    TP_ARGS(conn, itt, cdb0, len, read, write),
 	    TP_STRUCT__entry(__field(const void *, conn)
 			     __field(u32, itt)
@@ -56,7 +97,8 @@ TRACE_EVENT(iser_cmd_start,
 );
 
 TRACE_EVENT(iser_cmd_done,
-	    TP_PROTO(const void *conn, u32 itt, u8 status, u64 latency_ns),
+	    TP_PROTO(const struct iser_conn *conn, u32 itt, u8 status,
+		     u64 latency_ns),
 	    TP_ARGS(conn, itt, status, latency_ns),
 	    TP_STRUCT__entry(__field(const void *, conn)
 			     __field(u32, itt)
@@ -72,20 +114,25 @@ TRACE_EVENT(iser_cmd_done,
 );
 
 TRACE_EVENT(iser_wc_error,
-	    TP_PROTO(const void *conn, const char *what, int status),
-	    TP_ARGS(conn, what, status),
+	    TP_PROTO(const struct iser_conn *conn, enum iser_wr_kind kind,
+		     enum ib_wc_status status, u32 vendor_err),
+	    TP_ARGS(conn, kind, status, vendor_err),
 	    TP_STRUCT__entry(__field(const void *, conn)
-			     __array(char, what, ISER_TRACE_STR)
-			     __field(int, status)),
+			     __field(unsigned int, kind)
+			     __field(unsigned int, status)
+			     __field(u32, vendor_err)),
 	    TP_fast_assign(__entry->conn = conn;
-			   strscpy(__entry->what, what, ISER_TRACE_STR);
-			   __entry->status = status;),
-	    TP_printk("conn %p %s completed with status %d", __entry->conn,
-		      __entry->what, __entry->status)
+			   __entry->kind = kind;
+			   __entry->status = status;
+			   __entry->vendor_err = vendor_err;),
+	    TP_printk("conn %p %s completed with status %u (vendor error 0x%x)",
+		      __entry->conn,
+		      iser_show_wr_kind(__entry->kind),
+		      __entry->status, __entry->vendor_err)
 );
 
 TRACE_EVENT(iser_conn_close,
-	    TP_PROTO(const void *conn, const char *why),
+	    TP_PROTO(const struct iser_conn *conn, const char *why),
 	    TP_ARGS(conn, why),
 	    TP_STRUCT__entry(__field(const void *, conn)
 			     __array(char, why, ISER_TRACE_STR)),

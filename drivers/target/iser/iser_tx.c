@@ -55,7 +55,7 @@ static void iser_rdma_err_done(struct ib_cq *cq, struct ib_wc *wc)
 					    rdma_err_cqe);
 
 	iser_wc_failed(cmd->conn, wc, cmd->post == ISER_POST_DATA_OUT ?
-		       "RDMA READ of write data" : "RDMA WRITE of read data");
+		       ISER_WR_RDMA_READ : ISER_WR_RDMA_WRITE);
 }
 
 static void iser_rdma_err_cqes(struct iser_cmd *cmd, struct ib_send_wr *first,
@@ -211,13 +211,13 @@ static u8 *iser_slot(struct iser_cmd *cmd)
 {
 	struct iser_conn *conn = cmd->conn;
 	u32 tag = cmd->icmd->se_cmd.map_tag;
-	struct iser_hdr *ih;
+	struct iser_ctrl *ih;
 
 	if (WARN_ON_ONCE(tag >= conn->tx_count))
 		return NULL;
 	ih = conn->tx_slots[tag];
 	memset(ih, 0, ISER_HEADERS_LEN);
-	ih->flags = ISER_OP_ISCSI_CTRL;
+	ih->flags = ISCSI_CTRL;
 	return (u8 *)ih;
 }
 
@@ -441,7 +441,7 @@ static void iser_read_done(struct ib_cq *cq, struct ib_wc *wc)
 
 	iser_sq_put(cmd);
 	if (unlikely(wc->status != IB_WC_SUCCESS)) {
-		iser_wc_failed(conn, wc, "RDMA READ of write data");
+		iser_wc_failed(conn, wc, ISER_WR_RDMA_READ);
 		iser_cmd_put(cmd);
 		return;
 	}
@@ -551,7 +551,7 @@ static void iser_send_done(struct ib_cq *cq, struct ib_wc *wc)
 	iser_payload_unmap(cmd);
 	iser_rw_destroy(cmd);
 	if (unlikely(err))
-		iser_wc_failed(conn, wc, "send");
+		iser_wc_failed(conn, wc, ISER_WR_SEND);
 	/* A NOP-In ping stays listed until the initiator's reply removes it. */
 	if (atomic_read(&cmd->nopin_holds)) {
 		if (atomic_dec_and_test(&cmd->nopin_holds))

@@ -10,10 +10,23 @@
 
 #ifdef __KERNEL__
 #include <linux/types.h>
+#include <asm/byteorder.h>
+#include "iser_compat.h"
 #else
 #include "iser_userspace.h"
 #endif
-#include <iser/iser_wire.h>
+#include <scsi/iscsi_proto.h>
+#include <scsi/iser.h>
+
+/* The iSER header (RFC 7145 9.2) and the smallest control-type PDU. */
+#define ISER_HDR_LEN			sizeof(struct iser_ctrl)
+#define ISER_HEADERS_LEN		(ISER_HDR_LEN + ISCSI_HDR_LEN)
+/* The opcode is the high nibble of the iSER header's flags. */
+#define ISER_OPCODE_MASK		0xf0
+/* Flag bits an iSCSI control-type PDU may carry beside its opcode. */
+#define ISER_CTRL_FLAGS_MASK		(ISER_WSV | ISER_RSV)
+/* AHSType: two reserved bits, then the AHS code (RFC 7143 11.2.1.2). */
+#define ISER_AHS_CODE_MASK		0x3f
 
 /* Largest data segment a login PDU may carry (RFC 7143 key=value text). */
 #define ISER_LOGIN_MAX_DATA		8192
@@ -42,7 +55,7 @@ struct iser_cm_params {
 
 /**
  * struct iser_pdu_info - a received control-type PDU, validated
- * @opcode: ISER_OP_* of the iSER header
+ * @opcode: opcode of the iSER header (ISCSI_CTRL, ISER_HELLO, ...)
  * @wsv: @write_stag and @write_va are valid
  * @rsv: @read_stag and @read_va are valid
  * @write_stag: STag of the initiator buffer holding write data
@@ -88,7 +101,7 @@ const char *iser_reason_str(enum iser_reason r);
 
 enum iser_reason iser_parse_cm_req(const void *pdata, u32 len,
 				   struct iser_cm_params *out);
-void iser_build_cm_rep(bool use_sie, struct iser_cm_rep *rep);
+void iser_build_cm_rep(bool use_sie, struct iser_cm_hdr *rep);
 
 enum iser_reason iser_parse_pdu(const void *hdrs, u32 hdrs_len, u32 byte_len,
 				u32 max_data, struct iser_pdu_info *info);
