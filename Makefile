@@ -23,14 +23,16 @@ clean:
 	$(MAKE) -C tests/unit clean
 	rm -rf build
 
-# Host unit tests of the protocol logic; no kernel needed.
+# Host unit tests of the protocol logic; they need the installed kernel
+# headers (make deps), not a running kernel.
 unit:
 	$(MAKE) -C tests/unit run
 
 deps:
 	tools/install-deps.sh
 
-check:
+# Installs what is missing first, so that it works on a fresh machine.
+check: deps
 	tests/run-all.sh
 
 # The guest suites on a debug kernel (KASAN, lockdep, kmemleak,
