@@ -92,6 +92,35 @@ const char *iser_conn_state_name(enum iser_conn_state state)
 	return iser_state_names[state];
 }
 
+/*
+ * The one writer of conn->state, called with conn->lock held: moves @conn
+ * to @to if the table allows it, and says from where in *@from. The
+ * caller then calls iser_conn_moved() without the lock.
+ */
+static bool iser_conn_move_locked(struct iser_conn *conn,
+				  enum iser_conn_state to,
+				  enum iser_conn_state *from)
+{
+	lockdep_assert_held(&conn->lock);
+	*from = conn->state;
+	if (!(iser_next_states[*from] & BIT(to)))
+		return false;
+	WRITE_ONCE(conn->state, to);
+	return true;
+}
+
+/* What follows every move: the login count, the trace, the waiters. */
+static void iser_conn_moved(struct iser_conn *conn, enum iser_conn_state from,
+			    enum iser_conn_state to)
+{
+	if (from == ISER_CONN_LOGIN)
+		atomic_dec(&conn->np->logins);
+	trace_iser_conn_state(conn, from, to);
+	pr_debug("conn %p %s -> %s\n", conn, iser_state_names[from],
+		 iser_state_names[to]);
+	wake_up_all(&conn->state_wq);
+}
+
 /**
  * iser_conn_set_state() - move a connection to a new state, if allowed
  * @conn: the connection
@@ -102,25 +131,15 @@ const char *iser_conn_state_name(enum iser_conn_state state)
  */
 bool iser_conn_set_state(struct iser_conn *conn, enum iser_conn_state to)
 {
+	enum iser_conn_state from;
 	unsigned long flags;
 	bool ok;
 
-	enum iser_conn_state from;
-
 	spin_lock_irqsave(&conn->lock, flags);
-	from = conn->state;
-	ok = iser_next_states[from] & BIT(to);
-	if (ok)
-		conn->state = to;
+	ok = iser_conn_move_locked(conn, to, &from);
 	spin_unlock_irqrestore(&conn->lock, flags);
-	if (ok) {
-		if (from == ISER_CONN_LOGIN)
-			atomic_dec(&conn->np->logins);
-		trace_iser_conn_state(conn, from, to);
-		pr_debug("conn %p %s -> %s\n", conn, iser_state_names[from],
-			 iser_state_names[to]);
-		wake_up_all(&conn->state_wq);
-	}
+	if (ok)
+		iser_conn_moved(conn, from, to);
 	return ok;
 }
 
@@ -141,8 +160,14 @@ static void iser_conn_release(struct work_struct *work)
 	struct iser_device *dev = conn->dev;
 
 	cancel_delayed_work_sync(&conn->login_deadline);
-	iser_conn_set_state(conn, ISER_CONN_CLOSING);
-	iser_conn_set_state(conn, ISER_CONN_CLOSED);
+	/*
+	 * The last reference may go in any state: a connection refused
+	 * before the login thread saw it never went through CLOSING.
+	 */
+	if (READ_ONCE(conn->state) < ISER_CONN_CLOSING)
+		WARN_ON_ONCE(!iser_conn_set_state(conn, ISER_CONN_CLOSING));
+	if (READ_ONCE(conn->state) < ISER_CONN_CLOSED)
+		WARN_ON_ONCE(!iser_conn_set_state(conn, ISER_CONN_CLOSED));
 	if (conn->qp)
 		ib_drain_qp(conn->qp);
 	/* The CM identifier goes first: no event may find a freed QP. */
@@ -219,12 +244,10 @@ void iser_conn_fail(struct iser_conn *conn, const char *why)
 	unsigned long flags;
 
 	spin_lock_irqsave(&conn->lock, flags);
-	prev = conn->state;
-	if (prev >= ISER_CONN_CLOSING) {
+	if (!iser_conn_move_locked(conn, ISER_CONN_CLOSING, &prev)) {
 		spin_unlock_irqrestore(&conn->lock, flags);
 		return;
 	}
-	conn->state = ISER_CONN_CLOSING;
 	conn->close_reason = why;
 	if (prev == ISER_CONN_LOGIN && conn->login_more) {
 		conn->login_more = false;
@@ -234,13 +257,9 @@ void iser_conn_fail(struct iser_conn *conn, const char *why)
 	if (prev == ISER_CONN_LOGIN || prev == ISER_CONN_FULL)
 		conn->core_calls++;
 	spin_unlock_irqrestore(&conn->lock, flags);
-	wake_up_all(&conn->state_wq);
-	if (prev == ISER_CONN_LOGIN)
-		atomic_dec(&conn->np->logins);
-	trace_iser_conn_state(conn, prev, ISER_CONN_CLOSING);
+	iser_conn_moved(conn, prev, ISER_CONN_CLOSING);
 	trace_iser_conn_close(conn, why);
-	pr_debug("conn %p failing in state %s: %s\n", conn,
-		 iser_state_names[prev], why);
+	pr_debug("conn %p failing: %s\n", conn, why);
 
 	rdma_disconnect(conn->cm_id);
 
