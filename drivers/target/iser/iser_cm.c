@@ -153,6 +153,26 @@ static void iser_np_put(struct iser_np *inp)
 	kref_put(&inp->ref, iser_np_free);
 }
 
+/*
+ * Frees the queue pair, its CQ entries and the buffers of @conn: what
+ * iser_connect_request() and the login set up. The CM identifier is gone,
+ * or the QP was already detached from it with rdma_destroy_qp().
+ */
+static void iser_conn_free_queues(struct iser_conn *conn)
+{
+	struct iser_device *dev = conn->dev;
+
+	if (conn->qp)
+		ib_destroy_qp(conn->qp);
+	if (conn->cq)
+		ib_cq_pool_put(conn->cq, conn->cq_size);
+	iser_rx_ring_free(conn);
+	iser_tx_slots_free(conn);
+	iser_buf_free(dev, &conn->login_rx, DMA_FROM_DEVICE);
+	iser_buf_free(dev, &conn->login_tx, DMA_TO_DEVICE);
+	kfree(conn->hdr_scratch);
+}
+
 static void iser_conn_release(struct work_struct *work)
 {
 	struct iser_conn *conn = container_of(work, struct iser_conn,
@@ -172,15 +192,7 @@ static void iser_conn_release(struct work_struct *work)
 		ib_drain_qp(conn->qp);
 	/* The CM identifier goes first: no event may find a freed QP. */
 	rdma_destroy_id(conn->cm_id);
-	if (conn->qp)
-		ib_destroy_qp(conn->qp);
-	if (conn->cq)
-		ib_cq_pool_put(conn->cq, conn->cq_size);
-	iser_rx_ring_free(conn);
-	iser_tx_slots_free(conn);
-	iser_buf_free(dev, &conn->login_rx, DMA_FROM_DEVICE);
-	iser_buf_free(dev, &conn->login_tx, DMA_TO_DEVICE);
-	kfree(conn->hdr_scratch);
+	iser_conn_free_queues(conn);
 	iser_stats_conn_del(conn);
 	/* Counters move to the device's totals with the list removal. */
 	mutex_lock(&iser_conn_list_lock);
@@ -660,13 +672,12 @@ static int iser_connect_request(struct rdma_cm_id *cm_id,
 	return 0;
 
 out_free:
-	/* Undo by hand: the CM destroys the identifier when we return. */
+	/* The CM destroys the identifier when we return: detach the QP. */
 	if (conn->qp) {
 		rdma_destroy_qp(cm_id);
-		ib_cq_pool_put(conn->cq, conn->cq_size);
+		conn->qp = NULL;
 	}
-	iser_buf_free(dev, &conn->login_tx, DMA_TO_DEVICE);
-	iser_buf_free(dev, &conn->login_rx, DMA_FROM_DEVICE);
+	iser_conn_free_queues(conn);
 	free_percpu(conn->stats);
 	kmem_cache_free(iser_conn_cache, conn);
 	iser_np_put(inp);
