@@ -52,10 +52,6 @@ iser_get_dataout retried 0 20
 iser_post_now logged 0 10 40
 "
 
-setup() {
-	lio_load && lio_ramdisk rd0 64 && lio_simple "$T" "$PORTAL" rd0
-}
-
 have_fail_function() {
 	[[ -e $FI/inject ]] || {
 		echo "no $FI/inject: this kernel lacks CONFIG_FAIL_FUNCTION (run make check-debug)"
@@ -224,7 +220,7 @@ if ! have_fail_function >/dev/null; then
 fi
 step transport "select transport iser_target" select_transport
 step rxe "Soft-RoCE rxe0/rxe1 over veth pair" rxe_setup
-step lio "LIO target with an iSER portal" setup
+step lio "LIO target with an iSER portal" lio_setup_simple "$T" 64
 step init "iscsid started" initiator_start
 step table "every injection point of iser_target is in the table" table_complete
 # ISER_ALLOCFAIL_FUNCS="f g": only those rows, without the random round

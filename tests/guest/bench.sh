@@ -293,10 +293,9 @@ mem_logouts() {
 # user processes' anonymous memory, which iscsiadm and iscsid would add),
 # slab and vmalloc, in kB.
 mem_now() {
-	awk '/^MemTotal:/ { t = $2 } /^MemFree:/ { f = $2 } /^Buffers:/ { b = $2 }
-		/^Cached:/ { c = $2 } /^AnonPages:/ { a = $2 } /^Slab:/ { s = $2 }
-		/^VmallocUsed:/ { v = $2 }
-		END { print t - f - b - c - a, s, v }' /proc/meminfo
+	local m
+	read -ra m <<<"$(meminfo MemTotal MemFree Buffers Cached AnonPages Slab VmallocUsed)"
+	echo "$((m[0] - m[1] - m[2] - m[3] - m[4])) ${m[5]} ${m[6]}"
 }
 
 bench_round() {

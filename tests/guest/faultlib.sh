@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Faults the faults and soak suites inject, on a target $T with LUN 0
-# (ramdisk rd0) for $INITIATOR_IQN behind $PORTAL; make_target must remake
-# that target. Each returns non-zero only if the fault could not be done.
+# (ramdisk rd0) for $INITIATOR_IQN behind $PORTAL, as lio_simple makes it.
+# Each returns non-zero only if the fault could not be done.
 
 # --- initiator-side faults ------------------------------------------------
 
@@ -16,7 +16,7 @@ link_down_10s() {
 # The session goes away under the writer (its I/O fails from then on).
 logout_login() {
 	sleep 2
-	logout "$T" "$PORTAL" >/dev/null && conns_are 0 && session_up
+	logout "$T" "$PORTAL" >/dev/null && conns_are 0 && session_up "$T"
 }
 
 iscsid_restart() {
@@ -53,7 +53,7 @@ target_delete() {
 }
 
 target_delete_remake() {
-	target_delete && conns_are 0 && sleep 3 && make_target
+	target_delete && conns_are 0 && sleep 3 && lio_simple "$T" "$PORTAL" rd0
 }
 
 # Target's RDMA device deleted and re-added; its listener comes back.

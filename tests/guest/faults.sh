@@ -28,32 +28,6 @@ CYCLES=${ISER_FAULT_CYCLES:-200}
 # Bytes of acknowledged writes read back and verified, over all faults.
 VERIFIED_KIB=0
 
-make_target() {
-	lio_simple "$T" "$PORTAL" rd0
-}
-
-setup() {
-	lio_load && lio_ramdisk rd0 64 && make_target
-}
-
-# The initiator queues I/O for up to two minutes while it recovers, so a
-# fault shorter than that costs time, not errors.
-initiator_prepare() {
-	initiator_start && discover "$PORTAL" >/dev/null &&
-		node_recovery "$T" "$PORTAL" 120
-}
-
-D=
-disk_now() {
-	wait_disks "$T" 1 || return 1
-	D=$(disks_of "$T" | head -n 1)
-	[[ -n $D ]]
-}
-
-session_up() {
-	login "$T" "$PORTAL" >/dev/null && disk_now
-}
-
 # --- acknowledged writes ------------------------------------------------
 
 FIO_DIR=/tmp/faults
@@ -128,7 +102,7 @@ under_writes() {
 		echo "the fault itself failed: $*"
 		return 1
 	}
-	wait_logged_in && disk_now && writes_verify && conns_are 1
+	wait_logged_in && disk_now "$T" && writes_verify && conns_are 1
 }
 
 # --- login/logout cycles --------------------------------------------------
@@ -153,10 +127,12 @@ loaded_modules >"$MODULES_BEFORE"
 tap_diag "$(transport_banner)"
 step transport "select transport iser_target" select_transport
 step rxe "Soft-RoCE rxe0/rxe1 over veth pair" rxe_setup
-step lio "LIO target with an iSER portal" setup
+step lio "LIO target with an iSER portal" lio_setup_simple "$T" 64
 step served "iser_target serves iSER, ib_isert not loaded" transport_loaded
-step iscsid "iscsid running, two-minute recovery window" initiator_prepare
-step session "first session up" eval 'session_up && conns_are 1'
+# The initiator queues I/O for up to two minutes while it recovers, so a
+# fault shorter than that costs time, not errors.
+step iscsid "iscsid running, two-minute recovery window" initiator_prepare "$T" 120
+step session "first session up" eval 'session_up "$T" && conns_are 1'
 check "initiator's RDMA device deleted and re-added: acknowledged writes intact" \
 	under_writes initiator_device_flap
 check "initiator's link down for 10 s: acknowledged writes intact" under_writes link_down_10s

@@ -95,13 +95,11 @@ pad_targets() {
 	done
 }
 
-D=
 linux_session() {
 	initiator_start && discover "$PORTAL" >/dev/null &&
 		node_set "$T" "$PORTAL" node.session.timeo.replacement_timeout 30 &&
-		login "$T" "$PORTAL" && wait_disks "$T" 1 || return 1
-	D=$(disks_of "$T" | head -n 1)
-	[[ -n $D ]] && echo "Linux session disk: /dev/$D"
+		session_up "$T" || return 1
+	echo "Linux session disk: /dev/$D"
 }
 
 # A slow, crc32c-verified random-write load on the Linux session that runs
@@ -235,11 +233,6 @@ blocked_tasks() {
 
 # --- memory of idle connections -----------------------------------------
 
-# meminfo FIELD: its value in kB.
-meminfo() {
-	awk -v f="$1:" '$1 == f { print $2 }' /proc/meminfo
-}
-
 # Bytes the slab caches hold in total (objects x object size).
 slab_bytes() {
 	awk 'NR > 2 { t += $3 * $4 } END { printf "%d\n", t }' /proc/slabinfo
@@ -256,8 +249,7 @@ cache_bytes() {
 # mem_snap: MemFree Slab VmallocUsed PageTables KernelStack (kB), slab
 # bytes in total, bytes of iser_conn and iser_hdr, iser_conn objects.
 mem_snap() {
-	echo "$(meminfo MemFree) $(meminfo Slab) $(meminfo VmallocUsed)" \
-		"$(meminfo PageTables) $(meminfo KernelStack) $(slab_bytes)" \
+	echo "$(meminfo MemFree Slab VmallocUsed PageTables KernelStack) $(slab_bytes)" \
 		"$(cache_bytes iser_conn) $(cache_bytes iser_hdr) $(slab_objs iser_conn)"
 }
 

@@ -37,7 +37,9 @@ setup_targets() {
 	done
 }
 
-initiator_prepare() {
+# initiator_big_io: ib_iser for the largest I/O, iscsid, and a second iSER
+# interface (iser2) for four_sessions.
+initiator_big_io() {
 	# The initiator's own limit must allow our largest I/O.
 	modprobe ib_iser max_sectors=$((MAX_IO_KB * 2)) || return 1
 	initiator_start && iface_new iser2
@@ -181,7 +183,7 @@ step transport "select transport iser_target" select_transport
 step rxe "Soft-RoCE rxe0/rxe1 over veth pair" rxe_setup
 step lio "LIO: 2 targets x 2 LUNs over configfs, iSER portal" setup_targets
 step served "iser_target serves iSER, ib_isert not loaded" transport_loaded
-step iscsid "iscsid running, second iSER interface" initiator_prepare
+step iscsid "iscsid running, second iSER interface" initiator_big_io
 step discovery "iSER discovery lists both targets" discover_both
 step login "iSER login to $T1, 2 LUNs" login_t1
 step disk "disk allows ${MAX_IO_KB} KiB I/O" pick_disk

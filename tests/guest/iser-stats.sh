@@ -27,16 +27,12 @@ setup() {
 	# __schedule hangs Debian's 6.1 under QEMU TCG, without this module
 	# too (tests/vm/repro-trace-hang.sh). The checks do not need names.
 	echo 0 >$TRACE/options/record-cmd || return 1
-	lio_load && lio_ramdisk rd0 64 && lio_simple "$T" "$PORTAL" rd0
+	lio_setup_simple "$T" 64
 }
 
-D=
-session_up() {
-	initiator_start && discover "$PORTAL" >/dev/null &&
-		login "$T" "$PORTAL" && wait_disks "$T" 1 || return 1
-	D=$(disks_of "$T" | head -n 1)
-	[[ -n $D ]] || return 1
-	# One fio I/O must be one SCSI command: no merging in the block layer.
+# One fio I/O must be one SCSI command: no merging in the block layer.
+session_nomerges() {
+	initiator_start && discover "$PORTAL" >/dev/null && session_up "$T" || return 1
 	echo 2 >"/sys/block/$D/queue/nomerges"
 }
 
@@ -183,7 +179,7 @@ tap_diag "$(transport_banner)"
 step transport "select transport iser_target" select_transport
 step rxe "Soft-RoCE rxe0/rxe1 over veth pair" rxe_setup
 step lio "LIO target with an iSER portal, debugfs and tracefs" setup
-step session "iSER session with a disk" session_up
+step session "iSER session with a disk" session_nomerges
 check "one debugfs entry per connection, named initiator,portal,isid,cid" entry_named
 check "counters match fio: $WRITES writes, $READS reads, bytes exact" counters_match_fio
 check "iser-stat lists the connection" tool_once

@@ -18,27 +18,6 @@ ISER_IMPL=ours
 T=iqn.2026-11.org.example:teardown
 FIO_PID=
 
-make_target() {
-	lio_simple "$T" "$PORTAL" rd0
-}
-
-setup() {
-	lio_load && lio_ramdisk rd0 64 && make_target
-}
-
-# Short recovery so that a lost session gives up or comes back quickly.
-initiator_prepare() {
-	initiator_start && discover "$PORTAL" >/dev/null &&
-		node_recovery "$T" "$PORTAL" 30
-}
-
-D=
-session_up() {
-	login "$T" "$PORTAL" && wait_disks "$T" 1 || return 1
-	D=$(disks_of "$T" | head -n 1)
-	[[ -n $D ]]
-}
-
 # Background load that keeps commands in flight; its errors are expected.
 # The teardown must find commands under way (io_under_way).
 # allow_file_create=0: were the disk gone before fio opened it, fio would
@@ -65,7 +44,7 @@ load_stop() {
 }
 
 fresh_verify() {
-	logout_quiet && conns_are 0 && session_up && conns_are 1 &&
+	logout_quiet && conns_are 0 && session_up "$T" && conns_are 1 &&
 		verify "$D" 16k 16 16 randwrite
 }
 
@@ -98,7 +77,7 @@ target_delete_under_io() {
 	}
 	load_stop
 	echo "module connections after the target went: $(slab_objs iser_conn)"
-	conns_are 0 && lio_ramdisk rd0 64 && make_target && fresh_verify
+	conns_are 0 && lio_ramdisk rd0 64 && lio_simple "$T" "$PORTAL" rd0 && fresh_verify
 }
 
 target_device_delete_under_io() {
@@ -143,9 +122,10 @@ loaded_modules >"$MODULES_BEFORE"
 tap_diag "$(transport_banner)"
 step transport "select transport iser_target" select_transport
 step rxe "Soft-RoCE rxe0/rxe1 over veth pair" rxe_setup
-step lio "LIO target with an iSER portal" setup
+step lio "LIO target with an iSER portal" lio_setup_simple "$T" 64
 step served "iser_target serves iSER, ib_isert not loaded" transport_loaded
-step iscsid "iscsid running, short recovery timeouts" initiator_prepare
+# Short recovery so that a lost session gives up or comes back quickly.
+step iscsid "iscsid running, short recovery timeouts" initiator_prepare "$T" 30
 step session "first session verifies" fresh_verify
 check "initiator logout under I/O, then a fresh session verifies" logout_under_io
 check "portal deleted under I/O, then a fresh session verifies" portal_delete_under_io

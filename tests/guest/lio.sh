@@ -2,7 +2,9 @@
 # Guest-side LIO set-up through configfs, for the suites that need many
 # targets, portals and parameters quickly. The documented admin path,
 # targetcli, is exercised by basic.sh; this writes the same configfs tree
-# targetcli writes, about ten times faster under emulation.
+# targetcli writes, about ten times faster under emulation. It also holds
+# what else those suites share: kernel memory figures, and initiator
+# helpers for several targets and portals.
 
 CFS=/sys/kernel/config/target
 
@@ -68,6 +70,12 @@ lio_simple() {
 		lio_portal "$1" "$2" && lio_enable "$1"
 }
 
+# lio_setup_simple IQN MB: LIO loaded, a ramdisk rd0 of MB MiB and IQN
+# serving it (lio_simple) through $PORTAL.
+lio_setup_simple() {
+	lio_load && lio_ramdisk rd0 "$2" && lio_simple "$1" "$PORTAL" rd0
+}
+
 lio_portal_del() {
 	local np
 	np=$(tpg_dir "$1")/np/$2
@@ -114,6 +122,18 @@ lio_clear() {
 	! compgen -G "$CFS/iscsi/iqn.*" >/dev/null
 }
 
+# --- kernel memory ------------------------------------------------------
+
+# meminfo FIELD...: those /proc/meminfo fields in kB, on one line in the
+# order given, all from one read of the file (0 for a field it lacks).
+meminfo() {
+	awk -v want="$*" '{ v[$1] = $2 }
+		END {
+			n = split(want, w)
+			for (i = 1; i <= n; i++) printf "%s%s", v[w[i] ":"] + 0, i < n ? " " : "\n"
+		}' /proc/meminfo
+}
+
 # slab_shrink CACHE: empty its per-CPU slabs and KASAN quarantine, if any.
 slab_shrink() {
 	[[ -w /sys/kernel/slab/$1/shrink ]] && echo 1 >"/sys/kernel/slab/$1/shrink"
@@ -152,6 +172,13 @@ node_recovery() {
 		node_set "$1" "$2" node.conn[0].timeo.noop_out_timeout 5
 }
 
+# initiator_prepare IQN SECS: iscsid running, $PORTAL discovered, and a
+# lost session to IQN replaced within SECS (node_recovery).
+initiator_prepare() {
+	initiator_start && discover "$PORTAL" >/dev/null &&
+		node_recovery "$1" "$PORTAL" "$2"
+}
+
 discover() {
 	iscsiadm -m discovery -t st -p "$1" -I iser
 }
@@ -187,6 +214,20 @@ wait_disks() {
 	echo "expected $2 disks for $1, have $n"
 	iscsiadm -m session -P 3
 	return 1
+}
+
+# disk_now IQN: D is the first disk of the sessions to IQN, once it has
+# its device node; after a fault it may be a new one.
+D=
+disk_now() {
+	wait_disks "$1" 1 || return 1
+	D=$(disks_of "$1" | head -n 1)
+	[[ -n $D ]]
+}
+
+# session_up IQN: log in to IQN through $PORTAL, then disk_now.
+session_up() {
+	login "$1" "$PORTAL" && disk_now "$1"
 }
 
 # disk_ios DISK: reads and writes DISK has completed.

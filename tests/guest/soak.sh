@@ -28,14 +28,6 @@ REGION_MB=4
 FAULTS=(initiator_device_flap link_down_10s iscsid_restart tpg_disable_enable
 	target_device_flap)
 
-make_target() {
-	lio_simple "$T" "$PORTAL" rd0
-}
-
-setup() {
-	lio_load && lio_ramdisk rd0 $((N * REGION_MB)) && make_target
-}
-
 # sunreclaim_kb: unreclaimable slab in KiB, read after every cache was
 # shrunk. Per-CPU slabs, and on the debug kernel KASAN's quarantine (up to
 # 1/32 of memory), hold freed objects; the first soak there read 18 MiB
@@ -45,7 +37,7 @@ sunreclaim_kb() {
 	for c in /sys/kernel/slab/*; do
 		slab_shrink "${c##*/}"
 	done
-	awk '/^SUnreclaim:/ { print $2 }' /proc/meminfo
+	meminfo SUnreclaim
 }
 
 # cache_sizes: "cache KiB" for every unreclaimable slab cache, counting
@@ -187,7 +179,7 @@ loaded_modules >"$MODULES_BEFORE"
 tap_diag "$(transport_banner); $N sessions, ${SOAK}s"
 step transport "select transport iser_target" select_transport
 step rxe "Soft-RoCE rxe0/rxe1 over veth pair" rxe_setup
-step lio "LIO target with an iSER portal" setup
+step lio "LIO target with an iSER portal" lio_setup_simple "$T" $((N * REGION_MB))
 step served "iser_target serves iSER, ib_isert not loaded" transport_loaded
 step sessions "$N sessions logged in" sessions_up
 check "${SOAK}s of verified writes, a fault 30 s after each recovery: zero data errors" soak
