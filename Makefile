@@ -6,7 +6,7 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(KVER)/build /usr/src/linux-headers
 ifeq ($(KDIR),)
 # No headers for the running kernel (a build host that is not Debian's):
 # build for the newest installed Debian kernel, the one the tests boot.
-KVER := $(shell tools/kver.sh 2>/dev/null)
+KVER := $(shell tools/dev/kver.sh 2>/dev/null)
 KDIR := /lib/modules/$(KVER)/build
 endif
 
@@ -29,7 +29,7 @@ unit:
 	$(MAKE) -C tests/unit run
 
 deps:
-	tools/install-deps.sh
+	tools/dev/install-deps.sh
 
 # Installs what is missing first, so that it works on a fresh machine.
 check: deps
@@ -45,18 +45,18 @@ check-matrix:
 	STAGES=build tests/run-all.sh
 
 # W=1 builds for arm64 and ppc64el, 64 KiB pages, against linux-source-6.1
-# prepared and cached per ARCH (tools/cross-build.sh); no VM.
+# prepared and cached per ARCH (tools/dev/cross-build.sh); no VM.
 CROSS_ARCHES ?= arm64 ppc64el
 .PHONY: cross
 cross:
-	tools/cross-build.sh $(CROSS_ARCHES)
+	tools/dev/cross-build.sh $(CROSS_ARCHES)
 
 # checkpatch --strict, kernel-doc, sparse, shellcheck, docutils (TAP).
 lint:
-	tools/lint.sh
+	tools/dev/lint.sh
 
 bench:
-	tools/bench.sh
+	tools/dev/bench.sh
 
 # Install by hand into /lib/modules/$(KVER)/updates, plus the modprobe.d
 # alias that makes LIO's request for ib_isert load iser_target. DESTDIR
@@ -116,4 +116,4 @@ deb:
 	@ls -1 $(DEB_OUT)/*.deb
 
 demo:
-	tools/demo.sh
+	tools/dev/demo.sh

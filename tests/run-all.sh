@@ -9,17 +9,17 @@
 # "N passed, N failed, N skipped"; exits non-zero on any failure.
 #
 # Environment:
-#   KVER=REL         kernel to boot for the VM suites (default: tools/kver.sh,
+#   KVER=REL         kernel to boot for the VM suites (default: tools/dev/kver.sh,
 #                    the newest installed)
 #   KVERS="a b"      run the VM suites and the package guest check on each
 #                    of these kernels (default: $KVER alone)
 #   KDIR=DIR         build against this kernel tree only (default: every
-#                    installed Debian kernel, tools/kver.sh --all)
+#                    installed Debian kernel, tools/dev/kver.sh --all)
 #   SUITES="a b"     VM suites to run, by name in tests/guest/ (default:
 #                    $default_suites below; "none" for none)
 #   STAGES="..."     stages to run, of: unit lint build vm bench pkg
 #                    (default: all; bench is one quick round that checks
-#                    every figure is produced, see tools/bench.sh)
+#                    every figure is produced, see tools/dev/bench.sh)
 #   ISER_IMPL=ours|stock  iSER target transport basic.sh tests (default: ours);
 #                    the iser-* suites always test ours
 #   ISER_VM_KVM=1, ISER_VM_TIMEOUT=S  see tests/vm/run-vm.sh
@@ -61,13 +61,13 @@ stage() {
 }
 
 # Kernels: every installed Debian kernel is built for; the VM suites boot
-# $KVERS, else the one tools/kver.sh names.
+# $KVERS, else the one tools/dev/kver.sh names.
 if [[ -n ${KDIR:-} ]]; then
-	build_kvers=$(tools/kver.sh) || build_kvers=
+	build_kvers=$(tools/dev/kver.sh) || build_kvers=
 else
-	build_kvers=$(tools/kver.sh --all | xargs)
+	build_kvers=$(tools/dev/kver.sh --all | xargs)
 fi
-vm_kvers=${KVERS:-$(tools/kver.sh)}
+vm_kvers=${KVERS:-$(tools/dev/kver.sh)}
 vm_kvers=${vm_kvers//,/ }
 [[ $suites == none ]] && suites=
 
@@ -83,9 +83,9 @@ if stage unit; then
 fi
 
 # (b) checkpatch --strict, kernel-doc, shellcheck, docutils (sparse runs
-# in (c)); see tools/lint.sh.
+# in (c)); see tools/dev/lint.sh.
 if stage lint; then
-	tap_relay_cmd "lint: " tools/lint.sh --no-sparse
+	tap_relay_cmd "lint: " tools/dev/lint.sh --no-sparse
 fi
 
 # (c) Module build checks for every kernel, each in a fresh copy of the
@@ -109,14 +109,14 @@ matrix_check() { # KVER
 }
 if stage build; then
 	if [[ -z $build_kvers ]]; then
-		tap_not_ok "build: find the installed kernels (tools/kver.sh --all)"
+		tap_not_ok "build: find the installed kernels (tools/dev/kver.sh --all)"
 	fi
 	for k in $build_kvers; do
 		tap_diag "build: $k ($(kdir_of "$k"))"
 		matrix_check "$k"
 	done
 	# 64 KiB pages and other compilers: arm64 and ppc64el, W=1.
-	tap_relay_cmd "build: " tools/cross-build.sh arm64 ppc64el
+	tap_relay_cmd "build: " tools/dev/cross-build.sh arm64 ppc64el
 fi
 
 # (d) VM suites, on each kernel of $vm_kvers; the module is built at the
@@ -128,7 +128,7 @@ root_module() { # KVER
 }
 if stage vm && [[ -n $suites ]]; then
 	if [[ -z $vm_kvers ]]; then
-		tap_not_ok "vm: resolve the kernel to boot (tools/kver.sh)"
+		tap_not_ok "vm: resolve the kernel to boot (tools/dev/kver.sh)"
 	fi
 	# The hostile suite runs this user-space initiator in the guest,
 	# whose root is the host's, read-only.
@@ -176,7 +176,7 @@ fi
 # (e) One quick benchmark round, so that the benchmark cannot rot: it
 # checks that every figure is produced, never a speed.
 if stage bench; then
-	QUICK=1 tap_relay_cmd "" tools/bench.sh
+	QUICK=1 tap_relay_cmd "" tools/dev/bench.sh
 fi
 
 # (f) Packaging, last: it installs iser-target-dkms on this machine for

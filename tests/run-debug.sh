@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What `make check-debug` runs: the guest suites on a debug kernel (KASAN,
 # lockdep, kmemleak, DEBUG_OBJECTS, fault injection) built from Debian's
-# linux-source-6.1 by tools/debug-kernel.sh, which caches it. Any report of
+# linux-source-6.1 by tools/dev/debug-kernel.sh, which caches it. Any report of
 # those checkers fails the suite (tests/vm/splat-check.sh, and the
 # kmemleak scan after each suite). Not part of make check: the kernel takes
 # long to build the first time and the suites run several times slower.
@@ -10,7 +10,7 @@
 # Environment:
 #   SUITES="a b"     suites to run (default: $default_suites below)
 #   ISER_VM_SLOW=N   timeout factor for the slow kernel (default 3)
-#   ISER_DEBUG_CACHE, JOBS  see tools/debug-kernel.sh
+#   ISER_DEBUG_CACHE, JOBS  see tools/dev/debug-kernel.sh
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,7 +24,7 @@ export ISER_IMPL=${ISER_IMPL:-ours}
 export ISER_VM_SLOW=${ISER_VM_SLOW:-3}
 
 build_kernel() {
-	ktree=$(tools/debug-kernel.sh) && [[ -e $ktree/vmlinuz ]]
+	ktree=$(tools/dev/debug-kernel.sh) && [[ -e $ktree/vmlinuz ]]
 }
 build_module() {
 	make -s -C "$ktree/src" M="$repo" clean >/dev/null 2>&1
@@ -33,7 +33,7 @@ build_module() {
 
 ktree=
 start=$SECONDS
-if tap_run "debug kernel built or cached (tools/debug-kernel.sh)" build_kernel; then
+if tap_run "debug kernel built or cached (tools/dev/debug-kernel.sh)" build_kernel; then
 	tap_diag "debug kernel $(cat "$ktree/kver") in $ktree ($((SECONDS - start)) s)"
 	if tap_run "iser_target.ko built for the debug kernel" build_module; then
 		if [[ " $suites " == *" hostile "* ]]; then

@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # Usage: tests/doc/check-manpages.sh
-# Every developer tool under tools/ has a man page, and every page formats
-# cleanly:
+# Every tool has a man page, and every page formats cleanly:
 #
-#   tools/NAME.sh, tools/NAME.py       need tools/man/NAME.1
-#   tools/DIR/ with a Makefile or an   need tools/DIR/DIR.1 or tools/DIR/DIR.8
-#   executable named DIR
+#   tools/dev/NAME.sh, tools/dev/NAME.py  need tools/dev/man/NAME.1
+#   tools/DIR/ (shipped) with a Makefile  need tools/DIR/DIR.1 or tools/DIR/DIR.8
+#   or an executable named DIR
 #
-# Each page found (those, and any other page in tools/man/ or tools/DIR/)
+# Each page found (those, and any other page in tools/dev/man/ or tools/DIR/)
 # must pass `groff -man -ww -z` (else `man --warnings -l`) without a
 # single message, and the first line of its NAME section must start with
 # the tool's name (NAME or, for a script, its file name NAME.sh/NAME.py).
@@ -70,11 +69,11 @@ check_page() {
 	fail "$page" "NAME line does not start with '$1': $line"
 }
 
-# Scripts directly in tools/.
-for script in tools/*.sh tools/*.py; do
+# Developer scripts, in tools/dev/.
+for script in tools/dev/*.sh tools/dev/*.py; do
 	file=${script##*/}
 	base=${file%.*}
-	page=tools/man/$base.1
+	page=tools/dev/man/$base.1
 	if [[ -f $page ]]; then
 		check_page "$page" "$base" "$file"
 	else
@@ -82,10 +81,11 @@ for script in tools/*.sh tools/*.py; do
 	fi
 done
 
-# Tools with a directory of their own.
+# Shipped tools, each with a directory of its own.
 for dir in tools/*/; do
 	dir=${dir%/}
 	base=${dir##*/}
+	[[ $base == dev ]] && continue
 	[[ -f $dir/Makefile || (-f $dir/$base && -x $dir/$base) ]] || continue
 	pages=("$dir/$base".[18])
 	if ((${#pages[@]})); then
@@ -96,7 +96,7 @@ for dir in tools/*/; do
 done
 
 # Any other page: still has to format cleanly and name its tool.
-for page in tools/man/*.[1-8] tools/*/*.[1-8]; do
+for page in tools/dev/man/*.[1-8] tools/*/*.[1-8]; do
 	[[ -n ${checked[$page]:-} ]] && continue
 	file=${page##*/}
 	check_page "$page" "${file%.*}"

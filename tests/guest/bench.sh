@@ -5,7 +5,7 @@
 # tcm_loop (LIO with no network: the ceiling), alternating transports
 # round after round; "nostats" is iser_target loaded with stats=0, to
 # show what its statistics cost. Writes one JSON line per measurement to
-# $ISER_OUT/bench.jsonl for tools/bench.sh to summarise. Checks only that
+# $ISER_OUT/bench.jsonl for tools/dev/bench.sh to summarise. Checks only that
 # every figure was produced, never a speed.
 #
 # ISER_BENCH_PROFILE="NAME ..." also profiles those workloads in round 1
@@ -44,7 +44,7 @@ seq-read-1m-qd16 read 1m 16 1
 seq-write-1m-qd16 write 1m 16 1
 mixed-70-30-8k-qd32 randrw 8k 32 1 70
 "
-# ISER_BENCH_WORKLOADS="NAME ...": only those (tools/crash-loop.sh); it
+# ISER_BENCH_WORKLOADS="NAME ...": only those (tools/dev/crash-loop.sh); it
 # also leaves out the memory measurement.
 if [[ -n ${ISER_BENCH_WORKLOADS:-} ]]; then
 	WORKLOADS=$(while read -r name rest; do
@@ -182,7 +182,7 @@ fio_workload() {
 
 # run TRANSPORT ROUND NAME RW BS QD JOBS [MIX]: one fio run. Its JSON
 # report goes to $ISER_OUT/raw/, and one line describing it to bench.jsonl
-# with the CPU time the guest spent meanwhile; tools/bench.sh reads both.
+# with the CPU time the guest spent meanwhile; tools/dev/bench.sh reads both.
 run() {
 	local tr=$1 round=$2 name=$3 j0 j1 raw
 	raw=raw/$tr-$round-$name.json

@@ -1,6 +1,6 @@
 #!/bin/bash
 # vm-timeout: 3600
-# Runs tests/vm/cx16/cx16-flags (built on the host by tools/cx16-check.sh)
+# Runs tests/vm/cx16/cx16-flags (built on the host by tools/dev/cx16-check.sh)
 # in the guest: does the emulated CPU keep RFLAGS right across CMPXCHG16B,
 # with and without a page fault on its destination? No RDMA, no module:
 # only the emulator is under test (issue 21).

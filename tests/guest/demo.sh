@@ -1,6 +1,6 @@
 #!/bin/bash
 # vm-timeout: 600
-# Guest half of `make demo` (tools/demo.sh): export a ramdisk LUN over
+# Guest half of `make demo` (tools/dev/demo.sh): export a ramdisk LUN over
 # iSER with targetcli, log in with the Linux iSER initiator, write and
 # verify data, measure a little, tear down. Besides TAP it writes a
 # human-readable summary to $ISER_OUT/summary.txt.

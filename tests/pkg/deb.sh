@@ -16,7 +16,7 @@
 #
 # Environment:
 #   PKG_VM_KVERS="a b"  kernels to boot the guest check on (default:
-#                       tools/kver.sh); "none" for no guest
+#                       tools/dev/kver.sh); "none" for no guest
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -34,8 +34,8 @@ watched=(/usr/src /var/lib/dkms /lib/modules /lib/modprobe.d /etc/modprobe.d
 	/usr/share/doc /var/lib/dpkg/info /etc/dkms)
 
 # The kernels the module must build for, and those the guest boots.
-mapfile -t kernels < <(tools/kver.sh --all 2>/dev/null)
-vm_kvers=${PKG_VM_KVERS:-$(tools/kver.sh 2>/dev/null)}
+mapfile -t kernels < <(tools/dev/kver.sh --all 2>/dev/null)
+vm_kvers=${PKG_VM_KVERS:-$(tools/dev/kver.sh 2>/dev/null)}
 [[ $vm_kvers == none ]] && vm_kvers=
 
 finish() {
@@ -60,9 +60,9 @@ purge() {
 }
 
 ((EUID == 0)) || skip_rest "needs root (installs a package)"
-((${#kernels[@]})) || skip_rest "no Debian kernel headers installed (tools/install-deps.sh)"
+((${#kernels[@]})) || skip_rest "no Debian kernel headers installed (tools/dev/install-deps.sh)"
 for tool in dpkg-buildpackage dh_dkms dkms lintian; do
-	command -v "$tool" >/dev/null || skip_rest "$tool is not installed (tools/install-deps.sh)"
+	command -v "$tool" >/dev/null || skip_rest "$tool is not installed (tools/dev/install-deps.sh)"
 done
 tap_diag "kernels with headers: ${kernels[*]}; guest check on: ${vm_kvers:-none}"
 
@@ -75,7 +75,7 @@ mkdir -p "$work"
 copy_sources() { # DIR
 	mkdir -p "$1/tools"
 	cp -r Makefile Kbuild packaging "$1/"
-	cp tools/kver.sh "$1/tools/"
+	cp tools/dev/kver.sh "$1/tools/"
 	find drivers include \( -name '*.[ch]' -o -name '*.sh' \) -exec cp --parents {} "$1/" \;
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Usage: run-vm.sh SCRIPT [NAME]
-# Boot the Debian kernel (tools/kver.sh) in QEMU with the host root as a
+# Boot the Debian kernel (tools/dev/kver.sh) in QEMU with the host root as a
 # read-only 9p root under a tmpfs overlay, run the guest script SCRIPT (a
 # TAP-producing bash script under the host root) and print its checks as
 # TAP, followed by "vm:NAME: suite completed" and "vm:NAME: dmesg clean".
@@ -11,14 +11,14 @@
 #   ISER_VM_KVM=1      use KVM instead of TCG (does not boot on every host)
 #   ISER_VM_TIMEOUT=S  kill the guest after S seconds (default: the
 #                      script's "# vm-timeout: S" line, else 600)
-#   ISER_VM_KTREE=DIR  boot the kernel built by tools/debug-kernel.sh in DIR
+#   ISER_VM_KTREE=DIR  boot the kernel built by tools/dev/debug-kernel.sh in DIR
 #                      (its vmlinuz, kver and modroot/) instead of Debian's
 #   ISER_VM_SLOW=N     multiply the timeout by N (the debug kernel is slow)
 #   ISER_VM_SLUB_DEBUG=FLAGS  slub_debug flags (default FZPU; empty: none,
 #                      as the benchmark boots, since they cost CPU)
 #   ISER_VM_ICOUNT=1   QEMU's instruction clock (one vCPU thread, guest time
 #                      counts executed instructions): another timing, and
-#                      repeatable costs (tools/crash-loop.sh, issue 21)
+#                      repeatable costs (tools/dev/crash-loop.sh, issue 21)
 #   ISER_*             passed through to the guest (e.g. ISER_IMPL)
 set -euo pipefail
 
@@ -34,7 +34,7 @@ if [[ -n ${ISER_VM_KTREE:-} ]]; then
 	kernel=$ISER_VM_KTREE/vmlinuz
 	export ISER_MODROOT=$ISER_VM_KTREE/modroot
 else
-	kver=$("$repo/tools/kver.sh")
+	kver=$("$repo/tools/dev/kver.sh")
 	kernel=/boot/vmlinuz-$kver
 	export ISER_MODROOT=/
 fi

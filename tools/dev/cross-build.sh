@@ -57,7 +57,7 @@
 #   JOBS=N                make -j (default: nproc)
 set -euo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 tarball=/usr/src/linux-source-6.1.tar.xz
 cache=${ISER_CROSS_CACHE:-${HOME:-/root}/.cache/iser-target/cross}
 jobs=${JOBS:-$(nproc)}

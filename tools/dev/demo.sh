@@ -9,7 +9,7 @@
 # ISER_VM_TIMEOUT (see tests/vm/run-vm.sh).
 set -uo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo" || exit 1
 export ISER_IMPL=${ISER_IMPL:-ours}
 failed=0
@@ -19,8 +19,8 @@ say() {
 }
 
 say "Installing dependencies"
-tools/install-deps.sh || exit 1
-kver=$(tools/kver.sh) || exit 1
+tools/dev/install-deps.sh || exit 1
+kver=$(tools/dev/kver.sh) || exit 1
 
 say "Building iser_target.ko for $kver"
 mkdir -p build

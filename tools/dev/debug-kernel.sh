@@ -19,7 +19,7 @@
 #   JOBS=N                make -j (default: nproc)
 set -euo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 frag=$repo/tests/debug/iser-debug.config
 tarball=/usr/src/linux-source-6.1.tar.xz
 cache=${ISER_DEBUG_CACHE:-${HOME:-/root}/.cache/iser-target/debug-kernel}

@@ -29,7 +29,7 @@ releases() {
 if [[ ${1:-} == --all ]]; then
 	all=$(releases)
 	if [[ -z $all ]]; then
-		echo "kver.sh: no *-amd64 kernel headers installed (run tools/install-deps.sh)" >&2
+		echo "kver.sh: no *-amd64 kernel headers installed (run tools/dev/install-deps.sh)" >&2
 		exit 1
 	fi
 	printf '%s\n' "$all"
@@ -50,7 +50,7 @@ while IFS= read -r ver; do
 done < <(releases)
 
 if ((${#found[@]} == 0)); then
-	echo "kver.sh: no *-amd64 kernel with image and headers installed (run tools/install-deps.sh)" >&2
+	echo "kver.sh: no *-amd64 kernel with image and headers installed (run tools/dev/install-deps.sh)" >&2
 	exit 1
 fi
 printf '%s\n' "${found[-1]}"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks the emulator of the test bed, not the module: boots the guest
-# under QEMU's instruction clock (as tools/crash-loop.sh does) and runs
+# under QEMU's instruction clock (as tools/dev/crash-loop.sh does) and runs
 # tests/vm/cx16/cx16-flags there, which executes CMPXCHG16B in a loop, with
 # and without a page fault on its destination, and checks that RFLAGS
 # comes out as the architecture says. Issue 21's double faults followed
@@ -10,12 +10,12 @@
 # Environment:
 #   SECS=S     guest seconds per variant (default 20)
 #   ICOUNT=0   plain multi-threaded TCG instead
-#   KVER       Debian kernel to boot (default: tools/kver.sh)
+#   KVER       Debian kernel to boot (default: tools/dev/kver.sh)
 set -uo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo" || exit 1
-# shellcheck source-path=SCRIPTDIR source=../tests/guest/tap.sh
+# shellcheck source-path=SCRIPTDIR source=../../tests/guest/tap.sh
 . tests/guest/tap.sh
 
 mkdir -p build/cx16

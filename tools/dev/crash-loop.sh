@@ -20,14 +20,14 @@
 #   WORKLOADS="..."   bench workload names (default: the write workloads)
 #   RUNTIME=S         seconds of guest time per workload (default 10)
 #   ROUNDS=N          rounds of the workloads in one boot (default 1)
-#   KVER              Debian kernel to boot (default: tools/kver.sh)
-#   ISER_VM_KTREE=DIR the debug kernel of tools/debug-kernel.sh instead
+#   KVER              Debian kernel to boot (default: tools/dev/kver.sh)
+#   ISER_VM_KTREE=DIR the debug kernel of tools/dev/debug-kernel.sh instead
 #                     (KASAN, booted with kasan_multi_shot)
 #   ICOUNT=0          plain multi-threaded TCG instead, for comparison
 # Each run takes 3-6 minutes of wall time on 2 cores with the defaults.
 set -uo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo" || exit 1
 
 runs=${RUNS:-10}
@@ -41,7 +41,7 @@ if [[ -n ${ISER_VM_KTREE:-} ]]; then
 	kdir=$ISER_VM_KTREE/src
 	export ISER_VM_SLOW=${ISER_VM_SLOW:-3}
 else
-	kver=${KVER:-$(tools/kver.sh)} || exit 1
+	kver=${KVER:-$(tools/dev/kver.sh)} || exit 1
 	kdir=/usr/src/linux-headers-$kver
 fi
 make -s --no-print-directory KDIR="$kdir" KVER="$kver" >/dev/null || {

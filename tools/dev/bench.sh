@@ -11,9 +11,9 @@
 # (build/vm/out/bench/profile-*.txt).
 set -uo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo" || exit 1
-# shellcheck source=../tests/guest/tap.sh
+# shellcheck source=../../tests/guest/tap.sh
 . tests/guest/tap.sh
 
 if [[ ${QUICK:-0} == 1 ]]; then
@@ -26,7 +26,7 @@ export ISER_BENCH_TRANSPORTS=${TRANSPORTS:-"ours stock tcp loop nostats"}
 export ISER_BENCH_PROFILE=${PROFILE:-}
 # The other suites' slab debugging would be measured too.
 export ISER_VM_SLUB_DEBUG=${ISER_VM_SLUB_DEBUG-}
-kver=$(tools/kver.sh) || exit 1
+kver=$(tools/dev/kver.sh) || exit 1
 make -s --no-print-directory KVER="$kver" >/dev/null || {
 	tap_not_ok "bench: build iser_target for $kver"
 	exit 1
@@ -35,7 +35,7 @@ timeout_s=$((600 + ISER_BENCH_ROUNDS * ISER_BENCH_RUNTIME * 10 * 4 * 3))
 ISER_VM_TIMEOUT=$timeout_s tests/vm/run-vm.sh tests/guest/bench.sh bench
 rc=$?
 mkdir -p build
-if python3 tools/bench-report.py build/vm/out/bench build/bench.json \
+if python3 tools/dev/bench-report.py build/vm/out/bench build/bench.json \
 	"$ISER_BENCH_TRANSPORTS" "$ISER_BENCH_ROUNDS" >build/bench.txt; then
 	tap_ok "bench: every figure produced, summary in build/bench.json"
 else

@@ -20,12 +20,12 @@
 #
 # Environment:
 #   LINUX_SRC=DIR    a kernel tree with scripts/checkpatch.pl to use instead
-#   LINT_KVERS="..." kernels for sparse (default: tools/kver.sh --all)
+#   LINT_KVERS="..." kernels for sparse (default: tools/dev/kver.sh --all)
 set -uo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo" || exit 1
-# shellcheck source-path=SCRIPTDIR source=../tests/guest/tap.sh
+# shellcheck source-path=SCRIPTDIR source=../../tests/guest/tap.sh
 . tests/guest/tap.sh
 
 sparse=1
@@ -47,7 +47,7 @@ for f in drivers/target/iser/*.[ch] drivers/target/iser/compat/probes/*.c \
 	# Written by a build (compat/probe.sh), not part of the sources.
 	[[ $f == */iser_compat_auto.h ]] || sources+=("$f")
 done
-kvers=${LINT_KVERS:-$(tools/kver.sh --all 2>/dev/null)}
+kvers=${LINT_KVERS:-$(tools/dev/kver.sh --all 2>/dev/null)}
 
 # Where checkpatch.pl and kernel-doc live; extract them if need be.
 scripts_dir() {
@@ -112,7 +112,7 @@ fi
 # the top level (the one the VM tests load) is left alone.
 if ((sparse)); then
 	if [[ -z $kvers ]]; then
-		tap_not_ok "sparse: no installed kernel headers (tools/kver.sh --all)"
+		tap_not_ok "sparse: no installed kernel headers (tools/dev/kver.sh --all)"
 	fi
 	for k in $kvers; do
 		dir=$out/sparse/$k
@@ -132,7 +132,7 @@ if ((sparse)); then
 fi
 
 if command -v shellcheck >/dev/null; then
-	scripts=(tools/*.sh tests/*.sh tests/*/*.sh .ci/run tests/vm/initramfs-init
+	scripts=(tools/dev/*.sh tests/*.sh tests/*/*.sh .ci/run tests/vm/initramfs-init
 		debian/*.postinst debian/*.prerm debian/*.postrm)
 	if report=$(shellcheck -x -S warning "${scripts[@]}" 2>&1); then
 		tap_ok "shellcheck -S warning: ${#scripts[@]} scripts"
@@ -141,7 +141,7 @@ if command -v shellcheck >/dev/null; then
 		tap_diag <<<"$report"
 	fi
 else
-	tap_skip "shellcheck" "shellcheck is not installed (tools/install-deps.sh)"
+	tap_skip "shellcheck" "shellcheck is not installed (tools/dev/install-deps.sh)"
 fi
 
 # Every tool in tools/ has a man page that renders without warnings.
@@ -199,7 +199,7 @@ if python3 -c 'import docutils' 2>/dev/null; then
 		fi
 	done
 else
-	tap_skip "docutils" "python3-docutils is not installed (tools/install-deps.sh)"
+	tap_skip "docutils" "python3-docutils is not installed (tools/dev/install-deps.sh)"
 fi
 
 tap_plan

@@ -22,7 +22,7 @@ pkgs=(
 	# man pages
 	dkms debhelper dh-dkms dpkg-dev fakeroot lintian python3-docutils groff-base
 	debian-archive-keyring
-	# the debug kernel of make check-debug (tools/debug-kernel.sh)
+	# the debug kernel of make check-debug (tools/dev/debug-kernel.sh)
 	flex bison libelf-dev libssl-dev
 )
 # Debian's 6.1 kernel, by dpkg-query pattern (its ABI releases are
