@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Checks the emulator of the test bed, not the module: boots the guest
 # under QEMU's instruction clock (as tools/dev/crash-loop.sh does) and runs
-# tests/vm/cx16/cx16-flags there, which executes CMPXCHG16B in a loop, with
-# and without a page fault on its destination, and checks that RFLAGS
-# comes out as the architecture says. Issue 21's double faults followed
-# that instruction in SLUB's fast path with RFLAGS holding the low half of
-# RAX. TAP; ends with "N passed, N failed"; non-zero on a wrong result.
+# tests/vm/cx16/cx16-flags there, which executes CMPXCHG16B in a loop
+# (locked; unlocked and %fs-relative as the kernel's per-CPU operations;
+# locked on a page that faults) and checks that RFLAGS comes out as the
+# architecture says. Issue 21's double faults followed that instruction in
+# SLUB's fast path with RFLAGS holding the low half of RAX. TAP; ends with
+# "N passed, N failed"; non-zero on a wrong result.
 #
 # Environment:
 #   SECS=S     guest seconds per variant (default 20)

@@ -5,9 +5,10 @@
  * after the CMPXCHG16B of SLUB's lockless fast path, with RFLAGS holding
  * the low half of RAX (the compared freelist pointer) plus ZF: NT set in
  * it turns the next IRET into a fault. This checks the instruction alone,
- * in user space, with and without a page fault on its destination.
+ * in user space: locked, on a page that faults or not, and unlocked through
+ * a segment register (%fs here, %gs there) as the kernel's this_cpu ops do.
  *
- * Usage: cx16-flags fault|nofault SECONDS
+ * Usage: cx16-flags fault|nofault|segment SECONDS
  * Prints "N executed, N wrong" and the first wrong results; exit status
  * 1 if any was wrong, 2 on a usage or set-up error.
  */
@@ -55,6 +56,32 @@ static void cx16_once(void *mem, struct outcome *o)
 	o->rdx = rdx;
 }
 
+/* The same, unlocked and %fs-relative: @off is the offset from %fs. */
+static void cx16_fs_once(long off, struct outcome *o)
+{
+	uint64_t rax = 0, rdx = 0, before, after;
+
+	asm volatile("pushfq\n\t"
+		     "orq %[kept], (%%rsp)\n\t"
+		     "popfq\n\t"
+		     "pushfq\n\t"
+		     "popq %[before]\n\t"
+		     "cmpxchg16b %%fs:(%[off])\n\t"
+		     "pushfq\n\t"
+		     "popq %[after]"
+		     : "+a" (rax), "+d" (rdx), [before] "=&r" (before),
+		       [after] "=&r" (after)
+		     : "b" (1UL), "c" (2UL), [off] "r" (off), [kept] "i" (KEPT_FLAGS)
+		     : "memory", "cc");
+	o->before = before;
+	o->after = after;
+	o->rax = rax;
+	o->rdx = rdx;
+}
+
+/* Thread-local, so that it lies at a fixed offset from %fs. */
+static __thread unsigned __int128 tls_slot __attribute__((aligned(16)));
+
 static double now(void)
 {
 	struct timespec ts;
@@ -66,16 +93,21 @@ static double now(void)
 int main(int argc, char **argv)
 {
 	unsigned long long runs = 0, wrong = 0;
+	int fault, segment;
 	struct outcome o;
+	uintptr_t fs;
 	double end;
-	int fault;
 	char *page;
 
-	if (argc != 3 || (strcmp(argv[1], "fault") && strcmp(argv[1], "nofault"))) {
-		fprintf(stderr, "usage: cx16-flags fault|nofault SECONDS\n");
+	if (argc != 3 || (strcmp(argv[1], "fault") && strcmp(argv[1], "nofault") &&
+			  strcmp(argv[1], "segment"))) {
+		fprintf(stderr, "usage: cx16-flags fault|nofault|segment SECONDS\n");
 		return 2;
 	}
 	fault = !strcmp(argv[1], "fault");
+	segment = !strcmp(argv[1], "segment");
+	/* The x86-64 ABI keeps the thread pointer at %fs:0. */
+	asm volatile("movq %%fs:0, %0" : "=r" (fs));
 	end = now() + atof(argv[2]);
 	page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -86,11 +118,21 @@ int main(int argc, char **argv)
 	while (now() < end) {
 		for (int i = 0; i < 1000; i++) {
 			/* Dropped, the page faults again on the next write. */
-			if (fault)
+			if (segment) {
+				tls_slot = 0;
+				cx16_fs_once((long)((uintptr_t)&tls_slot - fs), &o);
+				/* It must have written where it was meant to. */
+				if (tls_slot != ((unsigned __int128)2 << 64 | 1)) {
+					fprintf(stderr, "%%fs-relative store missed\n");
+					return 2;
+				}
+			} else if (fault) {
 				madvise(page, 4096, MADV_DONTNEED);
-			else
+				cx16_once(page, &o);
+			} else {
 				memset(page, 0, 16);
-			cx16_once(page, &o);
+				cx16_once(page, &o);
+			}
 			runs++;
 			if (o.after == (o.before | ZF) && !o.rax && !o.rdx)
 				continue;
