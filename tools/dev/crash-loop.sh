@@ -60,18 +60,34 @@ export ISER_VM_TIMEOUT=$((900 + ISER_BENCH_ROUNDS * ISER_BENCH_RUNTIME * 5 * 40)
 
 crash_re='double fault|Kernel panic|BUG:|Oops|general protection fault|KASAN|UBSAN|list_add corruption|list_del corruption|unable to handle|stack-protector'
 
-# classify CONSOLE LOG: prints "clean", "crash: SIGNATURE" or "fail: WHY".
+# impossible_eflags CONSOLE: prints the first EFLAGS of a register dump
+# that no x86 CPU can hold (bits 22 to 31 are reserved and read as zero):
+# the mark of the emulator's corrupted RFLAGS (Documentation/testing.rst).
+impossible_eflags() {
+	local v
+	for v in $(grep -oE 'EFLAGS: [0-9a-f]+' "$1" 2>/dev/null | cut -d' ' -f2); do
+		if ((16#$v >= 0x400000)); then
+			echo "0x$v"
+			return
+		fi
+	done
+}
+
+# classify CONSOLE LOG: prints "clean", "crash: SIGNATURE" or "fail: WHY",
+# the last two followed by the impossible EFLAGS if the console has one.
 classify() {
-	local console=$1 log=$2 sig
+	local console=$1 log=$2 sig emu
+	emu=$(impossible_eflags "$console")
+	emu=${emu:+ [emulator: EFLAGS $emu]}
 	sig=$(grep -m1 -E "$crash_re" "$console" 2>/dev/null | sed 's/^\[ *[0-9.]*\] //')
 	if [[ -n $sig ]]; then
 		local rip
 		rip=$(grep -m1 -E 'RIP: 0010:' "$console" | sed 's/^.*RIP: 0010://')
-		echo "crash: $sig${rip:+ (RIP $rip)}"
+		echo "crash: $sig${rip:+ (RIP $rip)}$emu"
 	elif grep -q '^not ok' "$log"; then
-		echo "fail: $(grep -m1 '^not ok' "$log" | cut -c1-120)"
+		echo "fail: $(grep -m1 '^not ok' "$log" | cut -c1-120)$emu"
 	elif ! grep -q 'suite completed' "$log"; then
-		echo "fail: no result"
+		echo "fail: no result$emu"
 	else
 		echo clean
 	fi
