@@ -108,6 +108,14 @@ timeout -k 10 "$timeout" qemu-system-x86_64 \
 	-virtfs "local,path=$out,mount_tag=iserout,security_model=none" \
 	</dev/null >"$out/qemu.log" 2>&1 || qemu_rc=$?
 tap_diag "vm:$name: guest ran for $((SECONDS - start))s"
+# An EFLAGS with any of bits 22-31 set exists on no x86 CPU: the emulator
+# corrupted RFLAGS, and whatever failed after it is not the suite's fault.
+for v in $(grep -oE 'EFLAGS: [0-9a-f]+' "$out/console.log" 2>/dev/null | cut -d' ' -f2); do
+	if ((16#$v >= 0x400000)); then
+		tap_diag "vm:$name: the console shows EFLAGS 0x$v, which no x86 CPU can hold: QEMU corrupted RFLAGS (see Documentation/testing.rst)"
+		break
+	fi
+done
 
 if [[ -e $out/tap.txt ]]; then
 	tap_relay "$name: " <"$out/tap.txt"
