@@ -22,7 +22,8 @@
 #   ROUNDS=N          rounds of the workloads in one boot (default 1)
 #   KVER              Debian kernel to boot (default: tools/dev/kver.sh)
 #   ISER_VM_KTREE=DIR the debug kernel of tools/dev/debug-kernel.sh instead
-#                     (KASAN, booted with kasan_multi_shot)
+#                     (KASAN, booted with kasan_multi_shot); it does not
+#                     boot under the instruction clock here: use ICOUNT=0
 #   ICOUNT=0          plain multi-threaded TCG instead, for comparison
 # Each run takes 3-6 minutes of wall time on 2 cores with the defaults.
 set -uo pipefail
