@@ -421,6 +421,9 @@ int apply_knobs(struct pdu *p, uint8_t *data, uint32_t datasz);
 void fill_pattern(uint8_t *p, size_t len, uint64_t seed, uint64_t at);
 uint32_t imm_len(const struct conn *c, uint32_t edtl);
 int tur(struct conn *c, struct result *res);
+struct conn *open_write_session(struct result *res, bool unsolicited);
+void send_knobbed(struct conn *c, struct pdu *p, uint8_t *data, uint32_t datasz,
+		  struct result *res);
 void read_req(struct conn *c, struct scsi_req *r, uint16_t blocks);
 uint32_t pending_write(struct conn *c, uint32_t edtl);
 

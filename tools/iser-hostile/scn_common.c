@@ -376,6 +376,58 @@ uint32_t imm_len(const struct conn *c, uint32_t edtl)
 	return n;
 }
 
+/*
+ * A logged-in session whose LUN answers TEST UNIT READY and, if
+ * @unsolicited, that may send unsolicited Data-Out (InitialR2T=No). NULL,
+ * with the result set, if not.
+ */
+struct conn *open_write_session(struct result *res, bool unsolicited)
+{
+	struct conn *c = open_session(res, NULL);
+
+	if (!c)
+		return NULL;
+	if (unsolicited && c->initial_r2t) {
+		set_out(res, OUT_ERROR, 0);
+		note(res, "needs InitialR2T=No on the target");
+		conn_free(c);
+		return NULL;
+	}
+	if (tur(c, res)) {
+		set_out(res, OUT_ERROR, 0);
+		conn_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/*
+ * Applies the command line's knobs to @p (whose data segment is @data),
+ * sends it, the first --send-len bytes only if given, watches what
+ * follows, and frees @c.
+ */
+void send_knobbed(struct conn *c, struct pdu *p, uint8_t *data, uint32_t datasz,
+		  struct result *res)
+{
+	double t;
+
+	if (apply_knobs(p, data, datasz)) {
+		set_out(res, OUT_ERROR, 0);
+		note(res, "bad knob value");
+		conn_free(c);
+		return;
+	}
+	t = now();
+	if (pdu_send_len(c, p, o.send_len) && conn_alive(c)) {
+		set_out(res, OUT_ERROR, 0);
+		note(res, "send failed");
+		conn_free(c);
+		return;
+	}
+	settle(c, t, res);
+	conn_free(c);
+}
+
 /* TEST UNIT READY until a unit attention is out of the way. */
 int tur(struct conn *c, struct result *res)
 {

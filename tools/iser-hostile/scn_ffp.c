@@ -174,7 +174,6 @@ int sc_ffp_raw(struct result *res)
 	static uint8_t data[1 << 17];
 	struct conn *c = open_session(res, NULL);
 	struct pdu p;
-	double t;
 
 	if (!c)
 		return 0;
@@ -183,21 +182,7 @@ int sc_ffp_raw(struct result *res)
 	put32(p.bhs + B_TTT, RSVD_TAG);
 	put32(p.bhs + B_CMDSN, c->cmdsn);
 	put32(p.bhs + B_EXPSTATSN, c->exp_statsn);
-	if (apply_knobs(&p, data, sizeof(data))) {
-		set_out(res, OUT_ERROR, 0);
-		note(res, "bad knob value");
-		conn_free(c);
-		return 0;
-	}
-	t = now();
-	if (pdu_send_len(c, &p, o.send_len) && conn_alive(c)) {
-		set_out(res, OUT_ERROR, 0);
-		note(res, "send failed");
-		conn_free(c);
-		return 0;
-	}
-	settle(c, t, res);
-	conn_free(c);
+	send_knobbed(c, &p, data, sizeof(data), res);
 	return 0;
 }
 
@@ -318,8 +303,8 @@ int sc_scsi(struct result *res)
 /* Data-Out for an unknown task, or for a pending WRITE with odd fields. */
 int sc_dataout(struct result *res)
 {
-	struct conn *c = open_session(res, NULL);
 	bool for_cmd = o.dir && !strcmp(o.dir, "write");
+	struct conn *c = open_write_session(res, for_cmd);
 	uint32_t edtl = o.edtl >= 0 ? (uint32_t)o.edtl : 65536;
 	uint32_t itt, len = o.data_len >= 0 ? (uint32_t)o.data_len : 4096;
 	struct pdu p;
@@ -327,17 +312,6 @@ int sc_dataout(struct result *res)
 
 	if (!c)
 		return 0;
-	if (c->initial_r2t && for_cmd) {
-		set_out(res, OUT_ERROR, 0);
-		note(res, "needs InitialR2T=No on the target");
-		conn_free(c);
-		return 0;
-	}
-	if (tur(c, res)) {
-		set_out(res, OUT_ERROR, 0);
-		conn_free(c);
-		return 0;
-	}
 	fill_pattern(c->data, c->cfg.datasz, 2, 0);
 	itt = for_cmd ? pending_write(c, edtl) : 0x7eadbeef;
 	if (!itt) {
@@ -423,24 +397,13 @@ int sc_cmdsn_overrun(struct result *res)
  */
 static int sc_write_pending(struct result *res, bool abort_it)
 {
-	struct conn *c = open_session(res, NULL);
+	struct conn *c = open_write_session(res, true);
 	uint32_t itt, titt;
 	double t, end;
 	bool answered = false;
 
 	if (!c)
 		return 0;
-	if (c->initial_r2t) {
-		set_out(res, OUT_ERROR, 0);
-		note(res, "needs InitialR2T=No on the target");
-		conn_free(c);
-		return 0;
-	}
-	if (tur(c, res)) {
-		set_out(res, OUT_ERROR, 0);
-		conn_free(c);
-		return 0;
-	}
 	fill_pattern(c->data, 65536, 4, 0);
 	t = now();
 	itt = pending_write(c, 65536);

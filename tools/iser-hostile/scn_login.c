@@ -25,27 +25,12 @@ int sc_login_raw(struct result *res)
 	struct conn *c = open_conn(res, NULL);
 	char keys[1024];
 	struct pdu p;
-	double t;
 
 	if (!c)
 		return 0;
 	login_pdu(c, &p, data, sizeof(data), STAGE_SEC, STAGE_OP, true,
 		  o.keys ? o.keys : std_keys_stage0(keys, sizeof(keys)));
-	if (apply_knobs(&p, data, sizeof(data))) {
-		set_out(res, OUT_ERROR, 0);
-		note(res, "bad knob value");
-		conn_free(c);
-		return 0;
-	}
-	t = now();
-	if (pdu_send_len(c, &p, o.send_len) && conn_alive(c)) {
-		set_out(res, OUT_ERROR, 0);
-		note(res, "send failed");
-		conn_free(c);
-		return 0;
-	}
-	settle(c, t, res);
-	conn_free(c);
+	send_knobbed(c, &p, data, sizeof(data), res);
 	return 0;
 }
 

@@ -17,7 +17,7 @@
  */
 int sc_text_itt(struct result *res)
 {
-	struct conn *c = open_session(res, NULL);
+	struct conn *c = open_write_session(res, true);
 	static const char st[] = "SendTargets=All";
 	struct pdu p;
 	uint32_t itt;
@@ -25,17 +25,6 @@ int sc_text_itt(struct result *res)
 
 	if (!c)
 		return 0;
-	if (c->initial_r2t) {
-		set_out(res, OUT_ERROR, 0);
-		note(res, "needs InitialR2T=No on the target");
-		conn_free(c);
-		return 0;
-	}
-	if (tur(c, res)) {
-		set_out(res, OUT_ERROR, 0);
-		conn_free(c);
-		return 0;
-	}
 	itt = pending_write(c, 65536);
 	pdu_init(&p, OP_TEXT, FLAG_FINAL);
 	put32(p.bhs + B_ITT, itt);
