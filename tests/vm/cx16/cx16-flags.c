@@ -30,49 +30,38 @@ struct outcome {
 };
 
 /*
- * One CMPXCHG16B of {1, 2} over @mem, which holds zeroes: the comparison
- * with RDX:RAX = 0:0 succeeds, so ZF must be set, CF/PF/AF/SF/OF kept,
- * and RDX:RAX left at zero.
+ * Sets CF/PF/AF/SF/OF, runs @insn (a CMPXCHG16B at %[addr]) with RDX:RAX =
+ * rdx:rax and RCX:RBX = 2:1, and records RFLAGS before and after it.
  */
-static void cx16_once(void *mem, struct outcome *o)
+#define CX16_RUN(insn)							\
+	asm volatile("pushfq\n\t"					\
+		     "orq %[kept], (%%rsp)\n\t"				\
+		     "popfq\n\t"						\
+		     "pushfq\n\t"						\
+		     "popq %[before]\n\t"					\
+		     insn "\n\t"						\
+		     "pushfq\n\t"						\
+		     "popq %[after]"						\
+		     : "+a" (rax), "+d" (rdx), [before] "=&r" (before),	\
+		       [after] "=&r" (after)					\
+		     : "b" (1UL), "c" (2UL), [addr] "r" (addr),		\
+		       [kept] "i" (KEPT_FLAGS)					\
+		     : "memory", "cc")
+
+/*
+ * One CMPXCHG16B of {1, 2} over 16 zero bytes: the comparison with
+ * RDX:RAX = 0:0 succeeds, so ZF must be set, CF/PF/AF/SF/OF kept, and
+ * RDX:RAX left at zero. With @fs, unlocked and at offset @addr from %fs;
+ * otherwise locked, at address @addr.
+ */
+static void cx16_once(uintptr_t addr, int fs, struct outcome *o)
 {
 	uint64_t rax = 0, rdx = 0, before, after;
 
-	asm volatile("pushfq\n\t"
-		     "orq %[kept], (%%rsp)\n\t"
-		     "popfq\n\t"
-		     "pushfq\n\t"
-		     "popq %[before]\n\t"
-		     "lock cmpxchg16b (%[mem])\n\t"
-		     "pushfq\n\t"
-		     "popq %[after]"
-		     : "+a" (rax), "+d" (rdx), [before] "=&r" (before),
-		       [after] "=&r" (after)
-		     : "b" (1UL), "c" (2UL), [mem] "r" (mem), [kept] "i" (KEPT_FLAGS)
-		     : "memory", "cc");
-	o->before = before;
-	o->after = after;
-	o->rax = rax;
-	o->rdx = rdx;
-}
-
-/* The same, unlocked and %fs-relative: @off is the offset from %fs. */
-static void cx16_fs_once(long off, struct outcome *o)
-{
-	uint64_t rax = 0, rdx = 0, before, after;
-
-	asm volatile("pushfq\n\t"
-		     "orq %[kept], (%%rsp)\n\t"
-		     "popfq\n\t"
-		     "pushfq\n\t"
-		     "popq %[before]\n\t"
-		     "cmpxchg16b %%fs:(%[off])\n\t"
-		     "pushfq\n\t"
-		     "popq %[after]"
-		     : "+a" (rax), "+d" (rdx), [before] "=&r" (before),
-		       [after] "=&r" (after)
-		     : "b" (1UL), "c" (2UL), [off] "r" (off), [kept] "i" (KEPT_FLAGS)
-		     : "memory", "cc");
+	if (fs)
+		CX16_RUN("cmpxchg16b %%fs:(%[addr])");
+	else
+		CX16_RUN("lock cmpxchg16b (%[addr])");
 	o->before = before;
 	o->after = after;
 	o->rax = rax;
@@ -120,7 +109,7 @@ int main(int argc, char **argv)
 			/* Dropped, the page faults again on the next write. */
 			if (segment) {
 				tls_slot = 0;
-				cx16_fs_once((long)((uintptr_t)&tls_slot - fs), &o);
+				cx16_once((uintptr_t)&tls_slot - fs, 1, &o);
 				/* It must have written where it was meant to. */
 				if (tls_slot != ((unsigned __int128)2 << 64 | 1)) {
 					fprintf(stderr, "%%fs-relative store missed\n");
@@ -128,10 +117,10 @@ int main(int argc, char **argv)
 				}
 			} else if (fault) {
 				madvise(page, 4096, MADV_DONTNEED);
-				cx16_once(page, &o);
+				cx16_once((uintptr_t)page, 0, &o);
 			} else {
 				memset(page, 0, 16);
-				cx16_once(page, &o);
+				cx16_once((uintptr_t)page, 0, &o);
 			}
 			runs++;
 			if (o.after == (o.before | ZF) && !o.rax && !o.rdx)
