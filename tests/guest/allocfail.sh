@@ -2,8 +2,8 @@
 # vm-timeout: 1800
 # Allocation failure. Every function of iser_target that allocates (or
 # takes a task or maps memory for RDMA), and the one that posts send work
-# requests, is marked ALLOW_ERROR_INJECTION, and fail_function makes each
-# fail in turn while a discovery, a login, I/O and a logout run: after N
+# requests, is a fault point (see __iser_fault_point in iser.h), and
+# fail_function makes each fail in turn while a discovery, a login, I/O and a logout run: after N
 # calls let through, one call fails. Each failure must end as its row in
 # TABLE says, never in a crash or leak (KASAN, kmemleak and lockdep watch
 # on the debug kernel), and a clean session afterwards verifies its data.

@@ -23,11 +23,21 @@
 #include "iser_proto.h"
 
 /*
- * Every function that allocates for a connection or a command, and the one
- * that posts send work requests, is noinline and marked
- * ALLOW_ERROR_INJECTION, so that fail_function can make any of them fail
- * (tests/guest/allocfail.sh, on a kernel with FAIL_FUNCTION).
+ * Fault points: every function that allocates for a connection or a
+ * command, takes a task, maps memory for RDMA or posts send work requests
+ * is marked ALLOW_ERROR_INJECTION, so that fail_function can make it fail
+ * (tests/guest/allocfail.sh). failslab and fail_page_alloc cannot stand in:
+ * x86_64 has no stack-trace filter to aim them at one caller, and a task
+ * tag or a refused post allocates nothing. Injection needs the function
+ * out of line; kernels without FUNCTION_ERROR_INJECTION (Debian's) cannot
+ * inject, and there the compiler inlines as it likes, so the I/O path
+ * pays nothing for its fault points.
  */
+#ifdef CONFIG_FUNCTION_ERROR_INJECTION
+#define __iser_fault_point	noinline
+#else
+#define __iser_fault_point
+#endif
 
 /* Bytes of each receive descriptor's header slot: iSER header, BHS, AHS. */
 #define ISER_RX_HDR_SLOT	128
@@ -526,7 +536,6 @@ int iser_response_queue(struct iscsit_conn *iconn, struct iscsit_cmd *icmd,
 			int state);
 void iser_aborted_task(struct iscsit_conn *iconn, struct iscsit_cmd *icmd);
 void iser_unmap_cmd(struct iscsit_conn *iconn, struct iscsit_cmd *icmd);
-int iser_post_now(struct iser_cmd *cmd);
 void iser_cmd_put(struct iser_cmd *cmd);
 void iser_cmd_unlist(struct iscsit_conn *iconn, struct iscsit_cmd *icmd);
 void iser_sq_close(struct iser_conn *conn);

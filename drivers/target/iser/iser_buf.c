@@ -48,7 +48,7 @@ void iser_buf_free(struct iser_device *dev, struct iser_buf *buf,
  *
  * Return: 0 or -ENOMEM; on failure nothing stays allocated.
  */
-noinline int iser_buf_alloc(struct iser_device *dev, struct iser_buf *buf,
+__iser_fault_point int iser_buf_alloc(struct iser_device *dev, struct iser_buf *buf,
 			    u32 hdr_len, u32 npages, enum dma_data_direction dir)
 {
 	struct ib_device *ibd = dev->ib_dev;
@@ -119,7 +119,7 @@ void iser_rx_ring_free(struct iser_conn *conn)
  *
  * Return: 0 or -ENOMEM.
  */
-noinline int iser_rx_ring_alloc(struct iser_conn *conn, u32 count, u32 max_data)
+__iser_fault_point int iser_rx_ring_alloc(struct iser_conn *conn, u32 count, u32 max_data)
 {
 	u32 i;
 	int ret;
@@ -173,7 +173,7 @@ void iser_tx_slots_free(struct iser_conn *conn)
  *
  * Return: 0 or -ENOMEM.
  */
-noinline int iser_tx_slots_alloc(struct iser_conn *conn, u32 count)
+__iser_fault_point int iser_tx_slots_alloc(struct iser_conn *conn, u32 count)
 {
 	struct ib_device *ibd = conn->dev->ib_dev;
 	u32 i;

@@ -370,7 +370,7 @@ static void iser_qp_event(struct ib_event *ev, void *ctx)
 	}
 }
 
-static noinline int iser_create_qp(struct iser_conn *conn)
+static __iser_fault_point int iser_create_qp(struct iser_conn *conn)
 {
 	struct ib_device *ibd = conn->dev->ib_dev;
 	struct ib_device_attr *a = &ibd->attrs;
@@ -521,7 +521,7 @@ static void iser_login_deadline(struct work_struct *work)
 	}
 }
 
-static noinline struct iser_conn *iser_conn_alloc(struct iser_np *inp,
+static __iser_fault_point struct iser_conn *iser_conn_alloc(struct iser_np *inp,
 						  struct rdma_cm_id *cm_id)
 {
 	struct iser_conn *conn;
@@ -889,7 +889,7 @@ void iser_np_device_added(void)
  *
  * Return: 0 or a negative errno; nothing stays allocated on failure.
  */
-noinline int iser_setup_np(struct iscsi_np *np, struct sockaddr_storage *addr)
+__iser_fault_point int iser_setup_np(struct iscsi_np *np, struct sockaddr_storage *addr)
 {
 	struct iser_np *inp;
 	int ret;

@@ -234,7 +234,7 @@ static bool iser_recv_data_fits(struct iser_conn *conn,
 	return false;
 }
 
-static noinline int iser_ffp_alloc(struct iser_conn *conn, struct iscsit_conn *iconn)
+static __iser_fault_point int iser_ffp_alloc(struct iser_conn *conn, struct iscsit_conn *iconn)
 {
 	struct iscsit_session *sess = iconn->sess;
 	u32 window = sess->cmdsn_window;

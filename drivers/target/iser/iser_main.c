@@ -115,7 +115,7 @@ static void iser_device_free(struct kref *ref)
  *
  * Return: the device with a reference taken, or an ERR_PTR.
  */
-noinline struct iser_device *iser_device_get(struct ib_device *ib_dev)
+__iser_fault_point struct iser_device *iser_device_get(struct ib_device *ib_dev)
 {
 	struct iser_device *dev;
 	struct iser_dying *d;

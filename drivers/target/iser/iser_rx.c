@@ -135,7 +135,7 @@ static void iser_cmd_started(struct iser_conn *conn, struct iser_cmd *cmd,
  * a CQ shared with other connections, and only completions on that same CQ
  * give tasks back. NULL when the session has none left.
  */
-static noinline struct iscsit_cmd *iser_alloc_cmd(struct iser_conn *conn,
+static __iser_fault_point struct iscsit_cmd *iser_alloc_cmd(struct iser_conn *conn,
 						  const struct iser_pdu_info *info)
 {
 	struct iscsit_cmd *icmd;
@@ -216,7 +216,7 @@ static struct iscsit_cmd *iser_new_task(struct iser_conn *conn,
 }
 
 /* A NUL-terminated copy of a PDU's data segment, for ping and text data. */
-static noinline char *iser_dup_data(const struct iser_buf *buf,
+static __iser_fault_point char *iser_dup_data(const struct iser_buf *buf,
 				    const struct iser_pdu_info *info)
 {
 	char *p = kzalloc(info->data_len + 1, GFP_KERNEL);

@@ -79,7 +79,7 @@ static void iser_rdma_err_cqes(struct iser_cmd *cmd, struct ib_send_wr *first,
  *
  * Return: 0 or the error of ib_post_send().
  */
-noinline int iser_post_now(struct iser_cmd *cmd)
+static __iser_fault_point int iser_post_now(struct iser_cmd *cmd)
 {
 	struct iser_conn *conn = cmd->conn;
 	struct ib_send_wr *first;
@@ -345,7 +345,7 @@ int iser_queue_status(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
  *
  * Return: 0, or a negative errno for the target core to retry later.
  */
-noinline int iser_queue_data_in(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
+__iser_fault_point int iser_queue_data_in(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
 {
 	struct iser_cmd *cmd = iser_cmd(icmd);
 	struct iser_conn *conn = cmd->conn;
@@ -395,7 +395,7 @@ ALLOW_ERROR_INJECTION(iser_queue_data_in, ERRNO);
  *
  * Return: 0, or a negative errno for the target core to retry later.
  */
-noinline int iser_get_dataout(struct iscsit_conn *iconn, struct iscsit_cmd *icmd,
+__iser_fault_point int iser_get_dataout(struct iscsit_conn *iconn, struct iscsit_cmd *icmd,
 			      bool recovery)
 {
 	struct iser_cmd *cmd = iser_cmd(icmd);
