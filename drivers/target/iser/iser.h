@@ -6,6 +6,7 @@
 #ifndef ISER_H
 #define ISER_H
 
+#include <linux/completion.h>
 #include <linux/error-injection.h>
 #include <linux/jump_label.h>
 #include <linux/kref.h>
@@ -158,21 +159,30 @@ extern struct kmem_cache *iser_hdr_cache;
 extern struct kmem_cache *iser_tx_cache;
 
 /**
- * struct iser_device - an RDMA device some connection or listener uses
+ * struct iser_device - what the module keeps of an RDMA device, from the
+ * ib_client's add until its remove, which alone frees it
  * @ib_dev: the device
- * @pd: protection domain shared by all connections on it
- * @ref: one for the device list, one per connection; the last put frees
- *	the PD, after the device is removed
- * @node: entry in the global device list
+ * @pd: protection domain shared by all connections on it; allocated for
+ *	the first connection (under iser_dev_lock)
+ * @ref: one held by the ib_client until removal starts, one per
+ *	connection; the last put completes @unused
+ * @unused: iser_ib_remove() waits for it before freeing the device
+ * @conn_lock: protects @conns, @removing and @retired
+ * @conns: connections on the device, from their publication in
+ *	iser_connect_request() until their release
+ * @removing: the device is going away; no connection joins @conns
  * @sie_capable: the device can invalidate remote keys on receive
  * @retired: counters of the connections already freed
- * @debugfs: the device's statistics directory
+ * @debugfs: the device's statistics directory, from the first connection
  */
 struct iser_device {
 	struct ib_device *ib_dev;
 	struct ib_pd *pd;
 	struct kref ref;
-	struct list_head node;
+	struct completion unused;
+	struct mutex conn_lock;	/* conns, removing, retired */
+	struct list_head conns;
+	bool removing;
 	bool sie_capable;
 	struct iser_stats retired;
 	struct dentry *debugfs;
@@ -249,7 +259,7 @@ struct iser_np;
  * @state: see enum iser_conn_state
  * @np_node: entry in the listener's connecting or pending list (under the
  *	listener's lock, as @established)
- * @node: entry in the list of all connections
+ * @node: entry in the device's @conns (under its @conn_lock)
  * @state_wq: woken when @state or the login hand-off changes
  * @login_rx: login request buffer (receive)
  * @login_tx: login response buffer (send)
@@ -472,7 +482,6 @@ static inline struct iser_cmd *iser_cmd(struct iscsit_cmd *icmd)
 /* iser_main.c */
 struct iser_device *iser_device_get(struct ib_device *ib_dev);
 void iser_device_put(struct iser_device *dev);
-void iser_device_forget(struct ib_device *ib_dev);
 
 /* iser_cm.c */
 int iser_setup_np(struct iscsi_np *np, struct sockaddr_storage *addr);
@@ -489,7 +498,7 @@ void iser_wc_failed(struct iser_conn *conn, struct ib_wc *wc,
 void iser_device_stats(struct iser_device *dev, struct iser_stats *sum);
 void iser_conn_put(struct iser_conn *conn);
 void iser_np_device_added(void);
-void iser_device_removed(struct ib_device *ib_dev);
+void iser_device_removed(struct iser_device *dev);
 
 /* iser_stats.c */
 void iser_stats_sum(struct iser_stats __percpu *pcpu, struct iser_stats *sum);

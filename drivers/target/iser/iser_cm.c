@@ -45,10 +45,6 @@
 
 static DEFINE_MUTEX(iser_np_list_lock);
 static LIST_HEAD(iser_np_list);
-/* Every connection, for device removal; see iser_device_removed(). */
-static DEFINE_MUTEX(iser_conn_list_lock);
-static LIST_HEAD(iser_conn_list);
-static DECLARE_WAIT_QUEUE_HEAD(iser_conn_gone_wq);
 
 /* The same names as the trace events print: see iser_trace.h. */
 static const char * const iser_state_names[] = {
@@ -195,16 +191,16 @@ static void iser_conn_release(struct work_struct *work)
 	iser_conn_free_queues(conn);
 	iser_stats_conn_del(conn);
 	/* Counters move to the device's totals with the list removal. */
-	mutex_lock(&iser_conn_list_lock);
+	mutex_lock(&dev->conn_lock);
 	iser_stats_sum(conn->stats, &dev->retired);
 	list_del(&conn->node);
-	mutex_unlock(&iser_conn_list_lock);
+	mutex_unlock(&dev->conn_lock);
 	free_percpu(conn->stats);
-	iser_device_put(dev);
 	iser_np_put(conn->np);
 	pr_debug("conn %p released (%s)\n", conn, conn->close_reason ?: "-");
 	kmem_cache_free(iser_conn_cache, conn);
-	wake_up_all(&iser_conn_gone_wq);
+	/* Last: a device being removed is freed once its connections are. */
+	iser_device_put(dev);
 }
 
 static void iser_conn_kref_release(struct kref *ref)
@@ -568,6 +564,7 @@ static int iser_connect_request(struct rdma_cm_id *cm_id,
 	struct iser_cm_params prm;
 	struct iser_conn *conn, *idle = NULL;
 	struct iser_cm_hdr rep;
+	const char *refusal = "no resources for a new connection";
 	struct iser_device *dev;
 	enum iser_reason why;
 	bool enabled, full;
@@ -610,7 +607,9 @@ static int iser_connect_request(struct rdma_cm_id *cm_id,
 
 	dev = iser_device_get(cm_id->device);
 	if (IS_ERR(dev)) {
-		ret = iser_reject(cm_id, "no resources for the device");
+		ret = iser_reject(cm_id, PTR_ERR(dev) == -ENODEV ?
+				  "RDMA device being removed" :
+				  "no resources for the device");
 		goto out_unreserve;
 	}
 
@@ -648,17 +647,23 @@ static int iser_connect_request(struct rdma_cm_id *cm_id,
 	cp.rnr_retry_count = 7;
 
 	/*
-	 * The identifier now belongs to the connection, and its deadline runs
-	 * before it is published: from then on a device removal may drop it.
+	 * Published on the device and the listener at once, so that a device
+	 * removal finds the connection on both or on neither. The identifier
+	 * belongs to the connection from here, and its deadline runs.
 	 */
+	mutex_lock(&dev->conn_lock);
+	if (dev->removing) {
+		mutex_unlock(&dev->conn_lock);
+		refusal = "RDMA device being removed";
+		goto out_free;
+	}
 	cm_id->context = conn;
 	queue_delayed_work(iser_wq, &conn->login_deadline, ISER_PRELOGIN_TIMEOUT);
-	mutex_lock(&iser_conn_list_lock);
-	list_add_tail(&conn->node, &iser_conn_list);
-	mutex_unlock(&iser_conn_list_lock);
+	list_add_tail(&conn->node, &dev->conns);
 	mutex_lock(&inp->lock);
 	list_add_tail(&conn->np_node, &inp->connecting);
 	mutex_unlock(&inp->lock);
+	mutex_unlock(&dev->conn_lock);
 
 	ret = rdma_accept(cm_id, &cp);
 	if (ret) {
@@ -682,7 +687,7 @@ out_free:
 	kmem_cache_free(iser_conn_cache, conn);
 	iser_np_put(inp);
 	iser_device_put(dev);
-	ret = iser_reject(cm_id, "no resources for a new connection");
+	ret = iser_reject(cm_id, refusal);
 out_unreserve:
 	mutex_lock(&inp->lock);
 	inp->prelogin--;
@@ -1110,34 +1115,6 @@ void iser_free_conn(struct iscsit_conn *iconn)
 	iser_conn_put(conn);
 }
 
-static bool iser_device_in_use(struct ib_device *ib_dev)
-{
-	struct iser_conn *conn;
-	bool used = false;
-
-	mutex_lock(&iser_conn_list_lock);
-	list_for_each_entry(conn, &iser_conn_list, node)
-		if (conn->dev->ib_dev == ib_dev)
-			used = true;
-	mutex_unlock(&iser_conn_list_lock);
-	return used;
-}
-
-/*
- * Sleeps until no connection uses @ib_dev. The check takes a mutex, so it
- * must run while the task is runnable, not inside wait_event(); with
- * wait_woken() a wake-up between the check and the sleep is not lost.
- */
-static void iser_wait_device_unused(struct ib_device *ib_dev)
-{
-	DEFINE_WAIT_FUNC(wait, woken_wake_function);
-
-	add_wait_queue(&iser_conn_gone_wq, &wait);
-	while (iser_device_in_use(ib_dev))
-		wait_woken(&wait, TASK_UNINTERRUPTIBLE, MAX_SCHEDULE_TIMEOUT);
-	remove_wait_queue(&iser_conn_gone_wq, &wait);
-}
-
 /**
  * iser_device_stats() - totals of a device: freed and live connections
  * @dev: the device
@@ -1148,54 +1125,31 @@ void iser_device_stats(struct iser_device *dev, struct iser_stats *sum)
 	struct iser_conn *conn;
 	int i;
 
-	mutex_lock(&iser_conn_list_lock);
+	mutex_lock(&dev->conn_lock);
 	for (i = 0; i < ISER_S_MAX; i++)
 		sum->v[i] += dev->retired.v[i];
 	for (i = 0; i < ISER_WC_STATUSES; i++)
 		sum->wc[i] += dev->retired.wc[i];
-	list_for_each_entry(conn, &iser_conn_list, node)
-		if (conn->dev == dev)
-			iser_stats_sum(conn->stats, sum);
-	mutex_unlock(&iser_conn_list_lock);
+	list_for_each_entry(conn, &dev->conns, node)
+		iser_stats_sum(conn->stats, sum);
+	mutex_unlock(&dev->conn_lock);
 }
 
 /**
  * iser_device_removed() - an RDMA device is going away
- * @ib_dev: the device
+ * @dev: the device
  *
- * Fails every connection on it and waits until all of them are freed, so
- * that nothing of ours uses the device once this returns.
+ * Fails every connection on it, whatever its state: the ones not yet logged
+ * in are released from here, the others by the target core's teardown. No
+ * new connection joins the device afterwards.
  */
-void iser_device_removed(struct ib_device *ib_dev)
+void iser_device_removed(struct iser_device *dev)
 {
-	struct iser_np *inp;
-	struct iser_conn *conn, *tmp;
-	LIST_HEAD(drop);
+	struct iser_conn *conn;
 
-	/* Connections not yet logged in: still on the listeners' lists. */
-	mutex_lock(&iser_np_list_lock);
-	list_for_each_entry(inp, &iser_np_list, node) {
-		mutex_lock(&inp->lock);
-		list_for_each_entry_safe(conn, tmp, &inp->connecting, np_node)
-			if (conn->dev->ib_dev == ib_dev) {
-				list_move_tail(&conn->np_node, &drop);
-				inp->prelogin--;
-			}
-		list_for_each_entry_safe(conn, tmp, &inp->pending, np_node)
-			if (conn->dev->ib_dev == ib_dev) {
-				list_move_tail(&conn->np_node, &drop);
-				inp->prelogin--;
-			}
-		mutex_unlock(&inp->lock);
-	}
-	mutex_unlock(&iser_np_list_lock);
-	iser_drop_list(&drop);
-
-	/* Logged-in ones: the core tears them down and frees them. */
-	mutex_lock(&iser_conn_list_lock);
-	list_for_each_entry(conn, &iser_conn_list, node)
-		if (conn->dev->ib_dev == ib_dev)
-			iser_conn_fail(conn, "RDMA device removed");
-	mutex_unlock(&iser_conn_list_lock);
-	iser_wait_device_unused(ib_dev);
+	mutex_lock(&dev->conn_lock);
+	dev->removing = true;
+	list_for_each_entry(conn, &dev->conns, node)
+		iser_conn_fail(conn, "RDMA device removed");
+	mutex_unlock(&dev->conn_lock);
 }

@@ -23,15 +23,12 @@ struct kmem_cache *iser_conn_cache;
 struct kmem_cache *iser_hdr_cache;
 struct kmem_cache *iser_tx_cache;
 
+/*
+ * Orders iser_device_get() against the start of a device's removal, and
+ * guards the lazy set-up of its protection domain.
+ */
 static DEFINE_MUTEX(iser_dev_lock);
-static LIST_HEAD(iser_dev_list);
-/* Devices being removed: new connections on them are refused meanwhile. */
-static LIST_HEAD(iser_dev_dying);
-
-struct iser_dying {
-	struct ib_device *ib_dev;
-	struct list_head node;
-};
+static struct ib_client iser_ib_client;
 
 static int iser_max_io_set(const char *val, const struct kernel_param *kp)
 {
@@ -100,64 +97,46 @@ module_param_named(stats, iser_stats_param, bool, 0444);
 MODULE_PARM_DESC(stats,
 		 "Count per-connection statistics (default on; off only to measure what counting costs: every counter then reads 0)");
 
-static void iser_device_free(struct kref *ref)
+static void iser_device_release(struct kref *ref)
 {
 	struct iser_device *dev = container_of(ref, struct iser_device, ref);
 
-	iser_stats_dev_del(dev);
-	ib_dealloc_pd(dev->pd);
-	kfree(dev);
+	complete(&dev->unused);
 }
 
 /**
- * iser_device_get() - find or set up the shared state of an RDMA device
- * @ib_dev: the device a new connection arrived on
+ * iser_device_get() - take a reference to a device for a new connection
+ * @ib_dev: the device the connection arrived on
  *
- * Return: the device with a reference taken, or an ERR_PTR.
+ * The first connection on a device allocates its protection domain.
+ *
+ * Return: the device with a reference taken, ERR_PTR(-ENODEV) if it is
+ * being removed (or was never added), or another ERR_PTR.
  */
 __iser_fault_point struct iser_device *iser_device_get(struct ib_device *ib_dev)
 {
 	struct iser_device *dev;
-	struct iser_dying *d;
-	int ret;
+	struct ib_pd *pd;
 
 	mutex_lock(&iser_dev_lock);
-	list_for_each_entry(d, &iser_dev_dying, node) {
-		if (d->ib_dev == ib_dev) {
-			dev = ERR_PTR(-ENODEV);
-			goto out_unlock;
-		}
-	}
-	list_for_each_entry(dev, &iser_dev_list, node) {
-		if (dev->ib_dev == ib_dev) {
-			kref_get(&dev->ref);
-			goto out_unlock;
-		}
-	}
-
-	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	dev = ib_get_client_data(ib_dev, &iser_ib_client);
 	if (!dev) {
-		dev = ERR_PTR(-ENOMEM);
+		dev = ERR_PTR(-ENODEV);
 		goto out_unlock;
 	}
-	dev->ib_dev = ib_dev;
-	dev->pd = ib_alloc_pd(ib_dev, 0);
-	if (IS_ERR(dev->pd)) {
-		ret = PTR_ERR(dev->pd);
-		kfree(dev);
-		dev = ERR_PTR(ret);
-		goto out_unlock;
+	if (!dev->pd) {
+		pd = ib_alloc_pd(ib_dev, 0);
+		if (IS_ERR(pd)) {
+			dev = ERR_CAST(pd);
+			goto out_unlock;
+		}
+		dev->pd = pd;
+		iser_stats_dev_add(dev);
+		pr_debug("device %s: max_qp_wr %d max_send_sge %d max_recv_sge %d\n",
+			 dev_name(&ib_dev->dev), ib_dev->attrs.max_qp_wr,
+			 ib_dev->attrs.max_send_sge, ib_dev->attrs.max_recv_sge);
 	}
-	dev->sie_capable = !!(ib_dev->attrs.device_cap_flags &
-			      IB_DEVICE_MEM_MGT_EXTENSIONS);
-	/* One reference for the list, kept until the device goes away. */
-	kref_init(&dev->ref);
 	kref_get(&dev->ref);
-	list_add(&dev->node, &iser_dev_list);
-	iser_stats_dev_add(dev);
-	pr_debug("device %s: max_qp_wr %d max_send_sge %d max_recv_sge %d\n",
-		 dev_name(&ib_dev->dev), ib_dev->attrs.max_qp_wr,
-		 ib_dev->attrs.max_send_sge, ib_dev->attrs.max_recv_sge);
 out_unlock:
 	mutex_unlock(&iser_dev_lock);
 	return dev;
@@ -167,57 +146,68 @@ ALLOW_ERROR_INJECTION(iser_device_get, ERRNO);
 
 /**
  * iser_device_put() - drop a reference taken by iser_device_get()
- * @dev: the device
+ * @dev: the device; after the last connection's put it may be freed at once
  */
 void iser_device_put(struct iser_device *dev)
 {
-	mutex_lock(&iser_dev_lock);
-	kref_put(&dev->ref, iser_device_free);
-	mutex_unlock(&iser_dev_lock);
+	kref_put(&dev->ref, iser_device_release);
 }
 
 /**
- * iser_device_forget() - drop the device list's reference to a device
- * @ib_dev: the device being removed; no connection uses it any more
+ * iser_ib_add() - the ib_client's add: a device appeared, or the module
+ *	loaded while it was there
+ * @ib_dev: the device
+ *
+ * Return: 0, or -ENOMEM: the core then leaves the device to other clients.
  */
-void iser_device_forget(struct ib_device *ib_dev)
-{
-	struct iser_device *dev, *found = NULL;
-
-	mutex_lock(&iser_dev_lock);
-	list_for_each_entry(dev, &iser_dev_list, node) {
-		if (dev->ib_dev == ib_dev) {
-			found = dev;
-			break;
-		}
-	}
-	if (found) {
-		list_del_init(&found->node);
-		kref_put(&found->ref, iser_device_free);
-	}
-	mutex_unlock(&iser_dev_lock);
-}
-
 static int iser_ib_add(struct ib_device *ib_dev)
 {
+	struct iser_device *dev;
+
+	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	if (!dev)
+		return -ENOMEM;
+	dev->ib_dev = ib_dev;
+	kref_init(&dev->ref);
+	init_completion(&dev->unused);
+	mutex_init(&dev->conn_lock);
+	INIT_LIST_HEAD(&dev->conns);
+	dev->sie_capable = !!(ib_dev->attrs.device_cap_flags &
+			      IB_DEVICE_MEM_MGT_EXTENSIONS);
+	ib_set_client_data(ib_dev, &iser_ib_client, dev);
 	iser_np_device_added();
 	return 0;
 }
 
+/**
+ * iser_ib_remove() - the ib_client's remove: a device goes away, or the
+ *	module unloads
+ * @ib_dev: the device
+ * @client_data: its struct iser_device
+ *
+ * Clients are removed in the reverse order of registration, so rdma_cm,
+ * registered before us, still delivers connect requests on the device
+ * after this returns: clearing the client data first refuses them all,
+ * now and then. Every connection on the device is failed, and the device
+ * is freed once the last of them is released.
+ */
 static void iser_ib_remove(struct ib_device *ib_dev, void *client_data)
 {
-	struct iser_dying d = { .ib_dev = ib_dev };
+	struct iser_device *dev = client_data;
 
 	mutex_lock(&iser_dev_lock);
-	list_add(&d.node, &iser_dev_dying);
+	ib_set_client_data(ib_dev, &iser_ib_client, NULL);
 	mutex_unlock(&iser_dev_lock);
 
-	iser_device_removed(ib_dev);
-	iser_device_forget(ib_dev);
-
-	mutex_lock(&iser_dev_lock);
-	list_del(&d.node);
-	mutex_unlock(&iser_dev_lock);
+	iser_device_removed(dev);
+	kref_put(&dev->ref, iser_device_release);
+	wait_for_completion(&dev->unused);
+	if (dev->pd) {
+		iser_stats_dev_del(dev);
+		ib_dealloc_pd(dev->pd);
+	}
+	mutex_destroy(&dev->conn_lock);
+	kfree(dev);
 }
 
 static struct ib_client iser_ib_client = {
