@@ -190,8 +190,10 @@ struct iser_device {
 
 /**
  * enum iser_conn_state - life of an iSER connection; it only moves forward
- * @ISER_CONN_CONNECTING: connect request accepted; waiting for the connection
- *	to be established and for its first Login Request
+ * @ISER_CONN_CONNECTING: connect request accepted; waiting for the CM to
+ *	report the connection established
+ * @ISER_CONN_ESTABLISHED: established; waiting for the first Login Request,
+ *	unless it came before the CM's event (@login_ready)
  * @ISER_CONN_PENDING: both arrived, waiting for the iSCSI login thread
  * @ISER_CONN_LOGIN: bound to an iSCSI connection, login in progress
  * @ISER_CONN_FULL: full feature phase
@@ -200,6 +202,7 @@ struct iser_device {
  */
 enum iser_conn_state {
 	ISER_CONN_CONNECTING,
+	ISER_CONN_ESTABLISHED,
 	ISER_CONN_PENDING,
 	ISER_CONN_LOGIN,
 	ISER_CONN_FULL,
@@ -254,11 +257,13 @@ struct iser_np;
  * @np: the listener this connection arrived on
  * @iconn: iSCSI connection, once the login thread took this one
  * @ref: references: CM side, iSCSI side, work in flight
- * @lock: protects @state, the login hand-off flags, @core_calls and the
- *	Text task (@text_task, @text_state, @text_cont)
+ * @lock: protects @state, the login hand-off (@login_ready, @login_more,
+ *	@login_len), @core_calls and the Text task (@text_task, @text_state,
+ *	@text_cont). @login_final and @logout_posted are not under it: each
+ *	goes from false to true once and is read with READ_ONCE()
  * @state: see enum iser_conn_state
  * @np_node: entry in the listener's connecting or pending list (under the
- *	listener's lock, as @established)
+ *	listener's lock)
  * @node: entry in the device's @conns (under its @conn_lock)
  * @state_wq: woken when @state or the login hand-off changes
  * @login_rx: login request buffer (receive)
@@ -266,7 +271,8 @@ struct iser_np;
  * @login_len: bytes of the last received login request
  * @login_ready: a login request waits for iser_get_login_rx()
  * @login_more: the login continues; the next request runs conn->login_work
- * @login_final: final login response, sent once the connection is usable
+ * @login_final: the core completed the login; the final response goes out
+ *	once the full feature phase is set up (set once)
  * @login_start: when the login thread took the connection
  * @login_asked: when the last non-final login response was posted
  * @rx: receive ring of the full feature phase
@@ -281,16 +287,17 @@ struct iser_np;
  * @sq_ctrl: send queue entries free for control PDUs
  * @sq_wait: commands waiting for send queue entries, in order
  * @sq_size: send queue entries data transfers can use at most
- * @sq_closed: teardown began: nothing is posted any more
+ * @sq_closed: teardown began: nothing is posted any more. The posting
+ *	path's view of CLOSING, under @sq_lock so that a post and the close
+ *	are ordered without @lock on the I/O path
  * @max_rx_pages: data pages a receive may scatter to on this queue pair
  * @rq_size: receive queue entries of the queue pair
  * @hdr_scratch: contiguous copy of a BHS whose AHS overflows the header slot
  * @logout_posted: a Logout Response was posted; teardown waits for it
+ *	(set once)
  * @use_sie: answer with Send with Invalidate
  * @initiator_depth: RDMA READs the target may have outstanding
  * @release_work: final teardown, off the CM handler's context
- * @established: the CM reported the connection established (under the
- *	listener's lock)
  * @login_deadline: drops the connection if its first Login Request, or
  *	then its whole login, does not come in time
  * @core_calls: iser_conn_fail() calls into the iSCSI connection in flight
@@ -357,7 +364,6 @@ struct iser_conn {
 	bool use_sie;
 	u8 initiator_depth;
 	struct work_struct release_work;
-	bool established;
 	struct delayed_work login_deadline;
 	int core_calls;
 

@@ -49,6 +49,7 @@ static LIST_HEAD(iser_np_list);
 /* The same names as the trace events print: see iser_trace.h. */
 static const char * const iser_state_names[] = {
 	[ISER_CONN_CONNECTING]	= "connecting",
+	[ISER_CONN_ESTABLISHED]	= "established",
 	[ISER_CONN_PENDING]	= "pending",
 	[ISER_CONN_LOGIN]	= "login",
 	[ISER_CONN_FULL]	= "full-feature",
@@ -67,7 +68,8 @@ static const char * const iser_wr_kind_names[] = {
 
 /* Allowed transitions: each state lists the states it may move to. */
 static const u8 iser_next_states[] = {
-	[ISER_CONN_CONNECTING]	= BIT(ISER_CONN_PENDING) | BIT(ISER_CONN_CLOSING),
+	[ISER_CONN_CONNECTING]	= BIT(ISER_CONN_ESTABLISHED) | BIT(ISER_CONN_CLOSING),
+	[ISER_CONN_ESTABLISHED]	= BIT(ISER_CONN_PENDING) | BIT(ISER_CONN_CLOSING),
 	[ISER_CONN_PENDING]	= BIT(ISER_CONN_LOGIN) | BIT(ISER_CONN_CLOSING),
 	[ISER_CONN_LOGIN]	= BIT(ISER_CONN_FULL) | BIT(ISER_CONN_CLOSING),
 	[ISER_CONN_FULL]	= BIT(ISER_CONN_CLOSING),
@@ -273,6 +275,7 @@ void iser_conn_fail(struct iser_conn *conn, const char *why)
 
 	switch (prev) {
 	case ISER_CONN_CONNECTING:
+	case ISER_CONN_ESTABLISHED:
 	case ISER_CONN_PENDING:
 		iser_np_unlink(conn);
 		break;
@@ -498,6 +501,7 @@ static void iser_login_deadline(struct work_struct *work)
 	/* No reference is held: the final release cancels this work first. */
 	switch (READ_ONCE(conn->state)) {
 	case ISER_CONN_CONNECTING:
+	case ISER_CONN_ESTABLISHED:
 		pr_warn_ratelimited("connection from %pISpc sent no Login Request in %u s, dropping connection\n",
 				    &conn->cm_id->route.addr.dst_addr,
 				    ISER_PRELOGIN_TIMEOUT / HZ);
@@ -697,11 +701,14 @@ out_unreserve:
 
 /*
  * Queues @conn for the login thread once it is established and has a Login
- * Request; called with the listener's lock held.
+ * Request; called with the listener's lock held. Each of the two events
+ * is recorded under the connection's lock before its path takes the
+ * listener's, so the later one of them sees both.
  */
 static bool iser_np_ready(struct iser_conn *conn)
 {
-	if (list_empty(&conn->np_node) || !conn->established ||
+	if (list_empty(&conn->np_node) ||
+	    READ_ONCE(conn->state) != ISER_CONN_ESTABLISHED ||
 	    !READ_ONCE(conn->login_ready))
 		return false;
 	if (!iser_conn_set_state(conn, ISER_CONN_PENDING))
@@ -716,8 +723,9 @@ static void iser_established(struct iser_conn *conn)
 	struct iser_np *inp = conn->np;
 	bool ready;
 
+	if (!iser_conn_set_state(conn, ISER_CONN_ESTABLISHED))
+		return;
 	mutex_lock(&inp->lock);
-	conn->established = true;
 	ready = iser_np_ready(conn);
 	mutex_unlock(&inp->lock);
 	if (ready)

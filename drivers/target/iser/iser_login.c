@@ -64,7 +64,7 @@ static void iser_login_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	spin_lock_irqsave(&conn->lock, flags);
 	conn->login_len = wc->byte_len;
 	conn->login_ready = true;
-	first = conn->state == ISER_CONN_CONNECTING;
+	first = conn->state < ISER_CONN_PENDING;
 	if (conn->state == ISER_CONN_LOGIN && conn->login_more) {
 		conn->login_more = false;
 		run_work = true;

@@ -21,6 +21,7 @@
  * logs and debugfs use.
  */
 TRACE_DEFINE_ENUM(ISER_CONN_CONNECTING);
+TRACE_DEFINE_ENUM(ISER_CONN_ESTABLISHED);
 TRACE_DEFINE_ENUM(ISER_CONN_PENDING);
 TRACE_DEFINE_ENUM(ISER_CONN_LOGIN);
 TRACE_DEFINE_ENUM(ISER_CONN_FULL);
@@ -30,6 +31,7 @@ TRACE_DEFINE_ENUM(ISER_CONN_CLOSED);
 #define iser_show_state(s)					\
 	__print_symbolic(s,					\
 			 { ISER_CONN_CONNECTING, "connecting" },	\
+			 { ISER_CONN_ESTABLISHED, "established" },	\
 			 { ISER_CONN_PENDING, "pending" },		\
 			 { ISER_CONN_LOGIN, "login" },			\
 			 { ISER_CONN_FULL, "full-feature" },		\
