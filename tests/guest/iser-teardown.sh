@@ -104,6 +104,39 @@ target_device_delete_under_io() {
 	dmesg | grep -q "portal $PORTAL listening again" && fresh_verify
 }
 
+# Connects keep coming while the target's RDMA device goes away, three
+# times. The module must refuse or drop every one of them: a connect that
+# rdma_cm delivers after the module's own removal step would otherwise set
+# up a protection domain and a queue pair on a device that is being freed.
+# Nothing may stay on the module, and the listener must come back.
+HOSTILE=$ISER_REPO/tools/iser-hostile/iser-hostile
+target_device_delete_under_storm() {
+	local pid round back
+	for round in 1 2 3; do
+		back=$(dmesg | grep -c "portal $PORTAL listening again")
+		"$HOSTILE" --target "$TARGET_IP" --iqn "$T" --scenario storm \
+			--count 1000000 --parallel 8 --timeout 15 >/dev/null 2>&1 &
+		pid=$!
+		sleep 2
+		rdma link delete rxe0 && sleep 1 &&
+			rdma link add rxe0 type rxe netdev veth0
+		local rc=$?
+		kill "$pid" 2>/dev/null
+		wait "$pid"
+		((rc == 0)) || return 1
+		for _ in $(seq "$(polls 40)"); do
+			(($(dmesg | grep -c "portal $PORTAL listening again") > back)) && break
+			sleep 0.25
+		done
+		(($(dmesg | grep -c "portal $PORTAL listening again") > back)) || {
+			echo "round $round: the portal did not listen again"
+			return 1
+		}
+		echo "round $round: refusals so far $(dmesg | grep -c 'refusing connection'), module connections $(slab_objs iser_conn)"
+	done
+	conns_are 0 && fresh_verify
+}
+
 initiator_device_delete_under_io() {
 	load_start || return 1
 	rdma link delete rxe1 && sleep 2 &&
@@ -132,5 +165,12 @@ check "portal deleted under I/O, then a fresh session verifies" portal_delete_un
 check "target deleted under I/O, then a fresh session verifies" target_delete_under_io
 check "target's RDMA device deleted under I/O; listener returns with it" target_device_delete_under_io
 check "initiator's RDMA device deleted under I/O; session reinstated" initiator_device_delete_under_io
+if [[ -x $HOSTILE ]]; then
+	check "target's RDMA device deleted during a connect storm, 3 times; nothing left" \
+		target_device_delete_under_storm
+else
+	tap_skip "target's RDMA device deleted during a connect storm, 3 times; nothing left" \
+		"$HOSTILE is not built (make -C tools/iser-hostile)"
+fi
 step logout "all sessions logged out, no connection left" eval 'logout_quiet && conns_are 0'
 iser_suite_teardown iscsid
