@@ -75,6 +75,10 @@ vm_kvers=${vm_kvers//,/ }
 if stage unit; then
 	if [[ -f tests/unit/Makefile ]]; then
 		tap_relay_cmd "unit: " make -s --no-print-directory -C tests/unit run
+		# The fuzzer's generator, file format and ddmin, then its runner
+		# against an in-process fake of the RDMA libraries.
+		tap_relay_cmd "unit: iser-hostile: " \
+			make -s --no-print-directory -C tools/iser-hostile test
 		tap_relay_cmd "unit: " python3 tests/vm/test-leak-check.py
 		tap_relay_cmd "unit: " tests/vm/test-splat-check.sh
 	else

@@ -13,116 +13,8 @@
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
 
+#include "iscsi_wire.h"
 #include "iser_wire.h"
-
-/* ---- iSCSI (RFC 7143) ------------------------------------------------ */
-
-#define BHS_LEN			ISER_BHS_LEN	/* 48 */
-#define HDRS_LEN		ISER_HEADERS_LEN	/* iSER header + BHS: 76 */
-
-#define OP_NOOP_OUT		0x00
-#define OP_SCSI_CMD		0x01
-#define OP_TMF			0x02
-#define OP_LOGIN		0x03
-#define OP_TEXT			0x04
-#define OP_DATA_OUT		0x05
-#define OP_LOGOUT		0x06
-#define OP_SNACK		0x10
-#define OP_IMMEDIATE		0x40
-#define OP_MASK			0x3f
-
-#define OP_NOOP_IN		0x20
-#define OP_SCSI_RSP		0x21
-#define OP_TMF_RSP		0x22
-#define OP_LOGIN_RSP		0x23
-#define OP_TEXT_RSP		0x24
-#define OP_DATA_IN		0x25
-#define OP_LOGOUT_RSP		0x26
-#define OP_R2T			0x31
-#define OP_ASYNC		0x32
-#define OP_REJECT		0x3f
-
-#define FLAG_FINAL		0x80
-#define CMD_READ		0x40
-#define CMD_WRITE		0x20
-#define CMD_ATTR_SIMPLE		0x01
-
-#define LOGIN_T			0x80
-#define LOGIN_C			0x40
-#define STAGE_SEC		0
-#define STAGE_OP		1
-#define STAGE_FFP		3
-
-#define RSVD_TAG		0xffffffffu
-
-/* SCSI */
-#define SCSI_TUR		0x00
-#define SCSI_READ10		0x28
-#define SCSI_WRITE10		0x2a
-#define SCSI_READCAP10		0x25
-#define SCSI_GOOD		0x00
-#define SCSI_CHECK		0x02
-
-/* BHS field offsets */
-#define B_AHSLEN		4
-#define B_DLEN			5
-#define B_LUN			8
-#define B_ITT			16
-#define B_TTT			20	/* also EDTL of a SCSI command */
-#define B_CMDSN			24	/* StatSN in responses */
-#define B_EXPSTATSN		28	/* ExpCmdSN in responses */
-#define B_MAXCMDSN		32
-#define B_CDB			32
-
-/* ---- byte order ---------------------------------------------------- */
-
-static inline void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static inline void put24(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 16;
-	p[1] = v >> 8;
-	p[2] = v;
-}
-
-static inline void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-static inline void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, v >> 32);
-	put32(p + 4, (uint32_t)v);
-}
-
-static inline uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t get24(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-}
-
-static inline uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | get24(p + 1);
-}
-
-/* RFC 1982 serial number arithmetic on 32 bits */
-static inline bool sn_gt(uint32_t a, uint32_t b)
-{
-	return a != b && (int32_t)(a - b) > 0;
-}
 
 /* ---- options ------------------------------------------------------- */
 
@@ -176,6 +68,15 @@ struct opts {
 	const char *text_data;	/* data of its second Text Request */
 	const char *target_attr; /* param|acl/NAME=VALUE set on the target */
 	const char *logout_then; /* what follows a Logout Request at once */
+	/* the fuzzer */
+	bool fuzz;
+	uint64_t fuzz_seed;
+	uint64_t fuzz_start;	/* first sequence index */
+	uint64_t fuzz_pdus;	/* stop after about this many PDUs; 0: no limit */
+	double fuzz_secs;	/* stop after this long; 0: no limit */
+	bool fuzz_keep;		/* keep the files of passing sequences */
+	const char *record;	/* where sequences are written */
+	const char *replay;	/* a sequence file to play */
 };
 
 extern struct opts o;
@@ -400,6 +301,8 @@ struct result {
 	char detail[1024];
 };
 
+const char *outcome_name(enum outcome out);
+
 /* scn_common.c: what several scenarios share */
 extern const uint8_t iser_pdata[ISER_CM_REQ_LEN];
 extern double login_done_at;
@@ -475,5 +378,9 @@ int sc_tmf_flood(struct result *res);
 
 int sc_text_itt(struct result *res);
 int sc_text(struct result *res);
+
+/* fuzz_run.c: --fuzz and --replay (the rest of the fuzzer is in fuzz.h) */
+int fuzz_main(void);
+int replay_main(void);
 
 #endif /* HOSTILE_H */

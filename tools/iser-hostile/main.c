@@ -60,6 +60,11 @@ static const char *const outcome_names[] = {
 	"error",
 };
 
+const char *outcome_name(enum outcome out)
+{
+	return outcome_names[out];
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 struct scenario {
@@ -142,6 +147,10 @@ static void usage(FILE *f)
 		"usage: iser-hostile --target IP --iqn TARGET_IQN --initiator INITIATOR_IQN\n"
 		"                    --scenario NAME [--port N] [--count N] [--timeout S]\n"
 		"                    [--expect drop|refuse|survive|verified|any] [knobs...]\n"
+		"       iser-hostile --target IP --iqn TARGET_IQN --initiator INITIATOR_IQN\n"
+		"                    --fuzz SEED [--pdus N] [--secs S] [--record DIR]\n"
+		"                    [--start INDEX] [--keep]\n"
+		"       iser-hostile --target IP --replay FILE\n"
 		"       iser-hostile --list\n\nscenarios (default expectation):\n");
 	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
 		fprintf(f, "  %-20s %-9s %s\n", scenarios[i].name,
@@ -172,7 +181,8 @@ enum {
 	OPT_BLOCKS, OPT_ITT, OPT_TTT, OPT_OFFSET, OPT_IMM, OPT_FINAL, OPT_DIR,
 	OPT_STAG, OPT_VA, OPT_MR_LEN, OPT_DELAY, OPT_KEYS, OPT_LIST,
 	OPT_TWO_STAGE, OPT_IRDSL, OPT_TEXT_MODE, OPT_TEXT_DATA, OPT_TARGET_ATTR,
-	OPT_LOGOUT_THEN, OPT_STALLED,
+	OPT_LOGOUT_THEN, OPT_STALLED, OPT_FUZZ, OPT_PDUS, OPT_SECS, OPT_RECORD,
+	OPT_REPLAY, OPT_START, OPT_KEEP,
 };
 
 static const struct option longopts[] = {
@@ -222,6 +232,13 @@ static const struct option longopts[] = {
 	{ "text-data", required_argument, NULL, OPT_TEXT_DATA },
 	{ "target-attr", required_argument, NULL, OPT_TARGET_ATTR },
 	{ "logout-then", required_argument, NULL, OPT_LOGOUT_THEN },
+	{ "fuzz", required_argument, NULL, OPT_FUZZ },
+	{ "pdus", required_argument, NULL, OPT_PDUS },
+	{ "secs", required_argument, NULL, OPT_SECS },
+	{ "record", required_argument, NULL, OPT_RECORD },
+	{ "replay", required_argument, NULL, OPT_REPLAY },
+	{ "start", required_argument, NULL, OPT_START },
+	{ "keep", no_argument, NULL, OPT_KEEP },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "list", no_argument, NULL, OPT_LIST },
 	{ "help", no_argument, NULL, 'h' },
@@ -244,6 +261,21 @@ static long long num(const char *s, const char *what)
 			exit(2);
 		}
 		v = (long long)(u & 0x7fffffffffffffffull);
+	}
+	return v;
+}
+
+/* A full 64-bit unsigned number (a seed, a count). */
+static uint64_t unum(const char *s, const char *what)
+{
+	char *end;
+	uint64_t v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || !*s || *s == '-') {
+		warnx_("bad number for %s: '%s'", what, s);
+		exit(2);
 	}
 	return v;
 }
@@ -322,11 +354,25 @@ int main(int argc, char **argv)
 		case OPT_TEXT_DATA: o.text_data = optarg; break;
 		case OPT_TARGET_ATTR: o.target_attr = optarg; break;
 		case OPT_LOGOUT_THEN: o.logout_then = optarg; break;
+		case OPT_FUZZ: o.fuzz = true; o.fuzz_seed = unum(optarg, "--fuzz"); break;
+		case OPT_PDUS: o.fuzz_pdus = unum(optarg, "--pdus"); break;
+		case OPT_SECS: o.fuzz_secs = atof(optarg); break;
+		case OPT_RECORD: o.record = optarg; break;
+		case OPT_REPLAY: o.replay = optarg; break;
+		case OPT_START: o.fuzz_start = unum(optarg, "--start"); break;
+		case OPT_KEEP: o.fuzz_keep = true; break;
 		case 'v': o.verbose++; break;
 		case OPT_LIST: usage(stdout); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
+	}
+	if (o.replay && o.target)
+		return replay_main();
+	if (o.fuzz && o.target && o.iqn && o.initiator) {
+		if (!o.fuzz_pdus && o.fuzz_secs <= 0)
+			o.fuzz_pdus = 1000;
+		return fuzz_main();
 	}
 	if (!o.target || !o.iqn || !o.initiator || !o.scenario) {
 		usage(stderr);
