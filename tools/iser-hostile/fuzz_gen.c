@@ -214,17 +214,6 @@ static struct pdu_b *pdu(struct gen *g, uint8_t opcode, uint8_t flags)
 	return pb;
 }
 
-static void put_lun(uint8_t *b, uint32_t lun)
-{
-	memset(b + B_LUN, 0, 8);
-	if (lun < 256) {
-		b[B_LUN + 1] = (uint8_t)lun;
-	} else {
-		b[B_LUN] = 0x40 | ((lun >> 8) & 0x3f);
-		b[B_LUN + 1] = (uint8_t)lun;
-	}
-}
-
 static void fix(struct pdu_b *pb, enum fz_fix_kind kind, uint8_t region,
 		uint32_t off, int64_t delta, uint32_t len, bool in_data)
 {

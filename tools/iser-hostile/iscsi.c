@@ -37,17 +37,6 @@ uint32_t next_itt(struct conn *c)
 	return c->itt;
 }
 
-static void put_lun(uint8_t *bhs, unsigned int lun)
-{
-	memset(bhs + B_LUN, 0, 8);
-	if (lun < 256) {
-		bhs[B_LUN + 1] = (uint8_t)lun;
-	} else {
-		bhs[B_LUN] = 0x40 | ((lun >> 8) & 0x3f);
-		bhs[B_LUN + 1] = (uint8_t)lun;
-	}
-}
-
 void pdu_init(struct pdu *p, uint8_t opcode, uint8_t flags)
 {
 	memset(p, 0, sizeof(*p));

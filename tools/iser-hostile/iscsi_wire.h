@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "iser_wire.h"
 
@@ -119,6 +120,21 @@ static inline uint32_t get32(const uint8_t *p)
 static inline uint64_t get64(const uint8_t *p)
 {
 	return (uint64_t)get32(p) << 32 | get32(p + 4);
+}
+
+/*
+ * A LUN into the BHS's LUN field: flat addressing below 256, else the
+ * flat space method (RFC 7143 refers to SAM for the format).
+ */
+static inline void put_lun(uint8_t *bhs, uint32_t lun)
+{
+	memset(bhs + B_LUN, 0, 8);
+	if (lun < 256) {
+		bhs[B_LUN + 1] = (uint8_t)lun;
+	} else {
+		bhs[B_LUN] = 0x40 | ((lun >> 8) & 0x3f);
+		bhs[B_LUN + 1] = (uint8_t)lun;
+	}
 }
 
 /* RFC 1982 serial number arithmetic on 32 bits */
