@@ -200,7 +200,7 @@ static void iser_ib_remove(struct ib_device *ib_dev, void *client_data)
 	mutex_unlock(&iser_dev_lock);
 
 	iser_device_removed(dev);
-	kref_put(&dev->ref, iser_device_release);
+	iser_device_put(dev);
 	wait_for_completion(&dev->unused);
 	if (dev->pd) {
 		iser_stats_dev_del(dev);
