@@ -40,6 +40,23 @@ check: deps
 check-debug:
 	tests/run-debug.sh
 
+# The fuzzer (iser-hostile --fuzz) against the module on the debug kernel
+# for FUZZ_SECS seconds, beside a verified Linux session
+# (tests/guest/fuzz.sh); FUZZ_SEED=N replays a run. Failing sequences and
+# their minimised forms land in build/vm/out/fuzz@debug/fuzz/.
+FUZZ_SECS ?= 600
+.PHONY: fuzz
+fuzz:
+	ISER_FUZZ_SECS=$(FUZZ_SECS) $(if $(FUZZ_SEED),ISER_FUZZ_SEED=$(FUZZ_SEED)) \
+		ISER_VM_TIMEOUT=$$(($(FUZZ_SECS) + 2700)) SUITES=fuzz tests/run-debug.sh
+
+# Line, function and branch coverage of the module by the guest suites and
+# a fuzz run, on the debug kernel with CONFIG_GCOV_KERNEL:
+# build/coverage/index.html and summary.txt (tools/dev/coverage.sh).
+.PHONY: coverage
+coverage:
+	tools/dev/coverage.sh
+
 # Build checks only (W=1 and sparse for every installed Debian kernel).
 check-matrix:
 	STAGES=build tests/run-all.sh

@@ -31,8 +31,13 @@ cd "$repo" || exit 1
 . tests/guest/tap.sh
 
 # Suites run by default; SUITES picks others (any tests/guest/NAME.sh).
-default_suites="basic iser-io iser-paths iser-teardown iser-stats hostile faults"
+default_suites="basic iser-io iser-paths iser-teardown iser-stats hostile fuzz faults"
 suites=${SUITES:-$default_suites}
+# The fuzz suite's seed: one per commit, so that a run can be repeated and
+# each commit explores new sequences.
+if [[ -z ${ISER_FUZZ_SEED:-} ]] && head=$(git rev-parse --short=8 HEAD 2>/dev/null); then
+	export ISER_FUZZ_SEED=$((16#$head))
+fi
 suites=${suites//,/ }
 export ISER_IMPL=${ISER_IMPL:-ours}
 
@@ -136,7 +141,7 @@ if stage vm && [[ -n $suites ]]; then
 	fi
 	# The hostile suite runs this user-space initiator in the guest,
 	# whose root is the host's, read-only.
-	if [[ " $suites " == *" hostile "* ]]; then
+	if [[ " $suites " == *" hostile "* || " $suites " == *" fuzz "* ]]; then
 		tap_run "vm: build tools/iser-hostile" make -s -C tools/iser-hostile
 	fi
 	for k in $vm_kvers; do

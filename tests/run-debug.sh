@@ -10,6 +10,8 @@
 # Environment:
 #   SUITES="a b"     suites to run (default: $default_suites below)
 #   ISER_VM_SLOW=N   timeout factor for the slow kernel (default 3)
+#   ISER_DEBUG_GCOV=1  the kernel with CONFIG_GCOV_KERNEL and the module
+#                    instrumented for gcov (tools/dev/coverage.sh)
 #   ISER_DEBUG_CACHE, JOBS  see tools/dev/debug-kernel.sh
 set -uo pipefail
 
@@ -28,7 +30,8 @@ build_kernel() {
 }
 build_module() {
 	make -s -C "$ktree/src" M="$repo" clean >/dev/null 2>&1
-	make -s --no-print-directory KDIR="$ktree/src" KVER="$(cat "$ktree/kver")"
+	make -s --no-print-directory KDIR="$ktree/src" KVER="$(cat "$ktree/kver")" \
+		ISER_GCOV="${ISER_DEBUG_GCOV:-0}"
 }
 
 ktree=
@@ -36,7 +39,7 @@ start=$SECONDS
 if tap_run "debug kernel built or cached (tools/dev/debug-kernel.sh)" build_kernel; then
 	tap_diag "debug kernel $(cat "$ktree/kver") in $ktree ($((SECONDS - start)) s)"
 	if tap_run "iser_target.ko built for the debug kernel" build_module; then
-		if [[ " $suites " == *" hostile "* ]]; then
+		if [[ " $suites " == *" hostile "* || " $suites " == *" fuzz "* ]]; then
 			tap_run "build tools/iser-hostile" make -s -C tools/iser-hostile
 		fi
 		for suite in $suites; do

@@ -21,6 +21,12 @@
 #                             (default 1)
 #   ISER_HOSTILE_IMPL=stock   run them against the kernel's ib_isert instead
 #                             (to tell whether a bug is also the stock one's)
+#   ISER_FUZZ_SECS=N          instead of the table, the fuzzer
+#                             (iser-hostile --fuzz) for N seconds; what
+#                             tests/guest/fuzz.sh runs
+#   ISER_FUZZ_SEED=N          its seed (default: the guest's clock, so that
+#                             each run explores new sequences; the seed is
+#                             printed to replay a run)
 #   ISER_VM_SLOW=N            a slow (debug) kernel: the tool's time bounds
 #                             grow N times, the connection storms and holds
 #                             open N times fewer connections, and the
@@ -44,6 +50,8 @@ ONLY=${ISER_HOSTILE_ONLY:-}
 MEM_BOUND_KIB=${ISER_HOSTILE_MEM_KIB:-64}
 REPEAT=${ISER_HOSTILE_REPEAT:-1}
 SLOW=${ISER_VM_SLOW:-1}
+FUZZ_SECS=${ISER_FUZZ_SECS:-}
+FUZZ_SEED=${ISER_FUZZ_SEED:-$(date +%s)}
 # Lines a kernel log must not show (the host's splat detector checks the
 # whole log too; this ties a splat to the scenario that caused it).
 SPLAT='WARNING:|BUG:|Oops|general protection|list_add corruption|list_del corruption|refcount_t|hung_task|INFO: task|Kernel panic|Call Trace'
@@ -471,25 +479,30 @@ run_scenario() {
 	dmesg_new | grep -E 'iser_target|iSCSI|iscsi|Login|login' | grep -vE "$LINUX_ERR" |
 		head -n 6 | tap_diag
 
+	judge_after "$name"
+	tap_diag "$name took $((SECONDS - t_start)) s"
+}
+
+# judge_after NAME: the checks that follow a scenario, as one TAP result.
+judge_after() {
+	local name=$1 out
 	if out=$(after_checks "$name" 2>&1); then
 		tap_ok "$name: target clean, other sessions unharmed"
 		[[ -z $out ]] || tap_diag <<<"$out"
-	else
-		tap_not_ok "$name: target clean, other sessions unharmed"
-		tap_diag <<<"$out"
-		# A target that cannot serve a fresh session makes every later
-		# result meaningless. Connections it failed to free are counted
-		# from now on, and rule out the teardown at the end (it would
-		# block on them).
-		if grep -q 'did not verify' <<<"$out"; then
-			WEDGED="target unusable after '$name'"
-		elif grep -q 'left behind' <<<"$out"; then
-			LEAKED="${LEAKED:+$LEAKED, }$name"
-			BASE_CONNS=$(slab_objs iser_conn)
-			blocked_tasks | tap_diag
-		fi
+		return
 	fi
-	tap_diag "$name took $((SECONDS - t_start)) s"
+	tap_not_ok "$name: target clean, other sessions unharmed"
+	tap_diag <<<"$out"
+	# A target that cannot serve a fresh session makes every later result
+	# meaningless. Connections it failed to free are counted from now on,
+	# and rule out the teardown at the end (it would block on them).
+	if grep -q 'did not verify' <<<"$out"; then
+		WEDGED="target unusable after '$name'"
+	elif grep -q 'left behind' <<<"$out"; then
+		LEAKED="${LEAKED:+$LEAKED, }$name"
+		BASE_CONNS=$(slab_objs iser_conn)
+		blocked_tasks | tap_diag
+	fi
 }
 
 run_table() {
@@ -507,6 +520,34 @@ run_table() {
 		done
 	done <"$TABLE"
 	tap_diag "$n scenarios from ${TABLE#"$ISER_REPO"/} in $((SECONDS - t0)) s"
+}
+
+# The fuzzer against LUN 1 for FUZZ_SECS seconds. Every sequence is
+# recorded in $ISER_OUT/fuzz (build/vm/out/NAME/fuzz on the host) before it
+# is sent; the fuzzer keeps only failing ones and their minimised forms,
+# which `iser-hostile --replay FILE` plays again.
+run_fuzz() {
+	local dir=$ISER_OUT/fuzz rc summary t0=$SECONDS
+	mkdir -p "$dir" || return 1
+	tap_diag "fuzzing for $FUZZ_SECS s with seed $FUZZ_SEED from uptime $(cut -d' ' -f1 /proc/uptime) s (ISER_FUZZ_SEED=$FUZZ_SEED replays this run)"
+	dmesg_mark
+	timeout -k 10 $((FUZZ_SECS + 600 * SLOW)) "$HOSTILE" --target "$TARGET_IP" \
+		--iqn "$T" --initiator "$TOOL_IQN" --lun 1 --timeout $((5 * SLOW)) \
+		--fuzz "$FUZZ_SEED" --secs "$FUZZ_SECS" --record "$dir" \
+		>/tmp/fuzz.out 2>/tmp/fuzz.err
+	rc=$?
+	summary=$(grep '^FUZZ ' /tmp/fuzz.out)
+	if ((rc == 0)) && [[ -n $summary ]]; then
+		tap_ok "fuzz: every sequence of seed $FUZZ_SEED left the target serving fresh sessions, no splat"
+	else
+		tap_not_ok "fuzz: every sequence of seed $FUZZ_SEED left the target serving fresh sessions, no splat"
+		((rc == 124 || rc == 137)) && tap_diag "the fuzzer hung and was killed"
+		tail -n 8 /tmp/fuzz.err | tap_diag
+	fi
+	grep -E '^(FAIL|MINIMISED|NOT-MINIMISED|STOPPED) ' /tmp/fuzz.out | head -n 20 | tap_diag
+	tap_diag "${summary:-the fuzzer printed no summary (exit $rc)}"
+	judge_after fuzz
+	tap_diag "fuzz took $((SECONDS - t0)) s"
 }
 
 MODULES_BEFORE=$(mktemp)
@@ -529,7 +570,9 @@ if [[ $ISER_IMPL == stock ]]; then
 else
 	step good "iser-hostile good: its own writes read back equal" good_check
 fi
-if ((STEPS_OK)); then
+if ((STEPS_OK)) && [[ -n $FUZZ_SECS ]]; then
+	run_fuzz
+elif ((STEPS_OK)); then
 	run_table
 else
 	tap_skip "scenarios of ${TABLE#"$ISER_REPO"/}" "$STEPS_WHY"

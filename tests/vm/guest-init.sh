@@ -93,6 +93,13 @@ if [[ -e $leaks ]]; then
 	echo scan >"$leaks"
 	cat "$leaks" >"$out/kmemleak.txt"
 fi
+# make coverage: the module's gcov counters, which the kernel keeps after
+# the suite unloaded it (gcov_persist=1), for tools/dev/coverage.sh.
+if [[ -d /sys/kernel/debug/gcov ]]; then
+	mkdir -p "$out/gcov"
+	find /sys/kernel/debug/gcov -path '*/drivers/target/iser/*.gcda' \
+		-exec cp {} "$out/gcov/" \;
+fi
 dmesg >"$out/dmesg.txt"
 echo "$rc" >"$out/exit-status"
 sync

@@ -16,13 +16,24 @@
 # Environment:
 #   ISER_DEBUG_CACHE=DIR  where builds are kept
 #                         (default: ~/.cache/iser-target/debug-kernel)
+#   ISER_DEBUG_GCOV=1     the same kernel with CONFIG_GCOV_KERNEL, for
+#                         `make coverage`; kept in DIR-gcov beside the
+#                         other, so that neither rebuild evicts the other
 #   JOBS=N                make -j (default: nproc)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-frag=$repo/tests/debug/iser-debug.config
 tarball=/usr/src/linux-source-6.1.tar.xz
 cache=${ISER_DEBUG_CACHE:-${HOME:-/root}/.cache/iser-target/debug-kernel}
+frag=$(mktemp)
+trap 'rm -f "$frag"' EXIT
+cat "$repo/tests/debug/iser-debug.config" >"$frag"
+if [[ ${ISER_DEBUG_GCOV:-0} == 1 ]]; then
+	# Only objects built with GCOV_PROFILE are instrumented: the kernel
+	# itself runs as fast as without.
+	printf '%s\n' CONFIG_GCOV_KERNEL=y '# CONFIG_GCOV_PROFILE_ALL is not set' >>"$frag"
+	cache=$cache-gcov
+fi
 jobs=${JOBS:-$(nproc)}
 # Raise when a change to this script changes what gets built.
 recipe=1

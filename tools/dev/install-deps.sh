@@ -22,8 +22,9 @@ pkgs=(
 	# man pages
 	dkms debhelper dh-dkms dpkg-dev fakeroot lintian python3-docutils groff-base
 	debian-archive-keyring
-	# the debug kernel of make check-debug (tools/dev/debug-kernel.sh)
-	flex bison libelf-dev libssl-dev
+	# the debug kernel of make check-debug (tools/dev/debug-kernel.sh);
+	# lcov reports make coverage
+	flex bison libelf-dev libssl-dev lcov
 )
 # Debian's 6.1 kernel, by dpkg-query pattern (its ABI releases are
 # 6.1.0-N-amd64).

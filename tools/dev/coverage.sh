@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Usage: coverage.sh
+# What `make coverage` runs: the guest suites and a fuzz run on the debug
+# kernel built with CONFIG_GCOV_KERNEL (tools/dev/debug-kernel.sh with
+# ISER_DEBUG_GCOV=1), iser_target.ko built with GCOV_PROFILE (Kbuild's
+# ISER_GCOV=1). Each guest returns the module's gcov counters, which the
+# kernel keeps once the suite has unloaded it (tests/vm/guest-init.sh);
+# lcov adds them up over the suites and writes
+#   build/coverage/index.html   genhtml's report, line by line
+#   build/coverage/summary.txt  lines, functions and branches, per file
+# of drivers/target/iser/*.c. The goal (issue 17) is 90 % of lines and
+# 75 % of branches; each is a check, so that a shortfall shows.
+# TAP, ending with "N passed, N failed, N skipped"; non-zero on failure.
+#
+# Environment:
+#   SUITES="a b"      suites to run (default: $default_suites below)
+#   ISER_FUZZ_SECS=N  length of the fuzz suite's run (default 600)
+#   COVERAGE_ONLY=1   no suites: report on the counters the last run left
+#                     in build/vm/out/*/gcov
+set -uo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$repo" || exit 1
+# shellcheck source-path=SCRIPTDIR source=../../tests/guest/tap.sh
+. tests/guest/tap.sh
+
+default_suites="basic iser-io iser-paths iser-teardown iser-stats hostile fuzz faults allocfail"
+suites=${SUITES:-$default_suites}
+out=build/coverage
+src=drivers/target/iser
+lc=(--rc lcov_branch_coverage=1 --quiet)
+
+have_lcov() {
+	command -v lcov >/dev/null && command -v genhtml >/dev/null
+}
+
+# capture SUITE: the counters one guest returned, as an lcov tracefile.
+# gcov reads a .gcda beside the .gcno the build left, so each suite's are
+# put there in turn.
+capture() {
+	local suite=$1 data=build/vm/out/$1@debug/gcov f
+	compgen -G "$data/*.gcda" >/dev/null || {
+		echo "no gcov counters in $data"
+		return 1
+	}
+	rm -f "$src"/*.gcda
+	for f in "$data"/*.gcda; do
+		cp "$f" "$src/" || return 1
+	done
+	lcov "${lc[@]}" --capture --directory "$src" --base-directory "$repo" \
+		--test-name "${suite//-/_}" --output-file "$out/data/$suite.info"
+	local rc=$?
+	rm -f "$src"/*.gcda
+	return "$rc"
+}
+
+# percent KIND: the rate lcov's summary gives for lines or branches.
+percent() {
+	sed -n "s/^ *$1\.*: \([0-9.]*\)%.*/\1/p" "$out/summary.txt" | head -n 1
+}
+
+report() {
+	local infos=() f
+	for f in "$out"/data/*.info; do
+		infos+=(--add-tracefile "$f")
+	done
+	((${#infos[@]})) || return 1
+	lcov "${lc[@]}" "${infos[@]}" --output-file "$out/data/all.info" &&
+		lcov "${lc[@]}" --extract "$out/data/all.info" "$repo/$src/*.c" \
+			--output-file "$out/module.info" &&
+		genhtml --branch-coverage --quiet --title "iser_target $(git rev-parse --short HEAD 2>/dev/null)" \
+			--output-directory "$out" "$out/module.info" || return 1
+	{
+		echo "iser_target coverage at $(git rev-parse --short HEAD 2>/dev/null) ($(date -u +%F)), suites: $suites"
+		lcov --rc lcov_branch_coverage=1 --summary "$out/module.info" 2>&1 |
+			grep -E 'lines|functions|branches'
+		echo
+		lcov --rc lcov_branch_coverage=1 --list "$out/module.info" 2>&1
+	} >"$out/summary.txt"
+}
+
+if ! tap_run "lcov and genhtml are installed (tools/dev/install-deps.sh)" have_lcov; then
+	tap_plan
+	tap_totals
+	exit 1
+fi
+if [[ ${COVERAGE_ONLY:-0} != 1 ]]; then
+	for suite in $suites; do
+		rm -rf "build/vm/out/$suite@debug/gcov"
+	done
+	ISER_DEBUG_GCOV=1 ISER_FUZZ_SECS=${ISER_FUZZ_SECS:-600} SUITES=$suites \
+		tap_relay_cmd "" tests/run-debug.sh
+fi
+rm -rf "$out"
+mkdir -p "$out/data"
+for suite in $suites; do
+	tap_run "coverage: counters of $suite read back" capture "$suite"
+done
+if tap_run "coverage: report in $out/index.html and $out/summary.txt" report; then
+	tap_diag <"$out/summary.txt"
+	lines=$(percent lines)
+	branches=$(percent branches)
+	if awk -v p="${lines:-0}" 'BEGIN { exit !(p >= 90) }'; then
+		tap_ok "coverage: ${lines}% of lines reached (goal 90%)"
+	else
+		tap_not_ok "coverage: ${lines:-?}% of lines reached (goal 90%)"
+	fi
+	if awk -v p="${branches:-0}" 'BEGIN { exit !(p >= 75) }'; then
+		tap_ok "coverage: ${branches}% of branches reached (goal 75%)"
+	else
+		tap_not_ok "coverage: ${branches:-?}% of branches reached (goal 75%)"
+	fi
+fi
+tap_plan
+tap_totals
+((TAP_FAIL == 0))
