@@ -25,6 +25,9 @@ pkgs=(
 	# the debug kernel of make check-debug (tools/dev/debug-kernel.sh);
 	# lcov reports make coverage
 	flex bison libelf-dev libssl-dev lcov
+	# kselftest collection (tests/selftests/iser_target): lib.mk,
+	# run_kselftest.sh, ktap_helpers.sh; lib.mk installs with rsync
+	linux-source-6.12 rsync
 )
 # Debian's 6.1 kernel, by dpkg-query pattern (its ABI releases are
 # 6.1.0-N-amd64).
