@@ -86,6 +86,7 @@ if stage unit; then
 			make -s --no-print-directory -C tools/iser-hostile test
 		tap_relay_cmd "unit: " python3 tests/vm/test-leak-check.py
 		tap_relay_cmd "unit: " tests/vm/test-splat-check.sh
+		tap_relay_cmd "unit: ktap-check: " tests/selftests/iser_target/test-ktap-check.sh
 	else
 		tap_skip "unit tests" "tests/unit/Makefile does not exist yet"
 	fi
@@ -143,6 +144,13 @@ if stage vm && [[ -n $suites ]]; then
 	# whose root is the host's, read-only.
 	if [[ " $suites " == *" hostile "* || " $suites " == *" fuzz "* ]]; then
 		tap_run "vm: build tools/iser-hostile" make -s -C tools/iser-hostile
+	fi
+	# The kselftest suite runs the collection installed, as a user would.
+	if [[ " $suites " == *" kselftest "* ]]; then
+		rm -rf build/ksft-install
+		tap_run "vm: install the kselftest collection into build/ksft-install" \
+			make -s --no-print-directory -C tests/selftests/iser_target install \
+			INSTALL_PATH="$repo/build/ksft-install"
 	fi
 	for k in $vm_kvers; do
 		tap_diag "vm: kernel $k, transport: ISER_IMPL=$ISER_IMPL"

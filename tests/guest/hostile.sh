@@ -532,7 +532,7 @@ run_fuzz() {
 	tap_diag "fuzzing for $FUZZ_SECS s with seed $FUZZ_SEED from uptime $(cut -d' ' -f1 /proc/uptime) s (ISER_FUZZ_SEED=$FUZZ_SEED replays this run)"
 	dmesg_mark
 	timeout -k 10 $((FUZZ_SECS + 600 * SLOW)) "$HOSTILE" --target "$TARGET_IP" \
-		--iqn "$T" --initiator "$TOOL_IQN" --lun 1 --timeout $((5 * SLOW)) \
+		--iqn "$T" --initiator "$TOOL_IQN" --lun 1 --timeout $((10 * SLOW)) \
 		--fuzz "$FUZZ_SEED" --secs "$FUZZ_SECS" --record "$dir" \
 		>/tmp/fuzz.out 2>/tmp/fuzz.err
 	rc=$?

@@ -132,7 +132,7 @@ if ((sparse)); then
 fi
 
 if command -v shellcheck >/dev/null; then
-	scripts=(tools/dev/*.sh tests/*.sh tests/*/*.sh .ci/run tests/vm/initramfs-init
+	scripts=(tools/dev/*.sh tests/*.sh tests/*/*.sh tests/selftests/*/*.sh .ci/run tests/vm/initramfs-init
 		debian/*.postinst debian/*.prerm debian/*.postrm)
 	if report=$(shellcheck -x -S warning "${scripts[@]}" 2>&1); then
 		tap_ok "shellcheck -S warning: ${#scripts[@]} scripts"
