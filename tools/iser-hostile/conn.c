@@ -574,12 +574,62 @@ static int post_send(struct conn *c, uint64_t addr, uint32_t len, uint32_t lkey)
 		conn_qp_failed(c, "send after the queue pair was destroyed");
 		return -1;
 	}
+	if (c->corked) {
+		unsigned int n = c->n_cork;
+
+		if (n == CONN_CORK_MAX) {
+			conn_qp_failed(c, "more than %d sends corked", CONN_CORK_MAX);
+			return -1;
+		}
+		c->cork_sge[n] = sge;
+		c->cork_wr[n] = wr;
+		c->cork_wr[n].sg_list = &c->cork_sge[n];
+		if (n)
+			c->cork_wr[n - 1].next = &c->cork_wr[n];
+		c->n_cork++;
+		c->tx_inflight++;
+		c->tx_count++;
+		return 0;
+	}
 	if (ibv_post_send(c->qp, &wr, &bad)) {
 		conn_qp_failed(c, "ibv_post_send: %s", strerror(errno));
 		return -1;
 	}
 	c->tx_inflight++;
 	c->tx_count++;
+	return 0;
+}
+
+/*
+ * Hold the next sends back until conn_uncork(), which posts them with one
+ * ibv_post_send(): they then leave back to back, however this process is
+ * scheduled. Only for PDUs that fit a send slot (an oversized send waits
+ * for the ones before it to complete, which corked ones never do).
+ */
+void conn_cork(struct conn *c)
+{
+	c->corked = true;
+	c->n_cork = 0;
+}
+
+int conn_uncork(struct conn *c)
+{
+	struct ibv_send_wr *bad;
+	unsigned int n = c->n_cork;
+
+	c->corked = false;
+	c->n_cork = 0;
+	if (!n)
+		return 0;
+	if (!c->qp) {
+		conn_qp_failed(c, "send after the queue pair was destroyed");
+		return -1;
+	}
+	if (ibv_post_send(c->qp, &c->cork_wr[0], &bad)) {
+		conn_qp_failed(c, "ibv_post_send of %u corked sends: %s", n,
+			       strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 

@@ -114,6 +114,8 @@ enum conn_state {
 	C_DOWN,		/* disconnected, refused or failed */
 };
 
+#define CONN_CORK_MAX	4
+
 struct conn {
 	struct rdma_event_channel *ec;
 	bool own_ec;
@@ -156,6 +158,11 @@ struct conn {
 	uint32_t q_len;
 	uint64_t rx_count;
 	uint64_t tx_count;
+	/* Sends held back by conn_cork(), posted as one chain by conn_uncork(). */
+	struct ibv_send_wr cork_wr[CONN_CORK_MAX];
+	struct ibv_sge cork_sge[CONN_CORK_MAX];
+	unsigned int n_cork;
+	bool corked;
 	uint32_t rx_posted;
 	uint32_t *rx_free;	/* consumed while not reposting */
 	uint32_t n_rx_free;
@@ -196,6 +203,8 @@ int conn_accept_verbs(struct conn *c);
 int conn_poll(struct conn *c, int timeout_ms);
 int conn_send(struct conn *c, const void *buf, uint32_t len);
 int conn_send_nowait(struct conn *c, const void *buf, uint32_t len);
+void conn_cork(struct conn *c);
+int conn_uncork(struct conn *c);
 struct rpdu *conn_next(struct conn *c, double deadline);
 void conn_resume(struct conn *c);
 void conn_disconnect(struct conn *c, double timeout);

@@ -313,6 +313,14 @@ int sc_dataout(struct result *res)
 	if (!c)
 		return 0;
 	fill_pattern(c->data, c->cfg.datasz, 2, 0);
+	/*
+	 * With --final 1 the target fetches the WRITE's data by RDMA READ at
+	 * once: the Data-Out goes out in the same post as the WRITE, so that
+	 * it meets that READ even when this process is scheduled late (as on
+	 * a debug kernel, where it otherwise came after the WRITE completed).
+	 */
+	if (for_cmd && o.final == 1)
+		conn_cork(c);
 	itt = for_cmd ? pending_write(c, edtl) : 0x7eadbeef;
 	if (!itt) {
 		set_out(res, OUT_ERROR, 0);
@@ -338,6 +346,7 @@ int sc_dataout(struct result *res)
 	     o.offset >= 0 ? o.offset : 0, len);
 	t = now();
 	pdu_send_len(c, &p, o.send_len);
+	conn_uncork(c);
 	settle(c, t, res);
 	conn_free(c);
 	return 0;
