@@ -119,7 +119,14 @@ target_device_delete_under_storm() {
 			--initiator iqn.2026-11.org.example:storm --scenario storm \
 			--count 1000000 --parallel 8 --timeout 15 >"$out" 2>&1 &
 		pid=$!
-		sleep 2
+		# Delete the device once the storm reaches the module: on the
+		# debug kernel the tool alone took longer to start than a fixed
+		# 2 s, and the device went before any connect came.
+		for _ in $(seq "$(polls 120)"); do
+			(($(slab_objs iser_conn) > 0)) && break
+			sleep 0.25
+		done
+		sleep 1
 		rdma link delete rxe0 && sleep 1 &&
 			rdma link add rxe0 type rxe netdev veth0
 		local rc=$?
@@ -133,6 +140,7 @@ target_device_delete_under_storm() {
 		((${up:-0} > 0)) || {
 			echo "round $round: the storm established no connection:"
 			cat "$out"
+			dmesg | grep -E 'iser_target|rdma|rxe' | tail -n 15
 			rm -f "$out"
 			return 1
 		}
