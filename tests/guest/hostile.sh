@@ -528,6 +528,7 @@ run_table() {
 # which `iser-hostile --replay FILE` plays again.
 run_fuzz() {
 	local dir=$ISER_OUT/fuzz rc summary t0=$SECONDS
+	local what="fuzz: every sequence of seed $FUZZ_SEED left the target serving fresh sessions, no splat"
 	mkdir -p "$dir" || return 1
 	tap_diag "fuzzing for $FUZZ_SECS s with seed $FUZZ_SEED from uptime $(cut -d' ' -f1 /proc/uptime) s (ISER_FUZZ_SEED=$FUZZ_SEED replays this run)"
 	dmesg_mark
@@ -538,9 +539,9 @@ run_fuzz() {
 	rc=$?
 	summary=$(grep '^FUZZ ' /tmp/fuzz.out)
 	if ((rc == 0)) && [[ -n $summary ]]; then
-		tap_ok "fuzz: every sequence of seed $FUZZ_SEED left the target serving fresh sessions, no splat"
+		tap_ok "$what"
 	else
-		tap_not_ok "fuzz: every sequence of seed $FUZZ_SEED left the target serving fresh sessions, no splat"
+		tap_not_ok "$what"
 		((rc == 124 || rc == 137)) && tap_diag "the fuzzer hung and was killed"
 		tail -n 8 /tmp/fuzz.err | tap_diag
 	fi

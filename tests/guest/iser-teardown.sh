@@ -123,8 +123,8 @@ target_device_delete_under_storm() {
 			--count 1000000 --parallel 8 --timeout 15 >"$out" 2>&1 &
 		pid=$!
 		# Delete the device once the storm reaches the module: on the
-		# debug kernel the tool alone took longer to start than a fixed
-		# 2 s, and the device went before any connect came.
+		# debug kernel, after a fixed 2 s, no connect of the first round
+		# had been established yet.
 		for _ in $(seq "$(polls 120)"); do
 			(($(slab_objs iser_conn) > 0)) && break
 			sleep 0.25

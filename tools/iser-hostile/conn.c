@@ -587,11 +587,7 @@ static int post_send(struct conn *c, uint64_t addr, uint32_t len, uint32_t lkey)
 		if (n)
 			c->cork_wr[n - 1].next = &c->cork_wr[n];
 		c->n_cork++;
-		c->tx_inflight++;
-		c->tx_count++;
-		return 0;
-	}
-	if (ibv_post_send(c->qp, &wr, &bad)) {
+	} else if (ibv_post_send(c->qp, &wr, &bad)) {
 		conn_qp_failed(c, "ibv_post_send: %s", strerror(errno));
 		return -1;
 	}
