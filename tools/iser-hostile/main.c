@@ -136,7 +136,7 @@ static const struct scenario scenarios[] = {
 	{ "logout-then", "drop", sc_logout_then, 0,
 	  "Logout Request, then at once --logout-then logout|read|text|nop" },
 	{ "text", "drop", sc_text, 0,
-	  "Text Requests by --text-mode: twice live-itt two continue reset cont-data cont-ttt cont-final cont-imm cont-twice" },
+	  "Text Requests by --text-mode: twice live-itt two continue reset cont-data cont-ttt cont-final cont-imm cont-twice reject-vanish" },
 };
 
 static void usage(FILE *f)

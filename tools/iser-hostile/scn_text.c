@@ -180,6 +180,49 @@ static int text_exchange(struct conn *c, const char *key, bool reset,
  *   cont-twice   two continuations at once, the first held back by a
  *                CmdSN gap
  */
+/*
+ * --count rounds of: a Text Request the iSCSI layer answers with a Reject
+ * (text that is not SendTargets), and in the same post a PDU with an
+ * unknown iSER opcode, on which the target drops the connection at once.
+ * The Reject is then often still queued for the core's transmit thread
+ * when the connection closes; the core had put its task on no list, so
+ * its release missed it and the task leaked with its text and the copy of
+ * the rejected header (found by the fuzzer, seen by kmemleak). Judged by
+ * the target staying up here, and by kmemleak on the debug kernel.
+ */
+static void text_reject_vanish(struct result *res)
+{
+	unsigned int round, dropped = 0;
+	double at = now(), end;
+	struct conn *c;
+	struct pdu p;
+
+	for (round = 0; round < o.count; round++) {
+		c = open_session(res, NULL);
+		if (!c)
+			return;
+		conn_cork(c);
+		text_send(c, next_itt(c), RSVD_TAG, false, c->cmdsn++,
+			  "X-org.example.hostile=1");
+		pdu_init(&p, OP_NOOP_OUT | OP_IMMEDIATE, FLAG_FINAL);
+		p.ih[0] = 0x50;
+		put32(p.bhs + B_ITT, next_itt(c));
+		put32(p.bhs + B_TTT, RSVD_TAG);
+		put32(p.bhs + B_CMDSN, c->cmdsn);
+		pdu_send(c, &p);
+		conn_uncork(c);
+		end = now() + o.timeout;
+		while (conn_alive(c) && now() < end)
+			conn_poll(c, 50);
+		if (!conn_alive(c))
+			dropped++;
+		conn_free(c);
+	}
+	note(res, "%u rounds of a rejected Text Request and a bad PDU in one post: "
+	     "%u dropped by the target", o.count, dropped);
+	set_out(res, dropped == o.count ? OUT_DROPPED : OUT_FAILED, at);
+}
+
 int sc_text(struct result *res)
 {
 	const char *mode = o.text_mode ? o.text_mode : "twice";
@@ -284,6 +327,10 @@ int sc_text(struct result *res)
 			  !strcmp(mode, "cont-data") ? key : NULL);
 		note(res, "%s: continuation with TTT 0x%x", mode, ttt);
 		settle(c, at, res);
+	} else if (!strcmp(mode, "reject-vanish")) {
+		conn_free(c);
+		c = NULL;
+		text_reject_vanish(res);
 	} else {
 		set_out(res, OUT_ERROR, 0);
 		note(res, "unknown --text-mode %s", mode);

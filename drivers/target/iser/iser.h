@@ -557,5 +557,6 @@ void iser_sq_close(struct iser_conn *conn);
 void iser_np_login_arrived(struct iser_conn *conn);
 void iser_sq_flush(struct iser_conn *conn);
 void iser_free_rejected_writes(struct iser_conn *conn);
+void iser_list_unsent_rejects(struct iser_conn *conn);
 
 #endif /* ISER_H */

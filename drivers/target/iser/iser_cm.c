@@ -1095,6 +1095,7 @@ void iser_wait_conn(struct iscsit_conn *iconn)
 	}
 	iser_sq_flush(conn);
 	iser_free_rejected_writes(conn);
+	iser_list_unsent_rejects(conn);
 	if (READ_ONCE(conn->logout_posted))
 		wait_for_completion_timeout(&iconn->conn_logout_comp,
 					    SECONDS_FOR_LOGOUT_COMP * HZ);

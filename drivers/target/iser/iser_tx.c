@@ -833,6 +833,52 @@ void iser_sq_flush(struct iser_conn *conn)
 	}
 }
 
+/* See iser_list_unsent_rejects(): one of the core's two queues. */
+static void iser_list_queue_rejects(struct iscsit_conn *iconn,
+				    struct list_head *queue, spinlock_t *lock)
+{
+	struct iscsi_queue_req *qr;
+
+	spin_lock_bh(lock);
+	list_for_each_entry(qr, queue, qr_list) {
+		struct iscsit_cmd *icmd = qr->cmd;
+
+		if (qr->state != ISTATE_SEND_REJECT || !icmd)
+			continue;
+		spin_lock_bh(&iconn->cmd_lock);
+		if (list_empty(&icmd->i_conn_node)) {
+			pr_debug("conn %p: unsent Reject of ITT 0x%08x left to the core's release\n",
+				 iconn->context,
+				 be32_to_cpu((__force __be32)icmd->init_task_tag));
+			list_add_tail(&icmd->i_conn_node, &iconn->conn_cmd_list);
+		}
+		spin_unlock_bh(&iconn->cmd_lock);
+	}
+	spin_unlock_bh(lock);
+}
+
+/**
+ * iser_list_unsent_rejects() - let the core free the Rejects it never sent
+ * @conn: the connection, drained, the core's transmit thread stopped
+ *
+ * The core answers some requests with a Reject of a task it never put on
+ * the connection's list: a Text Request that is not SendTargets, or one
+ * or a NOP-Out its setup refuses. If the connection closes before its
+ * transmit thread hands such a Reject to us, the core's release, which
+ * walks that list, misses the task, and it leaks with its request text
+ * and its copy of the rejected header. Put those tasks on the list, where
+ * the release frees them as any other.
+ */
+void iser_list_unsent_rejects(struct iser_conn *conn)
+{
+	struct iscsit_conn *iconn = conn->iconn;
+
+	iser_list_queue_rejects(iconn, &iconn->immed_queue_list,
+				&iconn->immed_queue_lock);
+	iser_list_queue_rejects(iconn, &iconn->response_queue_list,
+				&iconn->response_queue_lock);
+}
+
 /**
  * iser_free_rejected_writes() - free unsent Rejects that replaced a WRITE
  * @conn: the connection, drained: no work request refers to a command
