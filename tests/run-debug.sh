@@ -42,6 +42,10 @@ if tap_run "debug kernel built or cached (tools/dev/debug-kernel.sh)" build_kern
 		if [[ " $suites " == *" hostile "* || " $suites " == *" fuzz "* ]]; then
 			tap_run "build tools/iser-hostile" make -s -C tools/iser-hostile
 		fi
+		if [[ " $suites " == *" iser-paths "* ]]; then
+			KDIR=$ktree/src tap_run "Soft-iWARP (siw.ko) built for the debug kernel" \
+				tools/dev/siw-module.sh "$(cat "$ktree/kver")"
+		fi
 		for suite in $suites; do
 			ISER_VM_KTREE=$ktree tap_relay_cmd "" \
 				tests/vm/run-vm.sh "tests/guest/$suite.sh" "$suite@debug"

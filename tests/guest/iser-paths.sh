@@ -2,8 +2,9 @@
 # vm-timeout: 1200
 # Login paths through iser_target: CHAP and mutual CHAP (and a wrong secret
 # refused), ImmediateData and InitialR2T set both ways on the TPG, IPv6
-# and wildcard portals, a portal disabled while another keeps serving,
-# module parameter validation, and refusal to load beside ib_isert.
+# and wildcard portals, Soft-iWARP refused with its reason, a portal
+# disabled while another keeps serving, module parameter validation, and
+# refusal to load beside ib_isert.
 # shellcheck source-path=SCRIPTDIR
 set -u
 ISER_IMPL=ours
@@ -209,6 +210,50 @@ refuses_beside_stock() {
 	return $rc
 }
 
+# Soft-iWARP (siw.ko, which Debian does not ship: tests/run-all.sh builds
+# it with tools/dev/siw-module.sh). Every iSER portal has an iSCSI/TCP
+# twin on the same port, and siw listens in the host's TCP port space, so
+# enabling iSER on siw's address, or on a wildcard with siw present, must
+# fail with the log line that says why and what to do; the RoCE portals
+# keep serving, and nothing of siw is left.
+SIW_KO=$ISER_REPO/build/siw/$(uname -r)/siw.ko
+SIW_IP=192.168.79.1
+iwarp_refused() {
+	local p np rc=0 since log deps
+	ip link add sw0 type veth peer name sw1 && ip link set sw0 up &&
+		ip link set sw1 up && ip addr add "$SIW_IP/24" dev sw0 || return 1
+	# insmod does not load what it depends on.
+	read -ra deps <<<"$(modinfo -F depends "$SIW_KO" | tr , ' ')"
+	modprobe -a "${deps[@]}" && insmod "$SIW_KO" &&
+		rdma link add siw0 type siw netdev sw0 || rc=1
+	# Right after the link was added, binding to its address once failed
+	# with ENODEV, which is not the case under test; once the port was
+	# active, it failed as expected.
+	for _ in $(seq 20); do
+		rdma link show siw0/1 2>/dev/null | grep -q 'state ACTIVE' && break
+		sleep 0.5
+	done
+	rdma link show siw0/1
+	since=$(dmesg | wc -l)
+	for p in "$SIW_IP:3264" 0.0.0.0:3265; do
+		np=$(tpg_dir "$T")/np/$p
+		mkdir "$np" || rc=1
+		if echo 1 2>/dev/null >"$np/iser"; then
+			echo "iSER enabled on $p beside siw0"
+			rc=1
+		fi
+		rmdir "$np" || rc=1
+	done
+	log=$(dmesg | tail -n "+$((since + 1))" | grep 'iser_target: cannot listen')
+	echo "$log"
+	grep -qF "cannot listen on $SIW_IP:3264: -98: iWARP device siw0 listens in the TCP port space" <<<"$log" || rc=1
+	grep -qF "cannot listen on 0.0.0.0:3265: -98: an iWARP device listens in the TCP port space" <<<"$log" || rc=1
+	rdma link delete siw0 || rc=1
+	rmmod siw || rc=1
+	ip link del sw0 || rc=1
+	((rc == 0)) && session_roundtrip "$T" "$PORTAL"
+}
+
 MODULES_BEFORE=$(mktemp)
 loaded_modules >"$MODULES_BEFORE"
 tap_diag "$(transport_banner)"
@@ -232,6 +277,12 @@ step ipv6 "IPv6 addresses and an IPv6 iSER portal" ipv6_setup
 check "IPv6 portal login verifies" session_roundtrip "$T6" "$P6"
 check "wildcard portals 0.0.0.0 and [::] serve IPv4 and IPv6" wildcard
 check "window above queue_depth: verifies, and the queue pair drains" window_above_depth
+if [[ -r $SIW_KO ]]; then
+	check "Soft-iWARP: iSER on its portal refused, with the log line that says why" iwarp_refused
+else
+	tap_skip "Soft-iWARP: iSER on its portal refused, with the log line that says why" \
+		"no $SIW_KO (tools/dev/siw-module.sh builds it; tests/run-all.sh does for each kernel it boots)"
+fi
 step logout "all sessions logged out" logout_all
 undo iscsid "iscsid stopped" initiator_stop
 undo lio "LIO configuration removed" lio_clear

@@ -748,7 +748,7 @@ void iser_np_login_arrived(struct iser_conn *conn)
 		wake_up_all(&inp->accept_wq);
 }
 
-static int iser_listen(struct iser_np *inp);
+static int iser_listen(struct iser_np *inp, bool report);
 
 static int iser_np_event(struct iser_np *inp, struct rdma_cm_id *cm_id,
 			 struct rdma_cm_event *ev)
@@ -825,16 +825,58 @@ static int iser_cm_handler(struct rdma_cm_id *cm_id, struct rdma_cm_event *ev)
 	return 0;
 }
 
-static int iser_listen(struct iser_np *inp)
+/**
+ * iser_listen_failed() - say why a portal cannot listen
+ * @sa: the portal's address
+ * @id: the listener that failed, bound to its device unless @sa is a
+ *	wildcard; NULL if it could not be created
+ * @ret: the error
+ * @at_listen: @ret came from rdma_listen(), after the bind succeeded
+ *
+ * An iWARP device listens in the host's own TCP port space (Soft-iWARP
+ * binds a kernel socket; hardware asks the iwpmd port mapper for a port),
+ * where LIO's iSCSI/TCP listener of the same portal, which every iSER
+ * portal has, already holds the port. That is the one case where
+ * rdma_listen() fails with EADDRINUSE: another RDMA listener on the port
+ * makes rdma_bind_addr() fail first.
+ */
+static void iser_listen_failed(const struct sockaddr *sa,
+			       const struct rdma_cm_id *id, int ret,
+			       bool at_listen)
+{
+	if (!at_listen || ret != -EADDRINUSE ||
+	    (id->device && !rdma_protocol_iwarp(id->device, id->port_num))) {
+		pr_err("cannot listen on %pISpc: %d\n", sa, ret);
+		return;
+	}
+	pr_err("cannot listen on %pISpc: %d: %s%s listens in the TCP port space, where the portal's iSCSI/TCP listener holds the port; iWARP hardware needs the iwpmd port mapper running, and Soft-iWARP (siw) cannot serve a LIO portal (admin guide, iWARP)\n",
+	       sa, ret, id->device ? "iWARP device " : "an iWARP device",
+	       id->device ? dev_name(&id->device->dev) : "");
+}
+
+/**
+ * iser_listen() - create the portal's RDMA listener
+ * @inp: the portal, without a listener
+ * @report: log a failure (at set-up; the retries after a device loss are
+ *	quiet)
+ *
+ * Return: 0, with @inp->cm_id set unless the portal stopped meanwhile, or
+ * a negative errno.
+ */
+static int iser_listen(struct iser_np *inp, bool report)
 {
 	struct sockaddr *sa = (struct sockaddr *)&inp->np->np_sockaddr;
 	struct rdma_cm_id *id;
+	bool at_listen = false;
 	int ret;
 
 	id = rdma_create_id(&init_net, iser_cm_handler, inp, RDMA_PS_TCP,
 			    IB_QPT_RC);
-	if (IS_ERR(id))
+	if (IS_ERR(id)) {
+		if (report)
+			iser_listen_failed(sa, NULL, PTR_ERR(id), false);
 		return PTR_ERR(id);
+	}
 	/* Lets 0.0.0.0 and [::] listen on the same port side by side. */
 	ret = rdma_set_afonly(id, 1);
 	if (ret)
@@ -842,6 +884,7 @@ static int iser_listen(struct iser_np *inp)
 	ret = rdma_bind_addr(id, sa);
 	if (ret)
 		goto out_destroy;
+	at_listen = true;
 	ret = rdma_listen(id, ISER_LISTEN_BACKLOG);
 	if (ret)
 		goto out_destroy;
@@ -857,6 +900,8 @@ static int iser_listen(struct iser_np *inp)
 	return 0;
 
 out_destroy:
+	if (report)
+		iser_listen_failed(sa, id, ret, at_listen);
 	rdma_destroy_id(id);
 	return ret;
 }
@@ -869,7 +914,7 @@ static void iser_relisten(struct work_struct *work)
 
 	if (READ_ONCE(inp->stopping))
 		return;
-	ret = iser_listen(inp);
+	ret = iser_listen(inp, false);
 	if (!ret) {
 		pr_info("portal %pISpc listening again\n",
 			&inp->np->np_sockaddr);
@@ -919,9 +964,8 @@ __iser_fault_point int iser_setup_np(struct iscsi_np *np, struct sockaddr_storag
 	INIT_DELAYED_WORK(&inp->relisten_work, iser_relisten);
 	memcpy(&np->np_sockaddr, addr, sizeof(*addr));
 
-	ret = iser_listen(inp);
+	ret = iser_listen(inp, true);
 	if (ret) {
-		pr_err("cannot listen on %pISpc: %d\n", addr, ret);
 		kfree(inp);
 		return ret;
 	}
