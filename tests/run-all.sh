@@ -17,6 +17,9 @@
 #                    installed Debian kernel, tools/dev/kver.sh --all)
 #   SUITES="a b"     VM suites to run, by name in tests/guest/ (default:
 #                    $default_suites below; "none" for none)
+#   PAIR_SUITES="a b"  suites also run across two guests, target and
+#                    initiator apart (default: basic; "" for none); with
+#                    basic, also mixed kernels
 #   STAGES="..."     stages to run, of: unit lint build vm bench pkg
 #                    (default: all; bench is one quick round that checks
 #                    every figure is produced, see tools/dev/bench.sh)
@@ -160,6 +163,11 @@ if stage vm && [[ -n $suites ]]; then
 			done
 			continue
 		fi
+		# iser-paths loads Soft-iWARP, which Debian's kernels lack.
+		if [[ " $suites " == *" iser-paths "* ]]; then
+			KDIR=$(kdir_of "$k") tap_run "vm: build Soft-iWARP (siw.ko) for $k" \
+				tools/dev/siw-module.sh "$k"
+		fi
 		for suite in $suites; do
 			name=$suite
 			[[ $vm_kvers == *" "* ]] && name=$suite@$k
@@ -188,6 +196,38 @@ if stage vm && [[ " $suites " == *" hostile "* && -z ${KVERS:-} ]]; then
 	done
 	# The module at the top level is the one for the kernel the suites boot.
 	[[ -n $vm_kvers ]] && root_module "${vm_kvers%% *}"
+fi
+
+# (d3) Two hosts: target and initiator each in a guest of its own, joined
+# by a virtio-net link (run-vm.sh, ISER_TOPOLOGY=two), on the kernel the
+# suites boot; then basic with the target on that kernel and the
+# initiator on each other installed kernel, and the reverse. iser-teardown
+# runs that way too (PAIR_SUITES=iser-teardown), but not by default yet:
+# its check of an initiator host that vanishes fails, as the target never
+# notices (Documentation/testing.rst, Two hosts).
+pair_suites=${PAIR_SUITES-basic}
+pair_suites=${pair_suites//,/ }
+if stage vm && [[ -n $pair_suites && -n $vm_kvers ]]; then
+	main=${vm_kvers%% *}
+	root_module "$main"
+	for suite in $pair_suites; do
+		ISER_TOPOLOGY=two KVER=$main tap_relay_cmd "" \
+			tests/vm/run-vm.sh "tests/guest/$suite.sh" "$suite@two"
+	done
+	if [[ " $pair_suites " == *" basic "* && -z ${KVERS:-} ]]; then
+		for k in $build_kvers; do
+			[[ $k == "$main" ]] && continue
+			ISER_TOPOLOGY=two KVER=$main ISER_TARGET_KVER=$main ISER_INITIATOR_KVER=$k \
+				tap_relay_cmd "" tests/vm/run-vm.sh tests/guest/basic.sh "basic@two-target-$main-initiator-$k"
+			if tap_run "vm: build iser_target.ko for $k" root_module "$k"; then
+				ISER_TOPOLOGY=two KVER=$main ISER_TARGET_KVER=$k ISER_INITIATOR_KVER=$main \
+					tap_relay_cmd "" tests/vm/run-vm.sh tests/guest/basic.sh "basic@two-target-$k-initiator-$main"
+			else
+				tap_skip "vm:basic@two-target-$k-initiator-$main" "iser_target.ko did not build for $k"
+			fi
+			root_module "$main"
+		done
+	fi
 fi
 
 # (e) One quick benchmark round, so that the benchmark cannot rot: it

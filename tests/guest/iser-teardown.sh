@@ -2,9 +2,10 @@
 # vm-timeout: 1200
 # Teardown under I/O through iser_target: initiator logout, deletion of
 # the target's portal, of the whole target, and of the target's and the
-# initiator's RDMA device while fio runs. After each, the module must hold
-# exactly the connections that still exist, and a fresh session must
-# verify its data.
+# initiator's RDMA device while fio runs; with two guests
+# (ISER_TOPOLOGY=two), also the initiator's host vanishing without a
+# logout. After each, the module must hold exactly the connections that
+# still exist, and a fresh session must verify its data.
 # shellcheck source-path=SCRIPTDIR
 set -u
 ISER_IMPL=ours
@@ -60,29 +61,30 @@ logout_under_io() {
 
 portal_delete_under_io() {
 	load_start || return 1
-	lio_portal_del "$T" "$PORTAL" || {
+	tgt lio_portal_del "$T" "$PORTAL" || {
 		load_stop
 		return 1
 	}
 	load_stop
 	echo "sessions after the portal went: $(sessions_count), module connections: $(slab_objs iser_conn)"
-	lio_portal "$T" "$PORTAL" && fresh_verify
+	tgt lio_portal "$T" "$PORTAL" && fresh_verify
 }
 
 target_delete_under_io() {
 	load_start || return 1
-	lio_clear || {
+	tgt lio_clear || {
 		load_stop
 		return 1
 	}
 	load_stop
 	echo "module connections after the target went: $(slab_objs iser_conn)"
-	conns_are 0 && lio_ramdisk rd0 64 && lio_simple "$T" "$PORTAL" rd0 && fresh_verify
+	conns_are 0 && tgt lio_ramdisk rd0 64 && tgt lio_simple "$T" "$PORTAL" rd0 &&
+		fresh_verify
 }
 
 target_device_delete_under_io() {
 	load_start || return 1
-	rdma link delete rxe0 || {
+	target_rxe del || {
 		load_stop
 		return 1
 	}
@@ -91,17 +93,17 @@ target_device_delete_under_io() {
 		load_stop
 		return 1
 	}
-	rdma link add rxe0 type rxe netdev veth0 || {
+	target_rxe add || {
 		load_stop
 		return 1
 	}
 	load_stop
 	for _ in $(seq "$(polls 40)"); do
-		dmesg | grep -q "portal $PORTAL listening again" && break
+		target_log | grep -q "portal $PORTAL listening again" && break
 		sleep 0.25
 	done
-	dmesg | grep 'iser_target: portal' | tail -n 2
-	dmesg | grep -q "portal $PORTAL listening again" && fresh_verify
+	target_log | grep 'iser_target: portal' | tail -n 2
+	target_log | grep -q "portal $PORTAL listening again" && fresh_verify
 }
 
 # Connects keep coming while the target's RDMA device goes away, three
@@ -117,7 +119,7 @@ target_device_delete_under_storm() {
 	logout_quiet && conns_are 0 || return 1
 	out=$(mktemp)
 	for round in 1 2 3; do
-		back=$(dmesg | grep -c "portal $PORTAL listening again")
+		back=$(target_log | grep -c "portal $PORTAL listening again")
 		"$HOSTILE" --target "$TARGET_IP" --iqn "$T" \
 			--initiator iqn.2026-11.org.example:storm --scenario storm \
 			--count 1000000 --parallel 8 --timeout 15 >"$out" 2>&1 &
@@ -130,8 +132,7 @@ target_device_delete_under_storm() {
 			sleep 0.25
 		done
 		sleep 1
-		rdma link delete rxe0 && sleep 1 &&
-			rdma link add rxe0 type rxe netdev veth0
+		target_rxe del && sleep 1 && target_rxe add
 		local rc=$?
 		kill "$pid" 2>/dev/null
 		wait "$pid"
@@ -143,15 +144,15 @@ target_device_delete_under_storm() {
 		((${up:-0} > 0)) || {
 			echo "round $round: the storm established no connection:"
 			cat "$out"
-			dmesg | grep -E 'iser_target|rdma|rxe' | tail -n 15
+			target_log | grep -E 'iser_target|rdma|rxe' | tail -n 15
 			rm -f "$out"
 			return 1
 		}
 		for _ in $(seq "$(polls 40)"); do
-			(($(dmesg | grep -c "portal $PORTAL listening again") > back)) && break
+			(($(target_log | grep -c "portal $PORTAL listening again") > back)) && break
 			sleep 0.25
 		done
-		(($(dmesg | grep -c "portal $PORTAL listening again") > back)) || {
+		(($(target_log | grep -c "portal $PORTAL listening again") > back)) || {
 			echo "round $round: the portal did not listen again"
 			return 1
 		}
@@ -163,8 +164,7 @@ target_device_delete_under_storm() {
 
 initiator_device_delete_under_io() {
 	load_start || return 1
-	rdma link delete rxe1 && sleep 2 &&
-		rdma link add rxe1 type rxe netdev veth1 || {
+	initiator_rxe del && sleep 2 && initiator_rxe add || {
 		load_stop
 		return 1
 	}
@@ -174,13 +174,44 @@ initiator_device_delete_under_io() {
 	((rc == 0)) && conns_are 1 && fresh_verify
 }
 
-MODULES_BEFORE=$(mktemp)
-loaded_modules >"$MODULES_BEFORE"
+# The initiator's host vanishes without a logout, with I/O in flight:
+# everything it sends is dropped (netem, 100 % loss on its NIC), so the
+# target hears nothing more from it. (Taking its link down instead left a
+# kworker of the initiator's own kernel blocked for minutes, which is not
+# what this check is about.) The target must notice by itself (its NOP-In
+# pings go unanswered: the ACL's nopin timeouts, cut to 5 s each here)
+# and free the connection; once the initiator is heard again, it logs in
+# again and verifies.
+initiator_host_vanishes() {
+	local t0 n rc=0
+	tgt lio_acl_attrib "$T" "$INITIATOR_IQN" nopin_timeout 5 &&
+		tgt lio_acl_attrib "$T" "$INITIATOR_IQN" nopin_response_timeout 5 &&
+		fresh_verify && load_start || return 1
+	modprobe sch_netem && tc qdisc add dev eth0 root netem loss 100% || {
+		load_stop
+		return 1
+	}
+	t0=$SECONDS
+	for _ in $(seq "$(polls 90)"); do
+		n=$(slab_objs iser_conn)
+		((n == 0)) && break
+		sleep 1
+	done
+	echo "the target holds $n connections $((SECONDS - t0)) s after the initiator went silent"
+	target_log | grep -E 'iser_target|iSCSI|NopIn|nopin' | tail -n 5
+	((n == 0)) || rc=1
+	tc qdisc del dev eth0 root || rc=1
+	wait_logged_in 120 || rc=1
+	load_stop
+	((rc == 0)) && conns_are 1 && fresh_verify
+}
+
+modules_snapshot
 tap_diag "$(transport_banner)"
-step transport "select transport iser_target" select_transport
-step rxe "Soft-RoCE rxe0/rxe1 over veth pair" rxe_setup
-step lio "LIO target with an iSER portal" lio_setup_simple "$T" 64
-step served "iser_target serves iSER, ib_isert not loaded" transport_loaded
+step transport "select transport iser_target" tgt select_transport
+step rxe "Soft-RoCE rxe0/rxe1 over $(rxe_link_name)" rxe_setup
+step lio "LIO target with an iSER portal" tgt lio_setup_simple "$T" 64
+step served "iser_target serves iSER, ib_isert not loaded" tgt transport_loaded
 # Short recovery so that a lost session gives up or comes back quickly.
 step iscsid "iscsid running, short recovery timeouts" initiator_prepare "$T" 30
 step session "first session verifies" fresh_verify
@@ -189,6 +220,13 @@ check "portal deleted under I/O, then a fresh session verifies" portal_delete_un
 check "target deleted under I/O, then a fresh session verifies" target_delete_under_io
 check "target's RDMA device deleted under I/O; listener returns with it" target_device_delete_under_io
 check "initiator's RDMA device deleted under I/O; session reinstated" initiator_device_delete_under_io
+if [[ $TOPOLOGY == two ]]; then
+	check "initiator's host gone without a logout: target frees the connection; it logs in again" \
+		initiator_host_vanishes
+else
+	tap_skip "initiator's host gone without a logout: target frees the connection; it logs in again" \
+		"needs the initiator in a guest of its own (ISER_TOPOLOGY=two)"
+fi
 if [[ -x $HOSTILE ]]; then
 	check "target's RDMA device deleted during a connect storm, 3 times; nothing left" \
 		target_device_delete_under_storm

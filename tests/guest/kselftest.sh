@@ -37,15 +37,17 @@ installed() {
 state() {
 	{
 		awk '{ print "module", $1 }' /proc/modules
-		rdma link show 2>/dev/null | awk '{ print "rdma", $2 }'
+		# Not "rdma link show", which would load ib_core.
+		ls /sys/class/infiniband 2>/dev/null | awk '{ print "rdma", $1 }'
 		ip -o link show | awk -F': ' '{ print "link", $2 }'
 	} | sort
 }
 
 # run_collection NAME [VAR=VALUE...]: the installed runner, repository
-# hidden; its output in /tmp/ksft-NAME.out.
+# hidden; its output in $ISER_OUT/ksft-NAME.out (build/vm/out/kselftest/
+# on the host).
 run_collection() {
-	local name=$1 out=/tmp/ksft-$1.out t0=$SECONDS
+	local name=$1 out=$ISER_OUT/ksft-$1.out t0=$SECONDS
 	shift
 	state >"/tmp/ksft-$name.before"
 	unshare -m bash -c 'mount -t tmpfs none "$1" && shift && cd "$1" && shift &&
@@ -57,16 +59,16 @@ run_collection() {
 }
 
 ktap_valid() {
-	"$DIR/iser_target/ktap-check.sh" --runner "/tmp/ksft-$1.out"
+	"$DIR/iser_target/ktap-check.sh" --runner "$ISER_OUT/ksft-$1.out"
 }
 
 # every_test_passed NAME: one "ok" runner line per test of the collection.
 every_test_passed() {
 	local t rc=0
 	for t in $TESTS; do
-		grep -qE "^ok [0-9]+ selftests: iser_target: $t\$" "/tmp/ksft-$1.out" || {
+		grep -qE "^ok [0-9]+ selftests: iser_target: $t\$" "$ISER_OUT/ksft-$1.out" || {
 			echo "$t did not pass:"
-			grep -E "^(# )*not ok|SKIP" "/tmp/ksft-$1.out" | grep -v '^# ok' | head -n 10
+			grep -E "^(# )*not ok|SKIP" "$ISER_OUT/ksft-$1.out" | grep -v '^# ok' | head -n 10
 			rc=1
 		}
 	done

@@ -188,11 +188,62 @@ transport_loaded() {
 	fi
 }
 
+# --- two guests (run-vm.sh, ISER_TOPOLOGY=two) --------------------------
+
+TOPOLOGY=${ISER_TOPOLOGY:-one}
+PAIR_DIR=/run/iser-pair
+
+# pair_seq: the number of the next request. Kept in a file, not in a
+# variable: tgt often runs in a subshell ($(slab_objs ...)), where a
+# variable's increment is lost and the next request would reuse a number
+# and read an old answer.
+pair_seq() {
+	local fd n
+	exec {fd}>>/run/iser-pair.lock || return 1
+	flock "$fd"
+	n=$(cat /run/iser-pair.seq 2>/dev/null)
+	echo $((${n:-0} + 1)) >/run/iser-pair.seq
+	exec {fd}>&-
+	echo "${n:-0}"
+}
+
+# tgt CMD [ARG...]: run CMD (a helper of these files, or a program) where
+# the target is: here with one guest; with two, in the target's guest
+# through tests/vm/pair-agent.sh, in one shell that keeps its state from
+# one call to the next. Its output and status come back.
+tgt() {
+	[[ $TOPOLOGY == two ]] || {
+		"$@"
+		return
+	}
+	local n req wait=$((CMD_TIMEOUT * 2 + 60))
+	n=$(pair_seq) || return 1
+	req=$PAIR_DIR/req.$n
+	printf '%q ' "$@" >"$req.tmp" && mv "$req.tmp" "$req" || return 1
+	for _ in $(seq $((wait * 20))); do
+		if [[ -e $PAIR_DIR/rc.$n ]]; then
+			cat "$PAIR_DIR/out.$n"
+			return "$(<"$PAIR_DIR/rc.$n")"
+		fi
+		[[ -e $PAIR_DIR/target-gone ]] && {
+			echo "the target's guest is gone (QEMU status $(<"$PAIR_DIR/target-gone")): request $n ($*) unanswered"
+			return 125
+		}
+		sleep 0.05
+	done
+	echo "the target's guest did not answer request $n ($*) in ${wait}s"
+	return 124
+}
+
 # --- Soft-RoCE --------------------------------------------------------
 
 # rxe on lo cannot resolve routes for iSER; a veth pair can. MTU 9000
 # gives rxe a 4096-byte RDMA MTU (fewer packets per I/O).
 rxe_setup() {
+	if [[ $TOPOLOGY == two ]]; then
+		tgt rxe_side "$TARGET_IP" rxe0 && rxe_side "$INITIATOR_IP" rxe1
+		return
+	fi
 	ip link add veth0 type veth peer name veth1 &&
 		ip link set veth0 mtu 9000 up &&
 		ip link set veth1 mtu 9000 up &&
@@ -209,7 +260,30 @@ rxe_setup() {
 	(($(rdma link show | grep -c 'state ACTIVE') == 2))
 }
 
+# rxe_side ADDR NAME: one guest's end of the virtio-net link between two
+# guests (eth0, no udev to rename it) with ADDR and the rxe link NAME.
+rxe_side() {
+	ip link set eth0 mtu 9000 up && ip addr add "$1/24" dev eth0 &&
+		modprobe rdma_rxe && rdma link add "$2" type rxe netdev eth0 || return 1
+	for _ in $(seq 20); do
+		rdma link show "$2/1" | grep -q 'state ACTIVE' && break
+		sleep 0.5
+	done
+	rdma link show "$2/1"
+	rdma link show "$2/1" | grep -q 'state ACTIVE'
+}
+
+rxe_side_teardown() {
+	rdma link delete "$1" && ip addr flush dev eth0 || return 1
+	rdma link show
+	[[ -z $(rdma link show) ]]
+}
+
 rxe_teardown() {
+	if [[ $TOPOLOGY == two ]]; then
+		rxe_side_teardown rxe1 && tgt rxe_side_teardown rxe0
+		return
+	fi
 	rdma link delete rxe1
 	rdma link delete rxe0
 	ip link del veth0
@@ -218,6 +292,13 @@ rxe_teardown() {
 }
 
 unload_rdma() {
+	if [[ $TOPOLOGY == two ]]; then
+		tgt unload_rdma_here || return 1
+	fi
+	unload_rdma_here
+}
+
+unload_rdma_here() {
 	mods_unload rdma_rxe rdma_ucm rdma_cm iw_cm ib_cm ib_uverbs ib_core
 }
 
@@ -364,16 +445,17 @@ fio_verify() {
 # iser_setup: everything from transport selection to an attached iSER
 # disk ($DISK), one step each. Snapshots the loaded modules first.
 MODULES_BEFORE=
+# Where the target's guest keeps its own snapshot, with two guests.
+TGT_MODULES_BEFORE=/run/modules-before
 iser_setup() {
-	MODULES_BEFORE=$(mktemp)
-	loaded_modules >"$MODULES_BEFORE"
-	step transport "select transport $TRANSPORT_MOD (ISER_IMPL=$ISER_IMPL)" select_transport
-	step rxe "Soft-RoCE rxe0/rxe1 over veth pair" rxe_setup
-	step dbus "D-Bus system bus for targetcli" dbus_start
-	step backstore "targetcli: ${RAMDISK_MB} MiB ramdisk backstore" target_backstore
-	step target "targetcli: target, LUN and initiator ACL" target_create
-	step portal "targetcli: portal $PORTAL with enable_iser" target_portal_iser
-	step served "$TRANSPORT_MOD serves iSER (ISER_IMPL=$ISER_IMPL)" transport_loaded
+	modules_snapshot
+	step transport "select transport $TRANSPORT_MOD (ISER_IMPL=$ISER_IMPL)" tgt select_transport
+	step rxe "Soft-RoCE rxe0/rxe1 over $(rxe_link_name)" rxe_setup
+	step dbus "D-Bus system bus for targetcli" tgt dbus_start
+	step backstore "targetcli: ${RAMDISK_MB} MiB ramdisk backstore" tgt target_backstore
+	step target "targetcli: target, LUN and initiator ACL" tgt target_create
+	step portal "targetcli: portal $PORTAL with enable_iser" tgt target_portal_iser
+	step served "$TRANSPORT_MOD serves iSER (ISER_IMPL=$ISER_IMPL)" tgt transport_loaded
 	step iscsid "iscsid running" initiator_start
 	step discovery "iSER discovery of $TARGET_IQN" initiator_discover
 	step login "iSER login" initiator_login
@@ -386,14 +468,64 @@ iser_setup() {
 iser_teardown() {
 	undo login "iSCSI logout" initiator_logout
 	undo iscsid "iscsid stopped" initiator_stop
-	undo backstore "targetcli clearconfig" target_clear
+	undo backstore "targetcli clearconfig" tgt target_clear
 	undo login "unload initiator modules" \
 		mods_unload ib_iser iscsi_tcp libiscsi_tcp libiscsi scsi_transport_iscsi
-	undo portal "unload transport $TRANSPORT_MOD" mods_unload "$TRANSPORT_MOD"
-	undo backstore "unload LIO (iscsi_target_mod, target_core_*)" unload_lio
-	undo rxe "remove rxe links and veth pair" rxe_teardown
+	undo portal "unload transport $TRANSPORT_MOD" tgt mods_unload "$TRANSPORT_MOD"
+	undo backstore "unload LIO (iscsi_target_mod, target_core_*)" tgt unload_lio
+	undo rxe "remove rxe links and $(rxe_link_name)" rxe_teardown
 	undo rxe "unload rdma_rxe and the RDMA core" unload_rdma
 	tap_run "unload every module loaded since boot" unload_new_modules "$MODULES_BEFORE"
+	if [[ $TOPOLOGY == two ]]; then
+		tap_run "target: unload every module loaded since boot" \
+			tgt unload_new_modules "$TGT_MODULES_BEFORE"
+	fi
+}
+
+# What joins the two rxe links.
+rxe_link_name() {
+	if [[ $TOPOLOGY == two ]]; then
+		echo "the virtio-net link between the guests"
+	else
+		echo "veth pair"
+	fi
+}
+
+snapshot_modules() {
+	loaded_modules >"$1"
+}
+
+# modules_snapshot: what is loaded now, in MODULES_BEFORE, and with two
+# guests in the target's guest too, for the last check of a suite.
+modules_snapshot() {
+	MODULES_BEFORE=$(mktemp)
+	loaded_modules >"$MODULES_BEFORE"
+	[[ $TOPOLOGY == one ]] || tgt snapshot_modules "$TGT_MODULES_BEFORE"
+}
+
+# target_rxe del|add: the target's rxe link goes away or comes back.
+target_rxe() {
+	local dev=veth0
+	[[ $TOPOLOGY == one ]] || dev=eth0
+	case $1 in
+	del) tgt rdma link delete rxe0 ;;
+	add) tgt rdma link add rxe0 type rxe netdev "$dev" ;;
+	esac
+}
+
+# initiator_rxe del|add: the same for the initiator's.
+initiator_rxe() {
+	local dev=veth1
+	[[ $TOPOLOGY == one ]] || dev=eth0
+	case $1 in
+	del) rdma link delete rxe1 ;;
+	add) rdma link add rxe1 type rxe netdev "$dev" ;;
+	esac
+}
+
+# target_log: the target's kernel log.
+target_log() {
+	tgt dmesg
 }
 
 # iser_suite_teardown KEY: how every suite with the open-iscsi initiator
@@ -403,14 +535,18 @@ iser_teardown() {
 iser_suite_teardown() {
 	local ik=$1
 	undo "$ik" "iscsid stopped" initiator_stop
-	undo lio "LIO configuration removed" lio_clear
+	undo lio "LIO configuration removed" tgt lio_clear
 	undo "$ik" "unload initiator modules" \
 		mods_unload ib_iser iscsi_tcp libiscsi_tcp libiscsi scsi_transport_iscsi
-	undo lio "unload iser_target" mods_unload iser_target
-	undo lio "unload LIO" unload_lio
-	undo rxe "remove rxe links and veth pair" rxe_teardown
+	undo lio "unload $TRANSPORT_MOD" tgt mods_unload "$TRANSPORT_MOD"
+	undo lio "unload LIO" tgt unload_lio
+	undo rxe "remove rxe links and $(rxe_link_name)" rxe_teardown
 	undo rxe "unload rdma_rxe and the RDMA core" unload_rdma
 	tap_run "unload every module loaded since boot" unload_new_modules "$MODULES_BEFORE"
+	if [[ $TOPOLOGY == two ]]; then
+		tap_run "target: unload every module loaded since boot" \
+			tgt unload_new_modules "$TGT_MODULES_BEFORE"
+	fi
 	tap_plan
 	((TAP_FAIL == 0))
 }

@@ -91,6 +91,12 @@ lio_attrib() {
 	echo "$3" >"$(tpg_dir "$1")/attrib/$2"
 }
 
+# lio_acl_attrib IQN INITIATOR_IQN KEY VALUE: an attribute of an ACL, e.g.
+# nopin_timeout.
+lio_acl_attrib() {
+	echo "$4" >"$(tpg_dir "$1")/acls/$2/attrib/$3"
+}
+
 lio_enable() {
 	echo 1 >"$(tpg_dir "$1")/enable"
 }
@@ -148,6 +154,10 @@ slab_shrink() {
 # refused connection was released within 2 s, yet the count stayed at 4
 # to 6 for a minute; after a shrink it read 0 or 1.
 slab_objs() {
+	[[ $TOPOLOGY == one ]] || {
+		tgt slab_objs "$@"
+		return
+	}
 	slab_shrink "$1"
 	awk -v c="$1" '$1 == c { print $2; f = 1 } END { if (!f) print 0 }' /proc/slabinfo
 }
@@ -287,6 +297,10 @@ iface_new() {
 
 # conns_are N: the module holds N connections once teardown settled.
 conns_are() {
+	[[ $TOPOLOGY == one ]] || {
+		tgt conns_are "$@"
+		return
+	}
 	for _ in $(seq "$(polls 80)"); do
 		(($(slab_objs iser_conn) == $1)) && return 0
 		sleep 0.25

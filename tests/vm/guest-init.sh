@@ -18,8 +18,13 @@ mount -t tmpfs tmpfs /dev/shm
 # /run gets fresh state; /tmp stays the host's under the overlay so a
 # one-off guest script or module kept in the host's /tmp can be used.
 mount -t tmpfs tmpfs /run
-# Process substitution and some tools need /dev/fd, which devtmpfs lacks.
+# Process substitution and some tools need /dev/fd and /dev/std*, which
+# devtmpfs lacks (without /dev/stdout, kselftest's runner.sh appends every
+# test's output to a regular file of that name).
 ln -s /proc/self/fd /dev/fd
+ln -s /proc/self/fd/0 /dev/stdin
+ln -s /proc/self/fd/1 /dev/stdout
+ln -s /proc/self/fd/2 /dev/stderr
 mkdir -p /run/lock /etc/target /var/lib/iscsi
 ip link set lo up
 
@@ -49,8 +54,19 @@ mount -t debugfs debugfs /sys/kernel/debug
 leaks=/sys/kernel/debug/kmemleak
 [[ -e $leaks ]] && echo clear >"$leaks"
 
+# Two guests (run-vm.sh, ISER_TOPOLOGY=two): the link between them, and
+# the directory where the initiator's suite asks the target's agent to run
+# the target's side (tests/vm/pair-agent.sh).
+run=$ISER_SUITE
+if [[ ${ISER_ROLE:-one} != one ]]; then
+	mkdir -p /run/iser-pair
+	mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 iserpair /run/iser-pair &&
+		modprobe virtio_net || poweroff -f
+	[[ $ISER_ROLE == target ]] && run=$ISER_REPO/tests/vm/pair-agent.sh
+fi
+
 cd "$ISER_REPO" || poweroff -f
-echo "guest-init: running $ISER_SUITE (kernel $(uname -r))"
+echo "guest-init: running $run (kernel $(uname -r), role ${ISER_ROLE:-one})"
 # Keep the suite's TAP (stdout) and stderr apart on the share, and show
 # both live on the console for when the guest has to be killed.
 exec 3> >(tee "$out/tap.txt")
@@ -79,8 +95,10 @@ if [[ -e $leaks ]]; then
 		>"$out/modules.txt" 3>&- 4>&- &
 	modwatch=$!
 fi
-bash "$ISER_SUITE" >&3 2>&4 3>&- 4>&-
+bash "$run" >&3 2>&4 3>&- 4>&-
 rc=$?
+# The suite is over: so is the target's agent.
+[[ ${ISER_ROLE:-one} == initiator ]] && : >/run/iser-pair/exit
 kill "$watchdog" ${modwatch:+"$modwatch"} 2>/dev/null
 exec 3>&- 4>&-
 wait "$tap_pid" "$err_pid"

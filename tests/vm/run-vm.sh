@@ -19,6 +19,14 @@
 #   ISER_VM_ICOUNT=1   QEMU's instruction clock (one vCPU thread, guest time
 #                      counts executed instructions): another timing, and
 #                      repeatable costs (tools/dev/crash-loop.sh, issue 21)
+#   ISER_TOPOLOGY=two  two guests of one vCPU each, joined by a virtio-net
+#                      link (a QEMU TCP socket netdev on 127.0.0.1): the
+#                      target runs tests/vm/pair-agent.sh, the initiator
+#                      runs SCRIPT and has the target side run there
+#                      (tgt in tests/guest/lib.sh). The target guest's
+#                      output is in build/vm/out/NAME/target/.
+#   ISER_TARGET_KVER, ISER_INITIATOR_KVER  each guest's kernel with
+#                      ISER_TOPOLOGY=two (default: the one kernel)
 #   ISER_*             passed through to the guest (e.g. ISER_IMPL)
 set -euo pipefail
 
@@ -29,16 +37,20 @@ repo=$(cd "$here/../.." && pwd)
 
 script=$(realpath "$1")
 name=${2:-$(basename "$script" .sh)}
+topology=${ISER_TOPOLOGY:-one}
 if [[ -n ${ISER_VM_KTREE:-} ]]; then
 	kver=$(cat "$ISER_VM_KTREE/kver")
 	kernel=$ISER_VM_KTREE/vmlinuz
 	export ISER_MODROOT=$ISER_VM_KTREE/modroot
+	[[ $topology == one ]] || {
+		echo "run-vm.sh: ISER_TOPOLOGY=$topology boots Debian's kernels only" >&2
+		exit 2
+	}
 else
 	kver=$("$repo/tools/dev/kver.sh")
 	kernel=/boot/vmlinuz-$kver
 	export ISER_MODROOT=/
 fi
-initrd=$("$here/mkinitramfs.sh" "$kver")
 out=$repo/build/vm/out/$name
 
 timeout=$(sed -n 's/^# vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$script" | head -n 1)
@@ -46,23 +58,27 @@ timeout=${ISER_VM_TIMEOUT:-$((${timeout:-600} * ${ISER_VM_SLOW:-1}))}
 
 rm -rf "$out"
 mkdir -p "$out"
-modstage=
-if [[ -e $repo/iser_target.ko ]]; then
-	modstage=$("$here/stage-modules.sh" "$kver" "$repo/iser_target.ko")
-fi
-{
+
+# job_env KVER ROLE DIR: what guest-init.sh reads from the output share
+# DIR.
+job_env() {
+	local k=$1 role=$2 dir=$3 modstage=
+	if [[ -e $repo/iser_target.ko && $role != initiator ]]; then
+		modstage=$("$here/stage-modules.sh" "$k" "$repo/iser_target.ko")
+	fi
 	printf 'ISER_MODSTAGE=%q\n' "$modstage"
 	printf 'ISER_REPO=%q\n' "$repo"
 	printf 'ISER_SUITE=%q\n' "$script"
-	printf 'ISER_OUT=%q\n' "$out"
+	printf 'ISER_OUT=%q\n' "$dir"
+	printf 'ISER_ROLE=%q\n' "$role"
 	# A kernel of our own has its modules outside the host's /lib/modules.
-	[[ $ISER_MODROOT == / ]] || printf 'ISER_VM_MODDIR=%q\n' "$ISER_MODROOT/lib/modules/$kver"
+	[[ $ISER_MODROOT == / ]] || printf 'ISER_VM_MODDIR=%q\n' "$ISER_MODROOT/lib/modules/$k"
 	# Shortly before the guest would be killed, it dumps its tasks.
 	printf 'ISER_VM_WATCHDOG=%q\n' "$((timeout > 120 ? timeout - 60 : timeout / 2))"
 	while IFS= read -r var; do
 		printf '%s=%q\n' "$var" "${!var}"
-	done < <(compgen -e | grep '^ISER_' || true)
-} >"$out/job.env"
+	done < <(compgen -e | grep '^ISER_' | grep -vE '^ISER_(ROLE|OUT)$' || true)
+}
 
 if [[ ${ISER_VM_KVM:-0} == 1 ]]; then
 	accel=(-accel kvm -cpu host)
@@ -81,7 +97,7 @@ fi
 # loglevel=5 puts warnings and worse on the console without info chatter.
 slub=${ISER_VM_SLUB_DEBUG-FZPU}
 cmdline="console=ttyS0 loglevel=5 log_buf_len=4M${slub:+ slub_debug=$slub} oops=panic panic=-1"
-cmdline+=" iser_init=$here/guest-init.sh iser_out=$out"
+cmdline+=" iser_init=$here/guest-init.sh"
 # -cpu max offers 5-level paging, and 6.1's identify_cpu() zeroes the boot
 # CPU's feature bits for a moment while it probes them again. An interrupt
 # in that window finds pgtable_l5_enabled() false, and KASAN, computing the
@@ -96,77 +112,164 @@ if [[ -n ${ISER_VM_KTREE:-} ]]; then
 	cmdline+=" no5lvl kasan_multi_shot"
 fi
 
-tap_diag "vm:$name: kernel $kver under $mode, timeout ${timeout}s, output in ${out#"$repo"/}"
+# guest KVER OUT SMP EXTRA...: boot one guest whose output share is OUT,
+# in the foreground; its status is QEMU's (124: killed on the timeout).
+guest() {
+	local k=$1 dir=$2 smp=$3 kimg=$kernel initrd
+	shift 3
+	[[ -n ${ISER_VM_KTREE:-} ]] || kimg=/boot/vmlinuz-$k
+	initrd=$("$here/mkinitramfs.sh" "$k")
+	timeout -k 10 "$timeout" qemu-system-x86_64 \
+		"${accel[@]}" -smp "$smp" -m 2G \
+		-display none -vga none -monitor none -no-reboot \
+		-serial "file:$dir/console.log" \
+		-kernel "$kimg" -initrd "$initrd" -append "$cmdline iser_out=$dir" \
+		-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
+		-virtfs "local,path=$dir,mount_tag=iserout,security_model=none" \
+		"$@" </dev/null >"$dir/qemu.log" 2>&1
+}
+
 start=$SECONDS
 qemu_rc=0
-timeout -k 10 "$timeout" qemu-system-x86_64 \
-	"${accel[@]}" -smp 2 -m 2G \
-	-nic none -display none -vga none -monitor none -no-reboot \
-	-serial "file:$out/console.log" \
-	-kernel "$kernel" -initrd "$initrd" -append "$cmdline" \
-	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
-	-virtfs "local,path=$out,mount_tag=iserout,security_model=none" \
-	</dev/null >"$out/qemu.log" 2>&1 || qemu_rc=$?
+if [[ $topology == one ]]; then
+	job_env "$kver" one "$out" >"$out/job.env"
+	tap_diag "vm:$name: kernel $kver under $mode, timeout ${timeout}s, output in ${out#"$repo"/}"
+	guest "$kver" "$out" 2 -nic none || qemu_rc=$?
+elif [[ $topology == two ]]; then
+	t_kver=${ISER_TARGET_KVER:-$kver}
+	i_kver=${ISER_INITIATOR_KVER:-$kver}
+	tout=$out/target
+	pair=$out/pair
+	mkdir -p "$tout" "$pair"
+	job_env "$t_kver" target "$tout" >"$tout/job.env"
+	job_env "$i_kver" initiator "$out" >"$out/job.env"
+	# Built here, not by both guests at once into the same cache file.
+	"$here/mkinitramfs.sh" "$t_kver" >/dev/null
+	"$here/mkinitramfs.sh" "$i_kver" >/dev/null
+	# A TCP port on the loopback address: a stream socket netdev loses no
+	# frame. (Over a UDP one, which may, rxe warned once in rxe_completer,
+	# an error completion with a success status, during basic's verify.)
+	port=$(python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
+	# The request directory of pair-agent.sh, shared by both, uncached.
+	share=(-virtfs "local,path=$pair,mount_tag=iserpair,security_model=none")
+	tap_diag "vm:$name: target kernel $t_kver, initiator kernel $i_kver, under $mode, one vCPU each, timeout ${timeout}s, output in ${out#"$repo"/}"
+	# "target-gone" tells the initiator's requests to stop waiting.
+	{
+		t_rc=0
+		guest "$t_kver" "$tout" 1 "${share[@]}" -nic none \
+			-netdev "socket,id=n0,listen=127.0.0.1:$port" \
+			-device virtio-net-pci,netdev=n0,mac=52:54:00:15:00:01 || t_rc=$?
+		echo "$t_rc" >"$pair/target-gone"
+	} &
+	tpid=$!
+	# The initiator's QEMU connects at start: the target's must listen.
+	hexport=$(printf '%04X' "$port")
+	for _ in $(seq 100); do
+		awk -v p="$hexport" '$4 == "0A" && $2 ~ (":" p "$") { f = 1 } END { exit !f }' \
+			/proc/net/tcp && break
+		sleep 0.1
+	done
+	guest "$i_kver" "$out" 1 "${share[@]}" -nic none \
+		-netdev "socket,id=n0,connect=127.0.0.1:$port" \
+		-device virtio-net-pci,netdev=n0,mac=52:54:00:15:00:02 || qemu_rc=$?
+	# The agent ends on this file, if the suite did not end it.
+	touch "$pair/exit"
+	wait "$tpid"
+	t_rc=$(<"$pair/target-gone")
+else
+	echo "run-vm.sh: ISER_TOPOLOGY must be one or two, not '$topology'" >&2
+	exit 2
+fi
 tap_diag "vm:$name: guest ran for $((SECONDS - start))s"
-# An EFLAGS with any of bits 22-31 set exists on no x86 CPU: the emulator
-# corrupted RFLAGS, and whatever failed after it is not the suite's fault.
-for v in $(grep -oE 'EFLAGS: [0-9a-f]+' "$out/console.log" 2>/dev/null | cut -d' ' -f2); do
-	if ((16#$v >= 0x400000)); then
-		tap_diag "vm:$name: the console shows EFLAGS 0x$v, which no x86 CPU can hold: QEMU corrupted RFLAGS (see Documentation/testing.rst)"
-		break
+
+# judge DIR WHAT RC: the checks of one guest's end, named "vm:NAME: WHAT
+# completed", "vm:NAME: [target ]kmemleak ..." and "... dmesg clean".
+judge() {
+	local dir=$1 what=$2 rc=$3 who=${2%suite}
+	local v leaks splats logs=()
+	# An EFLAGS with any of bits 22-31 set exists on no x86 CPU: the emulator
+	# corrupted RFLAGS, and whatever failed after it is not the suite's fault.
+	for v in $(grep -oE 'EFLAGS: [0-9a-f]+' "$dir/console.log" 2>/dev/null | cut -d' ' -f2); do
+		if ((16#$v >= 0x400000)); then
+			tap_diag "vm:$name: the ${who}console shows EFLAGS 0x$v, which no x86 CPU can hold: QEMU corrupted RFLAGS (see Documentation/testing.rst)"
+			break
+		fi
+	done
+
+	if [[ -e $dir/exit-status ]]; then
+		# A suite that died half-way (an unset variable, say) after
+		# passing checks must not pass: it fails with no failed check,
+		# or ends without its plan line. The agent prints no plan.
+		local status
+		status=$(<"$dir/exit-status")
+		if [[ $status != 0 ]] && ! grep -q '^not ok ' "$dir/tap.txt" 2>/dev/null; then
+			tap_not_ok "vm:$name: $what completed"
+			tap_diag "it exited with status $status without a failed check; its stderr ends:"
+			tail -n 10 "$dir/stderr.txt" | tap_diag
+		elif [[ $what == suite ]] && ! grep -qE '^1\.\.[0-9]+$' "$dir/tap.txt" 2>/dev/null; then
+			tap_not_ok "vm:$name: $what completed"
+			tap_diag "it ended without its plan line; its stderr ends:"
+			tail -n 10 "$dir/stderr.txt" | tap_diag
+		else
+			tap_ok "vm:$name: $what completed"
+		fi
+	else
+		tap_not_ok "vm:$name: $what completed"
+		if ((rc == 124)); then
+			tap_diag "guest killed after ${timeout}s (ISER_VM_TIMEOUT)"
+		else
+			tap_diag "guest stopped before the $what finished (QEMU exit status $rc)"
+		fi
+		if [[ -s $dir/dmesg-hang.txt ]]; then
+			tap_diag "tasks blocked when the watchdog fired (all tasks in $dir/dmesg-hang.txt):"
+			awk '/ state:D /, /<\/TASK>/' "$dir/dmesg-hang.txt" | head -n 120 | tap_diag
+		fi
+		tap_diag "last lines of the console log:"
+		tail -n 40 "$dir/console.log" | tap_diag
+		tail -n 5 "$dir/qemu.log" | tap_diag
 	fi
-done
+
+	# Only a kernel with kmemleak writes this (after a scan at the end).
+	# leak-check.py excuses the reports of known-leaks.txt (code outside this
+	# module, attributed through the module addresses the guest recorded).
+	if [[ -e $dir/kmemleak.txt ]]; then
+		if leaks=$(python3 "$here/leak-check.py" "$dir/kmemleak.txt" "$dir/modules.txt"); then
+			tap_ok "vm:$name: ${who}kmemleak found no leak"
+			[[ -n $leaks ]] && tap_diag <<<"$leaks"
+		else
+			tap_not_ok "vm:$name: ${who}kmemleak found no leak"
+			tap_diag <<<"$leaks"
+			head -n 60 "$dir/kmemleak.txt" | tap_diag
+		fi
+	fi
+
+	[[ -s $dir/console.log ]] && logs+=("$dir/console.log")
+	[[ -e $dir/dmesg.txt ]] && logs+=("$dir/dmesg.txt")
+	if ((${#logs[@]} == 0)); then
+		tap_skip "vm:$name: ${who}dmesg clean" "the guest produced no kernel log"
+	elif splats=$("$here/splat-check.sh" "${logs[@]}"); then
+		tap_ok "vm:$name: ${who}dmesg clean"
+		[[ -z $splats ]] || tap_diag <<<"$splats"
+	else
+		tap_not_ok "vm:$name: ${who}dmesg clean"
+		tap_diag <<<"$splats"
+	fi
+	if [[ ! -e $dir/dmesg.txt && -s $dir/console.log ]]; then
+		tap_diag "no dmesg came back from the ${who}guest; only its console log was checked"
+	fi
+}
 
 if [[ -e $out/tap.txt ]]; then
 	tap_relay "$name: " <"$out/tap.txt"
 fi
-
-if [[ -e $out/exit-status ]]; then
-	tap_ok "vm:$name: suite completed"
-else
-	tap_not_ok "vm:$name: suite completed"
-	if ((qemu_rc == 124)); then
-		tap_diag "guest killed after ${timeout}s (ISER_VM_TIMEOUT)"
-	else
-		tap_diag "guest stopped before the suite finished (QEMU exit status $qemu_rc)"
-	fi
-	if [[ -s $out/dmesg-hang.txt ]]; then
-		tap_diag "tasks blocked when the watchdog fired (all tasks in $out/dmesg-hang.txt):"
-		awk '/ state:D /, /<\/TASK>/' "$out/dmesg-hang.txt" | head -n 120 | tap_diag
-	fi
-	tap_diag "last lines of the console log:"
-	tail -n 40 "$out/console.log" | tap_diag
-	tail -n 5 "$out/qemu.log" | tap_diag
-fi
-
-# Only a kernel with kmemleak writes this (after a scan at the end).
-# leak-check.py excuses the reports of known-leaks.txt (code outside this
-# module, attributed through the module addresses the guest recorded).
-if [[ -e $out/kmemleak.txt ]]; then
-	if leaks=$(python3 "$here/leak-check.py" "$out/kmemleak.txt" "$out/modules.txt"); then
-		tap_ok "vm:$name: kmemleak found no leak"
-		[[ -n $leaks ]] && tap_diag <<<"$leaks"
-	else
-		tap_not_ok "vm:$name: kmemleak found no leak"
-		tap_diag <<<"$leaks"
-		head -n 60 "$out/kmemleak.txt" | tap_diag
-	fi
-fi
-
-logs=()
-[[ -s $out/console.log ]] && logs+=("$out/console.log")
-[[ -e $out/dmesg.txt ]] && logs+=("$out/dmesg.txt")
-if ((${#logs[@]} == 0)); then
-	tap_skip "vm:$name: dmesg clean" "the guest produced no kernel log"
-elif splats=$("$here/splat-check.sh" "${logs[@]}"); then
-	tap_ok "vm:$name: dmesg clean"
-	[[ -z $splats ]] || tap_diag <<<"$splats"
-else
-	tap_not_ok "vm:$name: dmesg clean"
-	tap_diag <<<"$splats"
-fi
-if [[ ! -e $out/dmesg.txt && -s $out/console.log ]]; then
-	tap_diag "no dmesg came back; only the console log was checked"
+judge "$out" suite "$qemu_rc"
+if [[ $topology == two ]]; then
+	# What the agent ran for the suite, should a check need explaining.
+	[[ -s $tout/tap.txt ]] && tap_diag "vm:$name: the target's side of the suite is in ${tout#"$repo"/}/tap.txt"
+	judge "$tout" "target suite" "$t_rc"
 fi
 
 ((TAP_FAIL == 0))

@@ -173,6 +173,13 @@ mod_available() {
 	[[ -d /sys/module/$1 ]] || modinfo "$1" >/dev/null 2>&1
 }
 
+# port_listening PORT: a TCP socket of this host listens on PORT. Read from
+# /proc (state 0A is LISTEN), as ss would load the sock_diag modules.
+port_listening() {
+	awk -v p="$(printf '%04X' "$1")" '$4 == "0A" { split($2, a, ":"); if (a[2] == p) f = 1 }
+		END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
 has_addr() {
 	ip -o addr show | awk '{ sub("/.*", "", $4); print $4 }' | grep -qxF "$1"
 }
@@ -270,7 +277,7 @@ prereq_why() {
 		done
 	fi
 	# LIO makes a TCP portal beside each iSER one: the port must be free.
-	if ss -Hltn "sport = :$PORT" 2>/dev/null | grep -q .; then
+	if port_listening "$PORT"; then
 		echo "TCP port $PORT is in use on this host: set ISER_TEST_PORT"
 		return
 	fi
@@ -283,6 +290,8 @@ iser_begin() {
 	ktap_print_header
 	ktap_set_plan "$2"
 	echo "$1" | diag
+	# Before anything runs: even "rdma link show" loads ib_core.
+	cut -d' ' -f1 /proc/modules | sort >"$STATE/modules.before"
 	PREREQ_WHY=$(prereq_why)
 	if [[ -n $PREREQ_WHY ]]; then
 		STEPS_OK=0
@@ -293,7 +302,6 @@ iser_begin() {
 	trap 'exit 143' TERM
 	trap 'exit 130' INT
 	trap iser_exit EXIT
-	cut -d' ' -f1 /proc/modules | sort >"$STATE/modules.before"
 	echo "$KMSG_MARK" >/dev/kmsg
 	cat <<-EOF | diag
 		kernel $(uname -r), run $RUN

@@ -36,8 +36,17 @@ wrong_secret_refused() {
 	[[ -z $(sessions) ]]
 }
 
+# auth_state: what each end holds for CHAP, shown when a login fails.
+auth_state() {
+	echo "target ACL: userid '$(cat "$ACL/auth/userid")', authentication $(cat "$TPG/attrib/authentication")"
+	iscsiadm -m node -T "$TARGET_IQN" -p "$PORTAL" -I "$IFACE" | grep -E 'auth\.(authmethod|username)'
+}
+
 chap_login() {
-	chap_initiator "$SECRET" && roundtrip
+	chap_initiator "$SECRET" && roundtrip || {
+		auth_state
+		return 1
+	}
 }
 
 mutual_chap_login() {
