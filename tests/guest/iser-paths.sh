@@ -227,11 +227,7 @@ iwarp_refused() {
 	modprobe -a "${deps[@]}" && insmod "$SIW_KO" &&
 		rdma link add siw0 type siw netdev sw0 || rc=1
 	# As an administrator would: the link up before the portals.
-	for _ in $(seq 20); do
-		rdma link show siw0/1 2>/dev/null | grep -q 'state ACTIVE' && break
-		sleep 0.5
-	done
-	rdma link show siw0/1
+	rdma_link_active siw0
 	since=$(dmesg | wc -l)
 	for p in "$SIW_IP:3264" 0.0.0.0:3265; do
 		np=$(tpg_dir "$T")/np/$p

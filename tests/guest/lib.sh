@@ -264,13 +264,19 @@ rxe_setup() {
 # guests (eth0, no udev to rename it) with ADDR and the rxe link NAME.
 rxe_side() {
 	ip link set eth0 mtu 9000 up && ip addr add "$1/24" dev eth0 &&
-		modprobe rdma_rxe && rdma link add "$2" type rxe netdev eth0 || return 1
+		modprobe rdma_rxe && rdma link add "$2" type rxe netdev eth0 &&
+		rdma_link_active "$2"
+}
+
+# rdma_link_active NAME: until port 1 of RDMA link NAME is active (10 s at
+# most); shows the link, and fails if it never became active.
+rdma_link_active() {
 	for _ in $(seq 20); do
-		rdma link show "$2/1" | grep -q 'state ACTIVE' && break
+		rdma link show "$1/1" 2>/dev/null | grep -q 'state ACTIVE' && break
 		sleep 0.5
 	done
-	rdma link show "$2/1"
-	rdma link show "$2/1" | grep -q 'state ACTIVE'
+	rdma link show "$1/1"
+	rdma link show "$1/1" | grep -q 'state ACTIVE'
 }
 
 rxe_side_teardown() {
@@ -499,7 +505,7 @@ snapshot_modules() {
 # guests in the target's guest too, for the last check of a suite.
 modules_snapshot() {
 	MODULES_BEFORE=$(mktemp)
-	loaded_modules >"$MODULES_BEFORE"
+	snapshot_modules "$MODULES_BEFORE"
 	[[ $TOPOLOGY == one ]] || tgt snapshot_modules "$TGT_MODULES_BEFORE"
 }
 

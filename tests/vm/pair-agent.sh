@@ -21,7 +21,7 @@ set -u
 # their command in place.
 TOPOLOGY=one
 
-dir=/run/iser-pair
+dir=$PAIR_DIR
 n=0
 tap_diag "pair-agent: serving $dir on $(uname -r)"
 while :; do
