@@ -200,12 +200,10 @@ fi
 
 # (d3) Two hosts: target and initiator each in a guest of its own, joined
 # by a virtio-net link (run-vm.sh, ISER_TOPOLOGY=two), on the kernel the
-# suites boot; then basic with the target on that kernel and the
-# initiator on each other installed kernel, and the reverse. iser-teardown
-# runs that way too (PAIR_SUITES=iser-teardown), but not by default yet:
-# its check of an initiator host that vanishes fails, as the target never
-# notices (Documentation/testing.rst, Two hosts).
-pair_suites=${PAIR_SUITES-basic}
+# suites boot (basic, and iser-teardown with its check of an initiator
+# host that vanishes); then basic with the target on that kernel and the
+# initiator on each other installed kernel, and the reverse.
+pair_suites=${PAIR_SUITES-basic iser-teardown}
 pair_suites=${pair_suites//,/ }
 if stage vm && [[ -n $pair_suites && -n $vm_kvers ]]; then
 	main=${vm_kvers%% *}

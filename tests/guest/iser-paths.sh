@@ -173,7 +173,7 @@ logout_all() {
 bad_params_refused() {
 	local rc=0 v
 	for v in max_io_bytes=17825792 max_io_bytes=65000 max_io_bytes=0 \
-		queue_depth=8 queue_depth=100000; do
+		queue_depth=8 queue_depth=100000 keepalive_secs=3601; do
 		if modprobe iser_target "$v" 2>/dev/null; then
 			echo "modprobe iser_target $v was accepted"
 			rmmod iser_target

@@ -19,6 +19,7 @@ TRACE=/sys/kernel/tracing
 TOOL=$ISER_REPO/tools/iser-stat/iser-stat
 WRITES=1000
 READS=500
+KEEPALIVE=2
 
 setup() {
 	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
@@ -27,7 +28,9 @@ setup() {
 	# __schedule hangs Debian's 6.1 under QEMU TCG, without this module
 	# too (tests/vm/repro-trace-hang.sh). The checks do not need names.
 	echo 0 >$TRACE/options/record-cmd || return 1
-	lio_setup_simple "$T" 64
+	# Short keepalive interval for idle_probed; the session logs in after.
+	lio_setup_simple "$T" 64 &&
+		echo $KEEPALIVE >/sys/module/iser_target/parameters/keepalive_secs
 }
 
 # One fio I/O must be one SCSI command: no merging in the block layer.
@@ -92,6 +95,21 @@ counters_match_fio() {
 	(($(ctr "$a" outstanding_max) >= 1)) || rc=1
 	(($(ctr "$a" wc_errors) == 0 && $(ctr "$a" bad_pdus) == 0)) || rc=1
 	return $rc
+}
+
+# A live initiator without I/O is probed in each KEEPALIVE interval in
+# which it sent nothing (open-iscsi's NOP-Outs, every 5 s, count as heard)
+# and answers each probe through its adapter: the connection must stay.
+idle_probed() {
+	local d n0 n1 secs=$((KEEPALIVE * 6 * ${ISER_VM_SLOW:-1}))
+	d=$(conn_dir) || return 1
+	n0=$(ctr "$d/stats" keepalive_probes)
+	sleep "$secs"
+	n1=$(ctr "$d/stats" keepalive_probes)
+	echo "keepalive_probes $n0 -> $n1 in ${secs} s idle; $(grep '^state' "$d/stats")"
+	((n1 > n0)) && grep -q '^state full-feature$' "$d/stats" &&
+		(($(ctr "$d/stats" wc_errors) == 0)) &&
+		! dmesg | grep 'did not answer a keepalive probe'
 }
 
 tool_once() {
@@ -182,6 +200,7 @@ step lio "LIO target with an iSER portal, debugfs and tracefs" setup
 step session "iSER session with a disk" session_nomerges
 check "one debugfs entry per connection, named initiator,portal,isid,cid" entry_named
 check "counters match fio: $WRITES writes, $READS reads, bytes exact" counters_match_fio
+check "an idle connection is probed every ${KEEPALIVE} s and kept" idle_probed
 check "iser-stat lists the connection" tool_once
 [[ -s /tmp/iser-stat.out ]] && tap_diag </tmp/iser-stat.out
 check "iser-stat shows a live read rate" tool_rates

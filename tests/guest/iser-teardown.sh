@@ -178,14 +178,13 @@ initiator_device_delete_under_io() {
 # everything it sends is dropped (netem, 100 % loss on its NIC), so the
 # target hears nothing more from it. (Taking its link down instead left a
 # kworker of the initiator's own kernel blocked for minutes, which is not
-# what this check is about.) The target must notice by itself (its NOP-In
-# pings go unanswered: the ACL's nopin timeouts, cut to 5 s each here)
-# and free the connection; once the initiator is heard again, it logs in
-# again and verifies.
+# what this check is about.) LIO never pings an iSER connection, so the
+# target must notice through iser_target's keepalive probe (keepalive_secs,
+# cut to 5 s here), log why and free the connection; once the initiator is
+# heard again, it logs in again and verifies.
 initiator_host_vanishes() {
-	local t0 n rc=0
-	tgt lio_acl_attrib "$T" "$INITIATOR_IQN" nopin_timeout 5 &&
-		tgt lio_acl_attrib "$T" "$INITIATOR_IQN" nopin_response_timeout 5 &&
+	local t0 n was rc=0 param=/sys/module/iser_target/parameters/keepalive_secs
+	was=$(tgt cat "$param") && tgt sh -c "echo 5 >$param" &&
 		fresh_verify && load_start || return 1
 	modprobe sch_netem && tc qdisc add dev eth0 root netem loss 100% || {
 		load_stop
@@ -198,9 +197,14 @@ initiator_host_vanishes() {
 		sleep 1
 	done
 	echo "the target holds $n connections $((SECONDS - t0)) s after the initiator went silent"
-	target_log | grep -E 'iser_target|iSCSI|NopIn|nopin' | tail -n 5
 	((n == 0)) || rc=1
+	target_log | grep -E 'iser_target|iSCSI' | tail -n 5
+	target_log | grep -q 'did not answer a keepalive probe' || {
+		echo "no keepalive log line on the target"
+		rc=1
+	}
 	tc qdisc del dev eth0 root || rc=1
+	tgt sh -c "echo $was >$param" || rc=1
 	wait_logged_in 120 || rc=1
 	load_stop
 	((rc == 0)) && conns_are 1 && fresh_verify

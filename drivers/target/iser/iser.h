@@ -58,6 +58,12 @@
 #define ISER_MAX_SEND_SGE	16
 /* Send queue entries kept for control PDUs, never used by data. */
 #define ISER_SQ_CTRL_RESERVE	32
+/*
+ * Send queue entries outside every pool: ib_drain_qp()'s marker, and the
+ * one keepalive probe a connection has in flight at most.
+ */
+#define ISER_SQ_OUTSIDE		2
+#define ISER_MAX_KEEPALIVE_SECS	3600
 
 /**
  * enum iser_stat - per-connection counters; names in iser_stats.c
@@ -90,6 +96,7 @@
  * @ISER_S_WC_FLUSHED: work requests flushed by a teardown
  * @ISER_S_WC_ERRORS: work requests that failed otherwise
  * @ISER_S_BAD_PDUS: PDUs refused as malformed or not allowed
+ * @ISER_S_KEEPALIVE_PROBES: keepalive probes posted (iser_keepalive_fn())
  * @ISER_S_MAX: number of counters
  */
 enum iser_stat {
@@ -122,6 +129,7 @@ enum iser_stat {
 	ISER_S_WC_FLUSHED,
 	ISER_S_WC_ERRORS,
 	ISER_S_BAD_PDUS,
+	ISER_S_KEEPALIVE_PROBES,
 	ISER_S_MAX
 };
 
@@ -152,6 +160,7 @@ DECLARE_STATIC_KEY_TRUE(iser_stats_key);
 extern unsigned int iser_max_io_bytes;
 extern unsigned int iser_queue_depth;
 extern unsigned int iser_login_stall_ms;
+extern unsigned int iser_keepalive_secs;
 extern struct workqueue_struct *iser_wq;
 /* Named caches, so that /proc/slabinfo shows what connections hold. */
 extern struct kmem_cache *iser_conn_cache;
@@ -308,6 +317,14 @@ struct iser_np;
  * @text_task: the Text task the initiator may continue, or NULL
  * @text_state: where @text_task stands
  * @text_cont: the header of a continuation that came early
+ * @keepalive: probes the connection once it received nothing for
+ *	keepalive_secs (iser_keepalive_fn())
+ * @ka_cqe: completion of the probe
+ * @ka_posted: a probe is in flight (under @sq_lock)
+ * @ka_heard: @heard when the keepalive last looked
+ * @heard: completions that prove the initiator alive: PDUs received, and
+ *	sends and RDMA READs it acknowledged (written in completion context
+ *	only: one CQ, polled by one context at a time)
  * @stats: per-CPU counters
  * @outstanding: SCSI commands received and not yet released
  * @outstanding_max: high-water mark of @outstanding
@@ -372,6 +389,11 @@ struct iser_conn {
 	enum iser_text_state text_state;
 	u8 text_cont[ISCSI_HDR_LEN];
 
+	struct delayed_work keepalive;
+	struct ib_cqe ka_cqe;
+	bool ka_posted;
+	u32 ka_heard;
+	u32 heard;
 	struct iser_stats __percpu *stats;
 	atomic_t outstanding;
 	int outstanding_max;
@@ -558,5 +580,13 @@ void iser_np_login_arrived(struct iser_conn *conn);
 void iser_sq_flush(struct iser_conn *conn);
 void iser_free_rejected_writes(struct iser_conn *conn);
 void iser_list_unsent_rejects(struct iser_conn *conn);
+void iser_keepalive_start(struct iser_conn *conn);
+void iser_keepalive_fn(struct work_struct *work);
+
+/* The initiator answered: see @heard and iser_keepalive_fn(). */
+static inline void iser_heard(struct iser_conn *conn)
+{
+	WRITE_ONCE(conn->heard, conn->heard + 1);
+}
 
 #endif /* ISER_H */

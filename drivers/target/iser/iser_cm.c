@@ -178,6 +178,7 @@ static void iser_conn_release(struct work_struct *work)
 	struct iser_device *dev = conn->dev;
 
 	cancel_delayed_work_sync(&conn->login_deadline);
+	cancel_delayed_work_sync(&conn->keepalive);
 	/*
 	 * The last reference may go in any state: a connection refused
 	 * before the login thread saw it never went through CLOSING.
@@ -381,7 +382,7 @@ static __iser_fault_point int iser_create_qp(struct iser_conn *conn)
 	max_sge = min_t(u32, a->max_send_sge, ISER_MAX_SEND_SGE);
 	rq = iser_rx_ring_size(qd) + 1;
 	sq = iser_sq_size(qd, iser_max_io_bytes, max_sge, PAGE_SIZE,
-			  a->max_qp_wr) + ISER_SQ_CTRL_RESERVE + 1;
+			  a->max_qp_wr) + ISER_SQ_CTRL_RESERVE + ISER_SQ_OUTSIDE;
 	sq = min_t(u32, sq, a->max_qp_wr);
 	rq = min_t(u32, rq, a->max_qp_wr);
 	/* Flushed work requests complete even when unsignaled. */
@@ -417,7 +418,8 @@ static __iser_fault_point int iser_create_qp(struct iser_conn *conn)
 	conn->max_rx_pages = qa.cap.max_recv_sge - 1;
 	conn->rq_size = qa.cap.max_recv_wr;
 	conn->sq_ctrl = ISER_SQ_CTRL_RESERVE;
-	conn->sq_avail = (int)qa.cap.max_send_wr - ISER_SQ_CTRL_RESERVE - 1;
+	conn->sq_avail = (int)qa.cap.max_send_wr - ISER_SQ_CTRL_RESERVE -
+			 ISER_SQ_OUTSIDE;
 	conn->sq_size = conn->sq_avail;
 	pr_debug("conn %p: sq %u rq %u cq %u send_sge %u recv_sge %u\n", conn,
 		 qa.cap.max_send_wr, qa.cap.max_recv_wr, conn->cq_size,
@@ -545,6 +547,7 @@ static __iser_fault_point struct iser_conn *iser_conn_alloc(struct iser_np *inp,
 	init_waitqueue_head(&conn->state_wq);
 	INIT_WORK(&conn->release_work, iser_conn_release);
 	INIT_DELAYED_WORK(&conn->login_deadline, iser_login_deadline);
+	INIT_DELAYED_WORK(&conn->keepalive, iser_keepalive_fn);
 	conn->state = ISER_CONN_CONNECTING;
 	return conn;
 }

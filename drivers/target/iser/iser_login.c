@@ -377,6 +377,7 @@ void iser_get_rx_pdu(struct iscsit_conn *iconn)
 	if (!iser_conn_set_state(conn, ISER_CONN_FULL))
 		return;
 	cancel_delayed_work(&conn->login_deadline);
+	iser_keepalive_start(conn);
 	iser_stats_conn_add(conn);
 	if (iser_login_send(conn)) {
 		iser_conn_fail(conn, "cannot post the final login response");

@@ -93,6 +93,39 @@ module_param_named(login_stall_ms, iser_login_stall_ms, uint, 0644);
 MODULE_PARM_DESC(login_stall_ms,
 		 "Drop a login whose initiator stays silent this many milliseconds while other logins wait on the portal (default 250; 0: only the login timeout applies)");
 
+/*
+ * LIO never pings an iSER connection (its post-login handler leaves NOP-In
+ * to a FIXME), so without a probe of ours a target with nothing in flight
+ * to an initiator whose host vanished holds its connection for good.
+ */
+unsigned int iser_keepalive_secs = 15;
+
+static int iser_keepalive_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+	int ret;
+
+	ret = kstrtouint(val, 0, &v);
+	if (ret)
+		return ret;
+	if (v > ISER_MAX_KEEPALIVE_SECS) {
+		pr_err("keepalive_secs=%u refused: need 0 (off) to %u\n",
+		       v, ISER_MAX_KEEPALIVE_SECS);
+		return -EINVAL;
+	}
+	*(unsigned int *)kp->arg = v;
+	return 0;
+}
+
+static const struct kernel_param_ops iser_keepalive_ops = {
+	.set = iser_keepalive_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(keepalive_secs, &iser_keepalive_ops, &iser_keepalive_secs, 0644);
+MODULE_PARM_DESC(keepalive_secs,
+		 "Probe a logged-in connection that received nothing for this many seconds with a zero-length RDMA WRITE; an initiator whose adapter does not answer is dropped (0: off, at most 3600, default 15)");
+
 module_param_named(stats, iser_stats_param, bool, 0444);
 MODULE_PARM_DESC(stats,
 		 "Count per-connection statistics (default on; off only to measure what counting costs: every counter then reads 0)");

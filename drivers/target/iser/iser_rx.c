@@ -733,6 +733,7 @@ static void iser_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	}
 	if (READ_ONCE(conn->state) != ISER_CONN_FULL)
 		return;
+	iser_heard(conn);
 	iser_stat_add(conn, ISER_S_BYTES_IN, wc->byte_len);
 
 	for (i = 0; i < buf->nsegs; i++)

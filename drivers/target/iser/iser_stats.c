@@ -46,6 +46,7 @@ static const char * const iser_stat_names[ISER_S_MAX] = {
 	[ISER_S_WC_FLUSHED]	= "wc_flushed",
 	[ISER_S_WC_ERRORS]	= "wc_errors",
 	[ISER_S_BAD_PDUS]	= "bad_pdus",
+	[ISER_S_KEEPALIVE_PROBES] = "keepalive_probes",
 };
 
 static struct dentry *iser_debugfs_root;

@@ -440,6 +440,8 @@ static void iser_read_done(struct ib_cq *cq, struct ib_wc *wc)
 	struct iser_conn *conn = cmd->conn;
 
 	iser_sq_put(cmd);
+	if (likely(wc->status == IB_WC_SUCCESS))
+		iser_heard(conn);
 	if (unlikely(wc->status != IB_WC_SUCCESS)) {
 		iser_wc_failed(conn, wc, ISER_WR_RDMA_READ);
 		iser_cmd_put(cmd);
@@ -552,6 +554,8 @@ static void iser_send_done(struct ib_cq *cq, struct ib_wc *wc)
 	iser_rw_destroy(cmd);
 	if (unlikely(err))
 		iser_wc_failed(conn, wc, ISER_WR_SEND);
+	else
+		iser_heard(conn);
 	/* A NOP-In ping stays listed until the initiator's reply removes it. */
 	if (atomic_read(&cmd->nopin_holds)) {
 		if (atomic_dec_and_test(&cmd->nopin_holds))
@@ -877,6 +881,101 @@ void iser_list_unsent_rejects(struct iser_conn *conn)
 				&iconn->immed_queue_lock);
 	iser_list_queue_rejects(iconn, &iconn->response_queue_list,
 				&iconn->response_queue_lock);
+}
+
+static void iser_keepalive_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct iser_conn *conn = wc->qp->qp_context;
+	unsigned long flags;
+
+	spin_lock_irqsave(&conn->sq_lock, flags);
+	conn->ka_posted = false;
+	spin_unlock_irqrestore(&conn->sq_lock, flags);
+	if (wc->status == IB_WC_SUCCESS || wc->status == IB_WC_WR_FLUSH_ERR)
+		return;
+	pr_warn_ratelimited("conn %p: initiator %s at %pISpc did not answer a keepalive probe (%s), dropping connection\n",
+			    conn, conn->initiator, &conn->cm_id->route.addr.dst_addr,
+			    ib_wc_status_msg(wc->status));
+	iser_conn_fail(conn, "keepalive probe unanswered");
+}
+
+/**
+ * iser_keepalive_start() - watch a connection that entered the full feature
+ * phase for silence
+ * @conn: the connection
+ */
+void iser_keepalive_start(struct iser_conn *conn)
+{
+	unsigned int secs = READ_ONCE(iser_keepalive_secs);
+
+	conn->ka_cqe.done = iser_keepalive_done;
+	conn->ka_heard = READ_ONCE(conn->heard);
+	if (secs)
+		queue_delayed_work(iser_wq, &conn->keepalive, secs * HZ);
+}
+
+/**
+ * iser_keepalive_fn() - probe a connection that heard nothing from its
+ * initiator for a keepalive interval
+ * @work: the connection's keepalive work
+ *
+ * The probe is a zero-length RDMA WRITE: it names no buffer or key, so the
+ * initiator's adapter acknowledges it without its software, and a live
+ * initiator never sees it. One that is gone cannot acknowledge it:
+ * a probe still unanswered a whole interval later, with nothing else heard
+ * meanwhile, drops the connection. The adapter's own retries are not
+ * waited for: the Linux initiator asks for a retry count of 7, which
+ * Soft-RoCE takes as retrying for ever. One probe at most is in flight, on
+ * a send queue entry kept for it (ISER_SQ_OUTSIDE).
+ */
+void iser_keepalive_fn(struct work_struct *work)
+{
+	struct iser_conn *conn = container_of(to_delayed_work(work),
+					      struct iser_conn, keepalive);
+	struct ib_rdma_wr wr = {};
+	unsigned int secs = READ_ONCE(iser_keepalive_secs);
+	unsigned long flags;
+	bool silent = false, posted = false;
+	u32 heard;
+	int ret = 0;
+
+	if (READ_ONCE(conn->state) != ISER_CONN_FULL)
+		return;
+	heard = READ_ONCE(conn->heard);
+	if (heard == conn->ka_heard) {
+		wr.wr.opcode = IB_WR_RDMA_WRITE;
+		wr.wr.wr_cqe = &conn->ka_cqe;
+		wr.wr.send_flags = IB_SEND_SIGNALED;
+		spin_lock_irqsave(&conn->sq_lock, flags);
+		if (conn->ka_posted) {
+			silent = true;
+		} else if (!conn->sq_closed) {
+			ret = ib_post_send(conn->qp, &wr.wr, NULL);
+			if (ret)
+				iser_sq_broken(conn, ret);
+			else
+				posted = true;
+			conn->ka_posted = posted;
+		}
+		spin_unlock_irqrestore(&conn->sq_lock, flags);
+		if (posted)
+			iser_stat_inc(conn, ISER_S_KEEPALIVE_PROBES);
+	}
+	if (silent) {
+		pr_warn_ratelimited("conn %p: initiator %s at %pISpc did not answer a keepalive probe in %u s, dropping connection\n",
+				    conn, conn->initiator,
+				    &conn->cm_id->route.addr.dst_addr, secs);
+		iser_conn_fail(conn, "keepalive probe unanswered");
+		return;
+	}
+	if (ret) {
+		iser_conn_fail(conn, "cannot post a work request");
+		return;
+	}
+	conn->ka_heard = heard;
+	/* keepalive_secs set to 0 meanwhile: no more probes. */
+	if (secs)
+		queue_delayed_work(iser_wq, &conn->keepalive, secs * HZ);
 }
 
 /**
