@@ -244,6 +244,22 @@ struct iser_login_clock {
 enum iser_login_verdict iser_login_judge(const struct iser_login_clock *c,
 					 unsigned long *next);
 
+/**
+ * enum iser_ka_action - what a keepalive interval's end calls for
+ * @ISER_KA_HEARD: the initiator was heard in the interval; nothing to do
+ * @ISER_KA_PROBE: silence; send a probe
+ * @ISER_KA_SILENT: silence, and the probe sent an interval ago is still
+ *	unanswered: the initiator is gone
+ */
+enum iser_ka_action {
+	ISER_KA_HEARD,
+	ISER_KA_PROBE,
+	ISER_KA_SILENT,
+};
+
+enum iser_ka_action iser_keepalive_decide(u32 heard, u32 last_heard,
+					  bool probe_in_flight);
+
 u32 iser_rx_ring_size(u32 cmdsn_depth);
 u32 iser_rx_ring_fit(u32 cmdsn_depth, u32 rq_size);
 u32 iser_rx_data_pages(u32 max_recv_dsl, u32 page_size);

@@ -442,6 +442,20 @@ static void test_login_clock(void)
 	      "login: a wait across the clock's wrap goes on until its time");
 }
 
+static void test_keepalive(void)
+{
+	check(iser_keepalive_decide(5, 4, false) == ISER_KA_HEARD,
+	      "keepalive: a PDU or acknowledgement in the interval is enough");
+	check(iser_keepalive_decide(5, 4, true) == ISER_KA_HEARD,
+	      "keepalive: something heard while the probe waits is not silence");
+	check(iser_keepalive_decide(4, 4, false) == ISER_KA_PROBE,
+	      "keepalive: a silent interval sends a probe");
+	check(iser_keepalive_decide(4, 4, true) == ISER_KA_SILENT,
+	      "keepalive: a probe unanswered a whole silent interval drops it");
+	check(iser_keepalive_decide(0, 0xffffffffu, false) == ISER_KA_HEARD,
+	      "keepalive: the count wrapping is still something heard");
+}
+
 int main(void)
 {
 	test_wire_layout();
@@ -453,6 +467,7 @@ int main(void)
 	test_sizing();
 	test_reasons();
 	test_text();
+	test_keepalive();
 	test_login_clock();
 	printf("1..%d\n", n_run);
 	fprintf(stderr, "unit: %d passed, %d failed\n", n_run - n_fail, n_fail);

@@ -471,3 +471,26 @@ enum iser_login_verdict iser_login_judge(const struct iser_login_clock *c,
 	*next = at;
 	return ISER_LOGIN_GOES_ON;
 }
+
+/**
+ * iser_keepalive_decide() - judge a connection at the end of a keepalive
+ * interval
+ * @heard: the connection's count of completions that prove the initiator
+ *	alive, now
+ * @last_heard: the same count at the end of the previous interval
+ * @probe_in_flight: a probe was posted and has not completed
+ *
+ * Anything heard, even while a probe waits behind long transfers, proves
+ * the initiator alive. Reliable connections complete in order, so a probe
+ * unanswered a whole interval with nothing else heard means that nothing
+ * the target sent in that time was acknowledged.
+ *
+ * Return: the action.
+ */
+enum iser_ka_action iser_keepalive_decide(u32 heard, u32 last_heard,
+					  bool probe_in_flight)
+{
+	if (heard != last_heard)
+		return ISER_KA_HEARD;
+	return probe_in_flight ? ISER_KA_SILENT : ISER_KA_PROBE;
+}

@@ -934,34 +934,30 @@ void iser_keepalive_fn(struct work_struct *work)
 					      struct iser_conn, keepalive);
 	struct ib_rdma_wr wr = {};
 	unsigned int secs = READ_ONCE(iser_keepalive_secs);
+	enum iser_ka_action act;
 	unsigned long flags;
-	bool silent = false, posted = false;
+	bool posted = false;
 	u32 heard;
 	int ret = 0;
 
 	if (READ_ONCE(conn->state) != ISER_CONN_FULL)
 		return;
 	heard = READ_ONCE(conn->heard);
-	if (heard == conn->ka_heard) {
-		wr.wr.opcode = IB_WR_RDMA_WRITE;
-		wr.wr.wr_cqe = &conn->ka_cqe;
-		wr.wr.send_flags = IB_SEND_SIGNALED;
-		spin_lock_irqsave(&conn->sq_lock, flags);
-		if (conn->ka_posted) {
-			silent = true;
-		} else if (!conn->sq_closed) {
-			ret = ib_post_send(conn->qp, &wr.wr, NULL);
-			if (ret)
-				iser_sq_broken(conn, ret);
-			else
-				posted = true;
-			conn->ka_posted = posted;
-		}
-		spin_unlock_irqrestore(&conn->sq_lock, flags);
-		if (posted)
-			iser_stat_inc(conn, ISER_S_KEEPALIVE_PROBES);
+	wr.wr.opcode = IB_WR_RDMA_WRITE;
+	wr.wr.wr_cqe = &conn->ka_cqe;
+	wr.wr.send_flags = IB_SEND_SIGNALED;
+	spin_lock_irqsave(&conn->sq_lock, flags);
+	act = iser_keepalive_decide(heard, conn->ka_heard, conn->ka_posted);
+	if (act == ISER_KA_PROBE && !conn->sq_closed) {
+		ret = ib_post_send(conn->qp, &wr.wr, NULL);
+		if (ret)
+			iser_sq_broken(conn, ret);
+		else
+			posted = true;
+		conn->ka_posted = posted;
 	}
-	if (silent) {
+	spin_unlock_irqrestore(&conn->sq_lock, flags);
+	if (act == ISER_KA_SILENT) {
 		pr_warn_ratelimited("conn %p: initiator %s at %pISpc did not answer a keepalive probe in %u s, dropping connection\n",
 				    conn, conn->initiator,
 				    &conn->cm_id->route.addr.dst_addr, secs);
@@ -972,6 +968,8 @@ void iser_keepalive_fn(struct work_struct *work)
 		iser_conn_fail(conn, "cannot post a work request");
 		return;
 	}
+	if (posted)
+		iser_stat_inc(conn, ISER_S_KEEPALIVE_PROBES);
 	conn->ka_heard = heard;
 	/* keepalive_secs set to 0 meanwhile: no more probes. */
 	if (secs)
