@@ -330,6 +330,16 @@ const char *ibv_wc_status_str(enum ibv_wc_status status)
 	       status == IBV_WC_WR_FLUSH_ERR ? "WR flushed" : "error";
 }
 
+/* The fake target sends no RDMA WRITE a changed access could refuse. */
+int ibv_modify_qp(struct ibv_qp *qp, struct ibv_qp_attr *attr, int attr_mask)
+{
+	(void)qp;
+	(void)attr;
+	(void)attr_mask;
+	errno = EOPNOTSUPP;
+	return EOPNOTSUPP;
+}
+
 #undef ibv_reg_mr
 struct ibv_mr *ibv_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
 			  int access)

@@ -133,6 +133,8 @@ static const struct scenario scenarios[] = {
 	  "log in with --keys (replacing the tool's own of that name), then READ one block" },
 	{ "nopin-reply", "survive", sc_nopin_reply, 0,
 	  "make the target ping every 3 s (its configfs, on this host) and answer each ping for --hold s" },
+	{ "keepalive-refused", "drop", sc_keepalive_refused, 0,
+	  "set iser_target's keepalive_secs to 2 (on this host), log in, take remote write access off the queue pair and stay silent" },
 	{ "logout-then", "drop", sc_logout_then, 0,
 	  "Logout Request, then at once --logout-then logout|read|text|nop" },
 	{ "text", "drop", sc_text, 0,

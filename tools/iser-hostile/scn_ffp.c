@@ -629,6 +629,67 @@ out:
 	return 0;
 }
 
+/*
+ * The target's keepalive probe refused: the tool sets iser_target's
+ * keepalive_secs to 2 before it logs in, then takes remote write access
+ * off its queue pair and stays silent. The zero-length RDMA WRITE that
+ * probes the idle connection is answered with a NAK by our adapter; the
+ * target must drop the connection, saying the probe failed.
+ */
+int sc_keepalive_refused(struct result *res)
+{
+	static const char path[] = "/sys/module/iser_target/parameters/keepalive_secs";
+	struct ibv_qp_attr qa = { .qp_access_flags = IBV_ACCESS_REMOTE_READ };
+	char old[32];
+	struct conn *c;
+	double end, at;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f || !fgets(old, sizeof(old), f)) {
+		if (f)
+			fclose(f);
+		set_out(res, OUT_ERROR, 0);
+		note(res, "cannot read %s: needs iser_target on this host", path);
+		return 0;
+	}
+	fclose(f);
+	if (write_attr(path, "2")) {
+		set_out(res, OUT_ERROR, 0);
+		note(res, "cannot write %s", path);
+		return 0;
+	}
+	c = open_session(res, NULL);
+	if (!c)
+		goto out;
+	at = now();
+	if (ibv_modify_qp(c->qp, &qa, IBV_QP_ACCESS_FLAGS)) {
+		set_out(res, OUT_ERROR, 0);
+		note(res, "cannot take remote write access off the queue pair: %s",
+		     strerror(errno));
+		conn_free(c);
+		goto out;
+	}
+	end = now() + o.timeout;
+	while (now() < end && conn_alive(c)) {
+		struct rpdu *r = conn_next(c, end);
+
+		if (r)
+			note_pdu(res, r);
+		free(r);
+	}
+	if (!conn_alive(c) || c->state == C_DOWN) {
+		wait_cm_down(c, now() + o.timeout, NULL);
+		dropped(c, at, res);
+	} else {
+		settle(c, at, res);
+	}
+	conn_free(c);
+out:
+	write_attr(path, old);
+	return 0;
+}
+
 /* ---- Logout in odd places -------------------------------------------- */
 
 /*

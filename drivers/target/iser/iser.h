@@ -227,6 +227,7 @@ enum iser_conn_state {
  * @ISER_WR_SEND: send of a response PDU
  * @ISER_WR_RDMA_READ: RDMA READ of a WRITE's data
  * @ISER_WR_RDMA_WRITE: RDMA WRITE of a READ's data
+ * @ISER_WR_KEEPALIVE: zero-length RDMA WRITE probing an idle connection
  */
 enum iser_wr_kind {
 	ISER_WR_LOGIN_RECV,
@@ -235,6 +236,7 @@ enum iser_wr_kind {
 	ISER_WR_SEND,
 	ISER_WR_RDMA_READ,
 	ISER_WR_RDMA_WRITE,
+	ISER_WR_KEEPALIVE,
 };
 
 /**

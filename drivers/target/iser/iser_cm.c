@@ -64,6 +64,7 @@ static const char * const iser_wr_kind_names[] = {
 	[ISER_WR_SEND]		= "send",
 	[ISER_WR_RDMA_READ]	= "RDMA READ of write data",
 	[ISER_WR_RDMA_WRITE]	= "RDMA WRITE of read data",
+	[ISER_WR_KEEPALIVE]	= "keepalive probe",
 };
 
 /* Allowed transitions: each state lists the states it may move to. */

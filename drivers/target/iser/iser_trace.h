@@ -44,6 +44,7 @@ TRACE_DEFINE_ENUM(ISER_WR_RECV);
 TRACE_DEFINE_ENUM(ISER_WR_SEND);
 TRACE_DEFINE_ENUM(ISER_WR_RDMA_READ);
 TRACE_DEFINE_ENUM(ISER_WR_RDMA_WRITE);
+TRACE_DEFINE_ENUM(ISER_WR_KEEPALIVE);
 
 #define iser_show_wr_kind(k)					\
 	__print_symbolic(k,					\
@@ -52,7 +53,8 @@ TRACE_DEFINE_ENUM(ISER_WR_RDMA_WRITE);
 			 { ISER_WR_RECV, "receive" },			\
 			 { ISER_WR_SEND, "send" },			\
 			 { ISER_WR_RDMA_READ, "RDMA READ of write data" }, \
-			 { ISER_WR_RDMA_WRITE, "RDMA WRITE of read data" })
+			 { ISER_WR_RDMA_WRITE, "RDMA WRITE of read data" }, \
+			 { ISER_WR_KEEPALIVE, "keepalive probe" })
 
 /*
  * The close reason is free text, some of it from other code: it is copied

@@ -891,12 +891,8 @@ static void iser_keepalive_done(struct ib_cq *cq, struct ib_wc *wc)
 	spin_lock_irqsave(&conn->sq_lock, flags);
 	conn->ka_posted = false;
 	spin_unlock_irqrestore(&conn->sq_lock, flags);
-	if (wc->status == IB_WC_SUCCESS || wc->status == IB_WC_WR_FLUSH_ERR)
-		return;
-	pr_warn_ratelimited("conn %p: initiator %s at %pISpc did not answer a keepalive probe (%s), dropping connection\n",
-			    conn, conn->initiator, &conn->cm_id->route.addr.dst_addr,
-			    ib_wc_status_msg(wc->status));
-	iser_conn_fail(conn, "keepalive probe unanswered");
+	if (unlikely(wc->status != IB_WC_SUCCESS))
+		iser_wc_failed(conn, wc, ISER_WR_KEEPALIVE);
 }
 
 /**
