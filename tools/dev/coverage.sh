@@ -12,11 +12,18 @@
 # 75 % of branches; each is a check, so that a shortfall shows.
 # TAP, ending with "N passed, N failed, N skipped"; non-zero on failure.
 #
+# All suites take about five hours, so a run may be split: each suite's
+# counters stay in build/vm/out/SUITE@debug/gcov, tagged with a hash of
+# the module's sources, until that suite runs again, and the module is
+# built with a fixed gcov stamp (Kbuild), so that a later run of other
+# suites, then COVERAGE_ONLY=1, adds them all up. Counters of other
+# sources are refused.
+#
 # Environment:
 #   SUITES="a b"      suites to run (default: $default_suites below)
 #   ISER_FUZZ_SECS=N  length of the fuzz suite's run (default 600)
-#   COVERAGE_ONLY=1   no suites: report on the counters the last run left
-#                     in build/vm/out/*/gcov
+#   COVERAGE_ONLY=1   no suites: report on the counters earlier runs left
+#                     in build/vm/out/*/gcov for SUITES
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -34,6 +41,13 @@ have_lcov() {
 	command -v lcov >/dev/null && command -v genhtml >/dev/null
 }
 
+# sources_hash: what the module is built from, as it is in the working
+# tree (tracked files only: the compat header is generated per kernel).
+sources_hash() {
+	git ls-files -z Kbuild drivers/target/iser include/iser_target |
+		xargs -0 cat | sha256sum | cut -c1-16
+}
+
 # capture SUITE: the counters one guest returned, as an lcov tracefile.
 # gcov reads a .gcda beside the .gcno the build left, so each suite's are
 # put there in turn.
@@ -41,6 +55,10 @@ capture() {
 	local suite=$1 data=build/vm/out/$1@debug/gcov f
 	compgen -G "$data/*.gcda" >/dev/null || {
 		echo "no gcov counters in $data"
+		return 1
+	}
+	[[ $(cat "$data/SOURCES" 2>/dev/null) == "$(sources_hash)" ]] || {
+		echo "the counters in $data are of other module sources: run $suite again"
 		return 1
 	}
 	rm -f "$src"/*.gcda
@@ -61,10 +79,13 @@ percent() {
 
 report() {
 	local infos=() f
+	compgen -G "$out/data/*.info" >/dev/null || {
+		echo "no suite's counters to report on"
+		return 1
+	}
 	for f in "$out"/data/*.info; do
 		infos+=(--add-tracefile "$f")
 	done
-	((${#infos[@]})) || return 1
 	lcov "${lc[@]}" "${infos[@]}" --output-file "$out/data/all.info" &&
 		lcov "${lc[@]}" --extract "$out/data/all.info" "$repo/$src/*.c" \
 			--output-file "$out/module.info" &&
@@ -90,6 +111,10 @@ if [[ ${COVERAGE_ONLY:-0} != 1 ]]; then
 	done
 	ISER_DEBUG_GCOV=1 ISER_FUZZ_SECS=${ISER_FUZZ_SECS:-600} SUITES=$suites \
 		tap_relay_cmd "" tests/run-debug.sh
+	for suite in $suites; do
+		[[ -d build/vm/out/$suite@debug/gcov ]] &&
+			sources_hash >"build/vm/out/$suite@debug/gcov/SOURCES"
+	done
 fi
 rm -rf "$out"
 mkdir -p "$out/data"
