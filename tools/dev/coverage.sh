@@ -57,7 +57,7 @@ capture() {
 		echo "no gcov counters in $data"
 		return 1
 	}
-	[[ $(cat "$data/SOURCES" 2>/dev/null) == "$(sources_hash)" ]] || {
+	[[ $(cat "$data/SOURCES" 2>/dev/null) == "$src_hash" ]] || {
 		echo "the counters in $data are of other module sources: run $suite again"
 		return 1
 	}
@@ -105,6 +105,8 @@ if ! tap_run "lcov and genhtml are installed (tools/dev/install-deps.sh)" have_l
 	tap_totals
 	exit 1
 fi
+# Taken before the run: the build the guests use is of these sources.
+src_hash=$(sources_hash)
 if [[ ${COVERAGE_ONLY:-0} != 1 ]]; then
 	for suite in $suites; do
 		rm -rf "build/vm/out/$suite@debug/gcov"
@@ -113,7 +115,7 @@ if [[ ${COVERAGE_ONLY:-0} != 1 ]]; then
 		tap_relay_cmd "" tests/run-debug.sh
 	for suite in $suites; do
 		[[ -d build/vm/out/$suite@debug/gcov ]] &&
-			sources_hash >"build/vm/out/$suite@debug/gcov/SOURCES"
+			echo "$src_hash" >"build/vm/out/$suite@debug/gcov/SOURCES"
 	done
 fi
 rm -rf "$out"

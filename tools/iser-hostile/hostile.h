@@ -321,6 +321,7 @@ void note(struct result *res, const char *fmt, ...)
 void set_out(struct result *res, enum outcome out, double since);
 void conn_ids(struct conn *c);
 struct conn *open_conn(struct result *res, const struct conn_cfg *cfg);
+int read_attr(const char *path, char *buf, size_t len);
 int write_attr(const char *path, const char *val);
 int target_attr_set(char *path, size_t plen, char *old, size_t olen);
 struct conn *open_session(struct result *res, const struct conn_cfg *cfg);

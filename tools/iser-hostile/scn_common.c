@@ -88,6 +88,19 @@ struct conn *open_conn(struct result *res, const struct conn_cfg *cfg)
 	return c;
 }
 
+/* read_attr() - the first line of a sysfs or configfs attribute. */
+int read_attr(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fgets(buf, (int)len, f) ? 0 : -1;
+	fclose(f);
+	return ret;
+}
+
 int write_attr(const char *path, const char *val)
 {
 	FILE *f = fopen(path, "w");
@@ -110,7 +123,6 @@ int target_attr_set(char *path, size_t plen, char *old, size_t olen)
 {
 	const char *a = o.target_attr, *eq = a ? strchr(a, '=') : NULL;
 	char dir[512];
-	FILE *f;
 
 	if (!eq)
 		return 0;
@@ -123,13 +135,8 @@ int target_attr_set(char *path, size_t plen, char *old, size_t olen)
 	a = strchr(a, '/') + 1;
 	snprintf(path, plen, "/sys/kernel/config/target/iscsi/%s/%s/%.*s",
 		 o.iqn, dir, (int)(eq - a), a);
-	f = fopen(path, "r");
-	if (!f || !fgets(old, (int)olen, f)) {
-		if (f)
-			fclose(f);
+	if (read_attr(path, old, olen))
 		return -1;
-	}
-	fclose(f);
 	old[strcspn(old, "\n")] = 0;
 	return write_attr(path, eq + 1);
 }

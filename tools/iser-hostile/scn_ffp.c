@@ -584,20 +584,15 @@ int sc_nopin_reply(struct result *res)
 	char path[1024], old[32] = "15";
 	struct conn *c;
 	double end, at;
-	FILE *f;
 
 	snprintf(path, sizeof(path),
 		 "/sys/kernel/config/target/iscsi/%s/tpgt_1/acls/%s/attrib/nopin_timeout",
 		 o.iqn, o.initiator);
-	f = fopen(path, "r");
-	if (!f || !fgets(old, sizeof(old), f)) {
-		if (f)
-			fclose(f);
+	if (read_attr(path, old, sizeof(old))) {
 		set_out(res, OUT_ERROR, 0);
 		note(res, "cannot read %s: needs the target's configfs here", path);
 		return 0;
 	}
-	fclose(f);
 	c = open_session(res, NULL);
 	if (!c)
 		return 0;
@@ -643,17 +638,12 @@ int sc_keepalive_refused(struct result *res)
 	char old[32];
 	struct conn *c;
 	double end, at;
-	FILE *f;
 
-	f = fopen(path, "r");
-	if (!f || !fgets(old, sizeof(old), f)) {
-		if (f)
-			fclose(f);
+	if (read_attr(path, old, sizeof(old))) {
 		set_out(res, OUT_ERROR, 0);
 		note(res, "cannot read %s: needs iser_target on this host", path);
 		return 0;
 	}
-	fclose(f);
 	if (write_attr(path, "2")) {
 		set_out(res, OUT_ERROR, 0);
 		note(res, "cannot write %s", path);

@@ -440,13 +440,12 @@ static void iser_read_done(struct ib_cq *cq, struct ib_wc *wc)
 	struct iser_conn *conn = cmd->conn;
 
 	iser_sq_put(cmd);
-	if (likely(wc->status == IB_WC_SUCCESS))
-		iser_heard(conn);
 	if (unlikely(wc->status != IB_WC_SUCCESS)) {
 		iser_wc_failed(conn, wc, ISER_WR_RDMA_READ);
 		iser_cmd_put(cmd);
 		return;
 	}
+	iser_heard(conn);
 	iser_rw_destroy(cmd);
 	iscsit_stop_dataout_timer(icmd);
 	spin_lock_bh(&icmd->istate_lock);
