@@ -18,6 +18,12 @@ roundtrip() {
 	session_up && fio_verify 64k 8 write 8 && logout
 }
 
+# auth_set NAME VALUE: the ACL's CHAP attribute, without the newline echo
+# would add: configfs keeps it as part of the name or secret.
+auth_set() {
+	printf '%s' "$2" >"$ACL/auth/$1"
+}
+
 chap_initiator() {
 	node_set node.session.auth.authmethod CHAP &&
 		node_set node.session.auth.username "$INITIATOR_IQN" &&
@@ -25,7 +31,7 @@ chap_initiator() {
 }
 
 wrong_secret_refused() {
-	echo "$INITIATOR_IQN" >"$ACL/auth/userid" && echo "$SECRET" >"$ACL/auth/password" &&
+	auth_set userid "$INITIATOR_IQN" && auth_set password "$SECRET" &&
 		echo 1 >"$TPG/attrib/authentication" &&
 		chap_initiator "wrong-secret-$RUN" || return 1
 	if login; then
@@ -50,8 +56,7 @@ chap_login() {
 }
 
 mutual_chap_login() {
-	echo "$TARGET_IQN" >"$ACL/auth/userid_mutual" &&
-		echo "$MSECRET" >"$ACL/auth/password_mutual" &&
+	auth_set userid_mutual "$TARGET_IQN" && auth_set password_mutual "$MSECRET" &&
 		node_set node.session.auth.username_in "$TARGET_IQN" &&
 		node_set node.session.auth.password_in "$MSECRET" && roundtrip
 }
