@@ -27,6 +27,8 @@
 #   ISER_FUZZ_SEED=N          its seed (default: the guest's clock, so that
 #                             each run explores new sequences; the seed is
 #                             printed to replay a run)
+#   ISER_FUZZ_START=I         first sequence index (default 0), to replay
+#                             part of a long run
 #   ISER_VM_SLOW=N            a slow (debug) kernel: the tool's time bounds
 #                             grow N times, the connection storms and holds
 #                             open N times fewer connections, and the
@@ -52,6 +54,10 @@ REPEAT=${ISER_HOSTILE_REPEAT:-1}
 SLOW=${ISER_VM_SLOW:-1}
 FUZZ_SECS=${ISER_FUZZ_SECS:-}
 FUZZ_SEED=${ISER_FUZZ_SEED:-$(date +%s)}
+FUZZ_START=${ISER_FUZZ_START:-0}
+# The module's list of logged-in connections: a sequence whose
+# connections stay in it fails (iser-hostile --conns).
+CONNS_DIR=/sys/kernel/debug/iser_target/connections
 # Lines a kernel log must not show (the host's splat detector checks the
 # whole log too; this ties a splat to the scenario that caused it).
 SPLAT='WARNING:|BUG:|Oops|general protection|list_add corruption|list_del corruption|refcount_t|hung_task|INFO: task|Kernel panic|Call Trace'
@@ -527,15 +533,17 @@ run_table() {
 # is sent; the fuzzer keeps only failing ones and their minimised forms,
 # which `iser-hostile --replay FILE` plays again.
 run_fuzz() {
-	local dir=$ISER_OUT/fuzz rc summary t0=$SECONDS
+	local dir=$ISER_OUT/fuzz rc summary t0=$SECONDS conns=()
 	local what="fuzz: every sequence of seed $FUZZ_SEED left the target serving fresh sessions, no splat"
 	mkdir -p "$dir" || return 1
-	tap_diag "fuzzing for $FUZZ_SECS s with seed $FUZZ_SEED from uptime $(cut -d' ' -f1 /proc/uptime) s (ISER_FUZZ_SEED=$FUZZ_SEED replays this run)"
+	tap_diag "fuzzing for $FUZZ_SECS s with seed $FUZZ_SEED from sequence $FUZZ_START, uptime $(cut -d' ' -f1 /proc/uptime) s (ISER_FUZZ_SEED=$FUZZ_SEED replays this run)"
+	[[ -d $CONNS_DIR ]] && conns=(--conns "$CONNS_DIR")
+	((${#conns[@]})) || tap_diag "$CONNS_DIR is missing: connections left behind are judged at the end only"
 	dmesg_mark
 	timeout -k 10 $((FUZZ_SECS + 600 * SLOW)) "$HOSTILE" --target "$TARGET_IP" \
 		--iqn "$T" --initiator "$TOOL_IQN" --lun 1 --timeout $((10 * SLOW)) \
-		--fuzz "$FUZZ_SEED" --secs "$FUZZ_SECS" --record "$dir" \
-		>/tmp/fuzz.out 2>/tmp/fuzz.err
+		--fuzz "$FUZZ_SEED" --start "$FUZZ_START" --secs "$FUZZ_SECS" \
+		--record "$dir" "${conns[@]}" >/tmp/fuzz.out 2>/tmp/fuzz.err
 	rc=$?
 	summary=$(grep '^FUZZ ' /tmp/fuzz.out)
 	if ((rc == 0)) && [[ -n $summary ]]; then

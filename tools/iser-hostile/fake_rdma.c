@@ -13,10 +13,15 @@
  * connection, its READs return one byte wrong. The target is no model of
  * a real one beyond that: it refuses truncated or unknown PDUs by
  * disconnecting and answers the rest simply.
+ *
+ * FAKE_TARGET=leak-after-snack plants another: a SNACK leaves an entry
+ * "FAKE_INITIATOR,..." in the directory FAKE_CONNS for good, as a
+ * connection the module never freed stays in its debugfs list.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -624,6 +629,23 @@ static void scsi(struct fake_qp *q, const uint8_t *ih, const uint8_t *bhs,
 	respond(q, r, NULL, 0);
 }
 
+/* leak-after-snack: list a connection that is never taken off. */
+static void leak_entry(void)
+{
+	static unsigned int serial;
+	const char *dir = getenv("FAKE_CONNS"), *name = getenv("FAKE_INITIATOR");
+	char path[4096];
+	int fd;
+
+	if (!dir || !name)
+		return;
+	snprintf(path, sizeof(path), "%s/%s,fake,%d,%u", dir, name, (int)getpid(),
+		 serial++);
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	if (fd >= 0)
+		close(fd);
+}
+
 static void target_rx(struct fake_qp *q, const uint8_t *p, uint32_t len)
 {
 	const uint8_t *bhs = p + ISER_HDR_LEN, *data;
@@ -695,6 +717,8 @@ static void target_rx(struct fake_qp *q, const uint8_t *p, uint32_t len)
 	case OP_SNACK:
 		if (bug && !strcmp(bug, "corrupt-after-snack"))
 			q->corrupt = true;
+		if (bug && !strcmp(bug, "leak-after-snack"))
+			leak_entry();
 		/* fall through */
 	default:
 		rsp_bhs(r, OP_REJECT, FLAG_FINAL, bhs);

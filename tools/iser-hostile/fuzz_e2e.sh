@@ -113,6 +113,32 @@ if [ -s "$min" ] && [ -s "$seq" ]; then
 		exited "$rc" 0 "^RESULT scenario=replay outcome=verified" "$out"
 fi
 
+# The connection oracle: a connection the target keeps after a SNACK.
+mkdir "$tmp/conns"
+FAKE_TARGET=leak-after-snack FAKE_CONNS=$tmp/conns FAKE_INITIATOR=iqn.2026-11.org.example:i \
+	"$bin" "${args[@]}" --fuzz 7 --pdus 600 --conns "$tmp/conns" --conns-wait 1 \
+	--record "$tmp/d" >"$tmp/d.out" 2>"$tmp/d.err"
+rc=$?
+fail=$(grep -m1 '^FAIL ' "$tmp/d.out")
+min=$(awk '/^MINIMISED /{sub(":", "", $2); print $2; exit}' "$tmp/d.out")
+check "--conns: a connection left listed is found: exit 1, outcome failed (${fail:0:100}...)" \
+	exited "$rc" 1 "outcome=failed.*connections: [1-9][0-9]* of iqn.2026-11.org.example:i listed" "$fail"
+check "and minimised to a file that keeps the SNACK ($min)" grep -qs "# SNACK" "$min"
+if [ -s "$min" ]; then
+	rm -f "$tmp/conns"/*
+	out=$(FAKE_TARGET='' "$bin" --target 127.0.0.1 --timeout 2 --conns "$tmp/conns" \
+		--conns-wait 1 --replay "$min" 2>&1)
+	rc=$?
+	check "--conns: the minimised file passes on the target that frees its connections" \
+		exited "$rc" 0 "^RESULT scenario=replay outcome=(alive|verified) .*verdict=PASS" "$out"
+	out=$(FAKE_TARGET=leak-after-snack FAKE_CONNS=$tmp/conns \
+		FAKE_INITIATOR=iqn.2026-11.org.example:i "$bin" --target 127.0.0.1 --timeout 2 \
+		--conns "$tmp/conns" --conns-wait 1 --replay "$min" 2>&1)
+	rc=$?
+	check "and fails again on the leaking one" \
+		exited "$rc" 1 "^RESULT scenario=replay outcome=failed .*connections: " "$out"
+fi
+
 echo "1..$n"
 echo "$((n - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

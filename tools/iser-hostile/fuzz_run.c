@@ -12,6 +12,7 @@
  * one more way to vanish, and a child that hangs can be killed.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -50,6 +51,7 @@ struct verdict {
 	enum outcome out;
 	bool splat;
 	bool mismatch;
+	bool leak;		/* a connection of it still listed in --conns */
 	unsigned int verified;
 	uint64_t pdus;
 	char detail[2048];
@@ -657,14 +659,49 @@ static double budget(const struct fz_seq *s)
 	return secs;
 }
 
+/*
+ * Entries of --conns that belong to the tool's initiator name: the module
+ * names each logged-in connection's directory "INITIATOR,ADDRESS,...".
+ * Returns -1 when the directory cannot be read.
+ */
+static int conns_count(void)
+{
+	size_t len = strlen(o.initiator);
+	struct dirent *d;
+	int n = 0;
+	DIR *dir;
+
+	dir = opendir(o.conns_dir);
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir)))
+		n += !strncmp(d->d_name, o.initiator, len) && d->d_name[len] == ',';
+	closedir(dir);
+	return n;
+}
+
+/* Wait up to --conns-wait for --conns to list at most @base of ours. */
+static int conns_settle(int base)
+{
+	double end = now() + o.conns_secs;
+	int n;
+
+	while ((n = conns_count()) > base && now() < end && !stopping)
+		usleep(200 * 1000);
+	return n;
+}
+
 static void run_one(struct runner *rn, const struct fz_seq *s, struct verdict *v)
 {
 	struct report *rep = rn->rep;
 	char line[512] = "";
 	unsigned int splats;
-	int ret;
+	int ret, base = -1, conns;
 
 	memset(v, 0, sizeof(*v));
+	/* What an earlier sequence left is its failure, not this one's. */
+	if (o.conns_dir)
+		base = conns_count();
 	ret = run_child(CH_PLAYER, s, rep, budget(s));
 	/* The oracle reuses @rep: what the player left goes to @v first. */
 	v->pdus = rep->pdus;
@@ -678,13 +715,22 @@ static void run_one(struct runner *rn, const struct fz_seq *s, struct verdict *v
 	vnote(v->detail, sizeof(v->detail), "oracle: %s", ret > 0 ?
 	      "it did not finish in time" : ret < 0 ? "could not start it" :
 	      rep->detail);
+	if (base >= 0 && !failing(v->out)) {
+		conns = conns_settle(base);
+		if (conns > base) {
+			v->leak = true;
+			vnote(v->detail, sizeof(v->detail),
+			      "connections: %d of %s listed in %s %u s after the sequence ended, %d before it",
+			      conns, o.initiator, o.conns_dir, o.conns_secs, base);
+		}
+	}
 	splats = fz_kmsg_scan(&rn->kmsg, line, sizeof(line));
 	if (splats) {
 		v->splat = true;
 		vnote(v->detail, sizeof(v->detail), "kernel: %s%s", line,
 		      splats > 1 ? " (and more)" : "");
 	}
-	if (!failing(v->out) && (v->splat || v->mismatch))
+	if (!failing(v->out) && (v->splat || v->mismatch || v->leak))
 		v->out = OUT_FAILED;
 	else if (v->out == OUT_ALIVE && v->verified)
 		v->out = OUT_VERIFIED;
@@ -719,7 +765,8 @@ struct minimise {
 
 static bool same_failure(const struct verdict *a, const struct verdict *b)
 {
-	return a->out == b->out && a->splat == b->splat && a->mismatch == b->mismatch;
+	return a->out == b->out && a->splat == b->splat &&
+	       a->mismatch == b->mismatch && a->leak == b->leak;
 }
 
 static int min_test(const unsigned char *keep, size_t n, void *ctx)

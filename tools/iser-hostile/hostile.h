@@ -75,6 +75,8 @@ struct opts {
 	uint64_t fuzz_pdus;	/* stop after about this many PDUs; 0: no limit */
 	double fuzz_secs;	/* stop after this long; 0: no limit */
 	bool fuzz_keep;		/* keep the files of passing sequences */
+	const char *conns_dir;	/* the module's debugfs connections/ */
+	unsigned int conns_secs;	/* how long they may take to leave it */
 	const char *record;	/* where sequences are written */
 	const char *replay;	/* a sequence file to play */
 };

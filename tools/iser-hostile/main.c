@@ -152,7 +152,8 @@ static void usage(FILE *f)
 		"       iser-hostile --target IP --iqn TARGET_IQN --initiator INITIATOR_IQN\n"
 		"                    --fuzz SEED [--pdus N] [--secs S] [--record DIR]\n"
 		"                    [--start INDEX] [--keep]\n"
-		"       iser-hostile --target IP --replay FILE\n"
+		"                    [--conns DIR [--conns-wait S]]\n"
+		"       iser-hostile --target IP --replay FILE [--conns DIR [--conns-wait S]]\n"
 		"       iser-hostile --list\n\nscenarios (default expectation):\n");
 	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
 		fprintf(f, "  %-20s %-9s %s\n", scenarios[i].name,
@@ -184,7 +185,7 @@ enum {
 	OPT_STAG, OPT_VA, OPT_MR_LEN, OPT_DELAY, OPT_KEYS, OPT_LIST,
 	OPT_TWO_STAGE, OPT_IRDSL, OPT_TEXT_MODE, OPT_TEXT_DATA, OPT_TARGET_ATTR,
 	OPT_LOGOUT_THEN, OPT_STALLED, OPT_FUZZ, OPT_PDUS, OPT_SECS, OPT_RECORD,
-	OPT_REPLAY, OPT_START, OPT_KEEP,
+	OPT_REPLAY, OPT_START, OPT_KEEP, OPT_CONNS, OPT_CONNS_WAIT,
 };
 
 static const struct option longopts[] = {
@@ -241,6 +242,8 @@ static const struct option longopts[] = {
 	{ "replay", required_argument, NULL, OPT_REPLAY },
 	{ "start", required_argument, NULL, OPT_START },
 	{ "keep", no_argument, NULL, OPT_KEEP },
+	{ "conns", required_argument, NULL, OPT_CONNS },
+	{ "conns-wait", required_argument, NULL, OPT_CONNS_WAIT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "list", no_argument, NULL, OPT_LIST },
 	{ "help", no_argument, NULL, 'h' },
@@ -299,6 +302,7 @@ int main(int argc, char **argv)
 	o.hold = 20;
 	o.stalled = 16;
 	o.timeout = 20;
+	o.conns_secs = 60;
 	o.lba = 65536;
 	o.sizes = "4k,64k,256k,1m";
 	o.session = "Normal";
@@ -363,6 +367,11 @@ int main(int argc, char **argv)
 		case OPT_REPLAY: o.replay = optarg; break;
 		case OPT_START: o.fuzz_start = unum(optarg, "--start"); break;
 		case OPT_KEEP: o.fuzz_keep = true; break;
+		case OPT_CONNS: o.conns_dir = optarg; break;
+		case OPT_CONNS_WAIT:
+			o.conns_secs = unum(optarg, "--conns-wait") > 3600 ? 3600 :
+				       (unsigned int)unum(optarg, "--conns-wait");
+			break;
 		case 'v': o.verbose++; break;
 		case OPT_LIST: usage(stdout); return 0;
 		case 'h': usage(stdout); return 0;
