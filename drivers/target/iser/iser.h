@@ -333,6 +333,8 @@ struct iser_np;
  * @close_reason: why the connection is closing, set once
  * @initiator: initiator name, once logged in
  * @target: target name, once logged in
+ * @cid: the iSCSI connection ID, kept for the statistics entry, which
+ *	outlives the iSCSI connection
  * @debugfs: the connection's statistics directory
  */
 struct iser_conn {
@@ -402,6 +404,7 @@ struct iser_conn {
 	const char *close_reason;
 	char initiator[ISCSI_IQN_LEN];
 	char target[ISCSI_IQN_LEN];
+	u16 cid;
 	struct dentry *debugfs;
 };
 

@@ -180,6 +180,8 @@ static void iser_conn_release(struct work_struct *work)
 
 	cancel_delayed_work_sync(&conn->login_deadline);
 	cancel_delayed_work_sync(&conn->keepalive);
+	/* First: a reader of the entry looks at the CM identifier. */
+	iser_stats_conn_del(conn);
 	/*
 	 * The last reference may go in any state: a connection refused
 	 * before the login thread saw it never went through CLOSING.
@@ -193,7 +195,6 @@ static void iser_conn_release(struct work_struct *work)
 	/* The CM identifier goes first: no event may find a freed QP. */
 	rdma_destroy_id(conn->cm_id);
 	iser_conn_free_queues(conn);
-	iser_stats_conn_del(conn);
 	/* Counters move to the device's totals with the list removal. */
 	mutex_lock(&dev->conn_lock);
 	iser_stats_sum(conn->stats, &dev->retired);
@@ -1122,8 +1123,6 @@ void iser_wait_conn(struct iscsit_conn *iconn)
 	 * iser_conn_fail() that is still calling into it finish first.
 	 */
 	wait_event(conn->state_wq, iser_core_calls_done(conn));
-	/* A reinstating twin may log in under the same name right after. */
-	iser_stats_conn_del(conn);
 	iser_sq_close(conn);
 	rdma_disconnect(conn->cm_id);
 	ib_drain_qp(conn->qp);

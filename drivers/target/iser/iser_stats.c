@@ -87,7 +87,6 @@ static void iser_stats_print(struct seq_file *m, const struct iser_stats *s)
 static int iser_conn_stats_show(struct seq_file *m, void *v)
 {
 	struct iser_conn *conn = m->private;
-	struct iscsit_conn *iconn = conn->iconn;
 	struct iser_stats sum = {};
 
 	iser_stats_sum(conn->stats, &sum);
@@ -97,7 +96,7 @@ static int iser_conn_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "peer %pISpc\n", &conn->cm_id->route.addr.dst_addr);
 	seq_printf(m, "local %pISpc\n", &conn->cm_id->route.addr.src_addr);
 	seq_printf(m, "device %s\n", dev_name(&conn->dev->ib_dev->dev));
-	seq_printf(m, "cid %u\n", iconn ? iconn->cid : 0);
+	seq_printf(m, "cid %u\n", conn->cid);
 	seq_printf(m, "send_with_invalidate %d\n", conn->use_sie);
 	seq_printf(m, "max_recv_data %u\n", conn->max_recv_data);
 	seq_printf(m, "rx_posted %u\n", conn->rx_count);
@@ -132,6 +131,8 @@ void iser_stats_conn_add(struct iser_conn *conn)
 	char name[ISCSI_IQN_LEN + 96];
 	int len;
 
+	/* The entry outlives the iSCSI connection: see iser_stats_conn_del(). */
+	conn->cid = conn->iconn->cid;
 	if (!iser_debugfs_conns)
 		return;
 	/* The ISID tells apart sessions of one initiator on one portal. */
@@ -154,6 +155,11 @@ void iser_stats_conn_add(struct iser_conn *conn)
 /**
  * iser_stats_conn_del() - withdraw a connection's entry
  * @conn: the connection
+ *
+ * Called when the connection is freed, not when its teardown starts, so
+ * that a teardown which never finishes stays in the list, in state
+ * "closed" with its outstanding commands, for an administrator or a test
+ * to see. Waits for readers of the entry to finish.
  */
 void iser_stats_conn_del(struct iser_conn *conn)
 {
