@@ -34,7 +34,7 @@ cd "$repo" || exit 1
 . tests/guest/tap.sh
 
 # Suites run by default; SUITES picks others (any tests/guest/NAME.sh).
-default_suites="basic iser-io iser-paths iser-teardown iser-stats hostile fuzz faults"
+default_suites="basic iser-io iser-paths iser-teardown iser-stats hostile fuzz faults kselftest"
 suites=${SUITES:-$default_suites}
 # The fuzz suite's seed: one per commit, so that a run can be repeated and
 # each commit explores new sequences.
