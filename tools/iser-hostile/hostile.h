@@ -380,6 +380,7 @@ int sc_dataout(struct result *res);
 int sc_cmdsn_overrun(struct result *res);
 int sc_write_stall(struct result *res);
 int sc_tmf_abort_write(struct result *res);
+int sc_tmf_nonimm(struct result *res);
 int sc_write_reset_other(struct result *res);
 int sc_nopin_reply(struct result *res);
 int sc_keepalive_refused(struct result *res);

@@ -123,6 +123,8 @@ static const struct scenario scenarios[] = {
 	  "a WRITE waiting for unsolicited data, a LUN RESET from another session, then the data" },
 	{ "tmf-abort-write", "survive", sc_tmf_abort_write, 0,
 	  "ABORT TASK of a WRITE waiting for its Data-Out, then that Data-Out" },
+	{ "tmf-nonimm", "survive", sc_tmf_nonimm, 0,
+	  "--count task management requests in CmdSN order the target answers without running them (ABORT TASK SET of an unmapped LUN, ABORT TASK of no task)" },
 	{ "listen", "survive", sc_listen, 0,
 	  "user-space listener on --target:--port holding what connects (memory baseline)" },
 	{ "rdma-disconnect", "any", sc_rdma_disconnect, 0,

@@ -570,6 +570,95 @@ out:
 	return 0;
 }
 
+/* ---- task management in CmdSN order -------------------------------------- */
+
+/* A LUN the tool's session is never given (hostile.sh maps 0 and 1). */
+#define UNMAPPED_LUN	200
+
+/*
+ * Task management requests with the I bit clear, which take their turn in
+ * CmdSN order, that the iSCSI layer answers without running: ABORT TASK
+ * SET of a LUN the session does not see, and ABORT TASK of a task that
+ * does not exist (--count of them, alternating, at most 64). Each must be
+ * answered and the session must still work. The suite then checks that
+ * the connection, once closed, is freed like any other.
+ */
+int sc_tmf_nonimm(struct result *res)
+{
+	struct conn *c = open_session(res, NULL);
+	uint32_t i, n = o.count < 64 ? o.count : 64, sent = 0, got = 0;
+	uint32_t itt[64], no_lun = 0, no_task = 0, other = 0;
+	double t, end;
+
+	if (!c)
+		return 0;
+	if (tur(c, res)) {
+		set_out(res, OUT_ERROR, 0);
+		conn_free(c);
+		return 0;
+	}
+	t = now();
+	for (i = 0; i < n && conn_alive(c); i++) {
+		bool abort_task = i % 2;
+		struct pdu p;
+
+		itt[i] = next_itt(c);
+		pdu_init(&p, OP_TMF, FLAG_FINAL | (abort_task ? 1 : 2));
+		put_lun(p.bhs, abort_task ? o.lun : UNMAPPED_LUN);
+		put32(p.bhs + B_ITT, itt[i]);
+		put32(p.bhs + B_TTT, abort_task ? 0x7f000000 + i : RSVD_TAG);
+		put32(p.bhs + B_CMDSN, c->cmdsn);
+		put32(p.bhs + B_EXPSTATSN, c->exp_statsn);
+		/*
+		 * RefCmdSN long past: a task not found with a RefCmdSN still in
+		 * the window would be passed on to the target core instead.
+		 */
+		put32(p.bhs + 32, c->cmdsn - 0x10000);
+		c->cmdsn++;
+		if (pdu_send(c, &p))
+			break;
+		sent++;
+	}
+	end = now() + o.timeout;
+	while (conn_alive(c) && got < sent && now() < end) {
+		struct rpdu *r = conn_next(c, end);
+		const uint8_t *bhs;
+
+		if (!r)
+			break;
+		bhs = r->buf + ISER_HDR_LEN;
+		if ((bhs[0] & OP_MASK) == OP_TMF_RSP) {
+			got++;
+			if (bhs[2] == 2)
+				no_lun++;
+			else if (bhs[2] == 1)
+				no_task++;
+			else
+				other++;
+		} else {
+			note_pdu(res, r);
+		}
+		free(r);
+	}
+	note(res, "%u non-immediate task management requests, %u answered "
+	     "(LUN does not exist %u, task does not exist %u, other %u)",
+	     sent, got, no_lun, no_task, other);
+	if (conn_alive(c) && got < sent) {
+		set_out(res, OUT_WEDGED, t);
+		conn_free(c);
+		return 0;
+	}
+	if (conn_alive(c) && tur(c, res)) {
+		set_out(res, OUT_WEDGED, t);
+		note(res, "TEST UNIT READY failed after them");
+		conn_free(c);
+		return 0;
+	}
+	settle(c, t, res);
+	conn_free(c);
+	return 0;
+}
+
 /* ---- target NOP-In pings -------------------------------------------------- */
 
 /*
