@@ -469,6 +469,28 @@ void iser_cmd_unlist(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
 	spin_unlock_bh(&iconn->cmd_lock);
 }
 
+/*
+ * A Task Management Request with the I bit clear that the iSCSI layer
+ * answers without passing it to the target core (no such LUN, no such
+ * task, function refused) is answered from iscsit_execute_cmd(), which,
+ * unlike the immediate path, never drops the reference taken for the
+ * request's completion (Debian's 6.1 and 6.12 alike). Our release alone
+ * would then never free it: its connection's teardown would wait in
+ * target_wait_for_cmds() for ever, and the portal's login thread with it
+ * once the initiator logs in again. A request the core ran has left
+ * TRANSPORT_NO_STATE. The count is checked so that a core which drops
+ * that reference itself keeps ours as the last one: nothing else can hold
+ * a request the core never ran.
+ */
+static bool iser_tmr_holds_extra_ref(struct iscsit_cmd *icmd)
+{
+	struct se_cmd *se = &icmd->se_cmd;
+
+	return !icmd->immediate_cmd && se->t_state == TRANSPORT_NO_STATE &&
+	       !(READ_ONCE(se->transport_state) & CMD_T_ABORTED) &&
+	       kref_read(&se->cmd_kref) > 1;
+}
+
 /**
  * iser_cmd_put() - release a command whose last work request completed
  * @cmd: the command
@@ -514,6 +536,8 @@ void iser_cmd_put(struct iser_cmd *cmd)
 		transport_generic_free_cmd(se, 0);
 		break;
 	case ISCSI_OP_SCSI_TMFUNC:
+		if (iser_tmr_holds_extra_ref(icmd))
+			target_put_sess_cmd(se);
 		transport_generic_free_cmd(se, 0);
 		break;
 	case ISCSI_OP_REJECT:
