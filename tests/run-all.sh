@@ -183,7 +183,7 @@ fi
 # (d2) The security scenarios of the hostile suite (Documentation/
 # security.rst) also on every other installed kernel, so that a fix that
 # depends on the core's version is seen on each (6.1 and 6.12).
-security_only='^(text-|login-rdmaext|login-trdsl|login-starve|nopin-reply|ffp-snack|scsi-write-final|dataout-during-read|write-reset-other)'
+security_only='^(text-|login-rdmaext|login-trdsl|login-starve|nopin-reply|ffp-snack|scsi-write-final|dataout-during-read|write-reset-other|tmf-nonimm)'
 if stage vm && [[ " $suites " == *" hostile "* && -z ${KVERS:-} ]]; then
 	for k in $build_kvers; do
 		[[ " $vm_kvers " == *" $k "* ]] && continue

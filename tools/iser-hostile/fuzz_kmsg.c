@@ -16,12 +16,13 @@
 
 /*
  * Each pattern must follow a non-word character or start the message, so
- * that "DEBUG:" is no "BUG:".
+ * that "DEBUG:" is no "BUG:". "BUG CACHE (" starts a slab debug report
+ * (poison or redzone overwritten: a write after free or past the end).
  */
 static const char splat_re[] =
 	"(^|[^[:alnum:]_])(BUG:|WARNING:|KASAN|UBSAN|Oops|general protection|"
 	"list_add corruption|list_del corruption|refcount_t:|kernel BUG|"
-	"INFO: task .* blocked|unreferenced object)";
+	"INFO: task .* blocked|unreferenced object|BUG [^[:space:]:]+ \\()";
 
 int fz_splat_compile(regex_t *re)
 {

@@ -800,11 +800,13 @@ static void test_kmsg(void)
 		"kernel BUG at drivers/target/iser/iser_cm.c:42!",
 		"INFO: task kworker/1:2:345 blocked for more than 120 seconds.",
 		"unreferenced object 0xffff888003a1b200 (size 512):",
+		"BUG kmalloc-512 (Tainted: G           OE     ): Poison overwritten",
 	};
 	static const char *const fine[] = {
 		"iser: connection from 10.0.0.1 dropped: bad PDU",
 		"DEBUG: not a bug", "iSCSI Login negotiation failed.",
 		"INFO: task kworker is running", "whoops, a typo",
+		"DEBUG kmalloc-512 (size 512)",
 	};
 	char path[] = "/tmp/fuzz-kmsg-XXXXXX", first[256] = "";
 	struct fz_kmsg k;
