@@ -291,6 +291,7 @@ int main(int argc, char **argv)
 {
 	const struct scenario *sc = NULL;
 	struct result res = { .out = OUT_ERROR };
+	uint64_t wait;
 	bool ok;
 	size_t i;
 	int ch;
@@ -371,8 +372,8 @@ int main(int argc, char **argv)
 		case OPT_KEEP: o.fuzz_keep = true; break;
 		case OPT_CONNS: o.conns_dir = optarg; break;
 		case OPT_CONNS_WAIT:
-			o.conns_secs = unum(optarg, "--conns-wait") > 3600 ? 3600 :
-				       (unsigned int)unum(optarg, "--conns-wait");
+			wait = unum(optarg, "--conns-wait");
+			o.conns_secs = wait > 3600 ? 3600 : (unsigned int)wait;
 			break;
 		case 'v': o.verbose++; break;
 		case OPT_LIST: usage(stdout); return 0;

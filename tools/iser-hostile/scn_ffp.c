@@ -585,18 +585,13 @@ out:
  */
 int sc_tmf_nonimm(struct result *res)
 {
-	struct conn *c = open_session(res, NULL);
+	struct conn *c = open_write_session(res, false);
 	uint32_t i, sent = 0, got = 0;
 	uint32_t by_rsp[4] = {};
 	double t, end;
 
 	if (!c)
 		return 0;
-	if (tur(c, res)) {
-		set_out(res, OUT_ERROR, 0);
-		conn_free(c);
-		return 0;
-	}
 	t = now();
 	for (i = 0; i < o.count && conn_alive(c); i++) {
 		bool abort_task = i % 2;

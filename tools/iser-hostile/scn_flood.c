@@ -145,18 +145,13 @@ int sc_nop_noread(struct result *res)
  */
 int sc_tmf_flood(struct result *res)
 {
-	struct conn *c = open_session(res, NULL);
+	struct conn *c = open_write_session(res, false);
 	uint32_t sent = 0, got = 0, i, by_rsp[4] = {};
 	uint32_t resets = 0, resets_got = 0, reset_itt[64];
 	double t, end;
 
 	if (!c)
 		return 0;
-	if (tur(c, res)) {
-		set_out(res, OUT_ERROR, 0);
-		conn_free(c);
-		return 0;
-	}
 	t = now();
 	for (i = 0; i < o.count && conn_alive(c); i++) {
 		uint8_t fn = i % 50 == 49 ? 5 : i % 10 == 9 ? 2 : 1;
