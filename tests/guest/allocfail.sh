@@ -36,12 +36,15 @@ ENOMEM=0xfffffffffffffff4
 #            and nothing of ours ran to log it
 # iser_post_now does not allocate: its failure is a queue pair that refuses
 # work, which must drop the connection (logged) and leave no mapping.
+# iser_srq_create runs only with use_srq=1, which its row sets: the
+# connection then keeps a receive ring of its own (logged).
 TABLE="
 iser_setup_np refused 0
 iser_device_get logged 0
 iser_conn_alloc logged 0
 iser_buf_alloc logged 0 2 40
 iser_create_qp logged 0
+iser_srq_create logged 0
 iser_ffp_alloc logged 0
 iser_rx_ring_alloc logged 0
 iser_tx_slots_alloc logged 0
@@ -157,9 +160,11 @@ fail_one() {
 		portal_round "$skip" || return 1
 		what="enable_iser refused"
 	else
+		[[ $fn == iser_srq_create ]] && echo 1 >/sys/module/iser_target/parameters/use_srq
 		inject "$fn" "$skip" 100 1 || return 1
 		what=$(workload)
 		inject_clear
+		echo 0 >/sys/module/iser_target/parameters/use_srq
 	fi
 	f1=$(forced)
 	l1=$(ours_logged)

@@ -4,7 +4,8 @@
 # LUN through iser_target, the stock ib_isert, iSCSI over TCP and
 # tcm_loop (LIO with no network: the ceiling), alternating transports
 # round after round; "nostats" is iser_target loaded with stats=0, to
-# show what its statistics cost. Writes one JSON line per measurement to
+# show what its statistics cost, and "srq" with use_srq=1, its shared
+# receive queue. Writes one JSON line per measurement to
 # $ISER_OUT/bench.jsonl for tools/dev/bench.sh to summarise. Checks only that
 # every figure was produced, never a speed.
 #
@@ -88,15 +89,22 @@ DISK=
 up() {
 	DISK=
 	case $1 in
-	ours | nostats)
+	ours | nostats | srq)
 		install -m 0644 "$ISER_REPO/packaging/modprobe.d/iser-target.conf" /etc/modprobe.d/
-		local stats=Y
-		if [[ $1 == nostats ]]; then
+		local stats=Y srq=N
+		case $1 in
+		nostats)
 			echo "options iser_target stats=0" >/etc/modprobe.d/iser-bench.conf
 			stats=N
-		fi
+			;;
+		srq)
+			echo "options iser_target use_srq=1" >/etc/modprobe.d/iser-bench.conf
+			srq=Y
+			;;
+		esac
 		iser_on && mod_loaded iser_target && ! mod_loaded ib_isert || return 1
-		[[ $(cat /sys/module/iser_target/parameters/stats) == "$stats" ]] || return 1
+		[[ $(cat /sys/module/iser_target/parameters/stats) == "$stats" &&
+			$(cat /sys/module/iser_target/parameters/use_srq) == "$srq" ]] || return 1
 		discover "$PORTAL" >/dev/null && login "$T" "$PORTAL" >/dev/null || return 1
 		;;
 	stock)
@@ -140,7 +148,7 @@ lsscsi_loop() {
 
 down() {
 	case $1 in
-	ours | nostats | stock)
+	ours | nostats | srq | stock)
 		iscsiadm -m node -T "$T" -p "$PORTAL" -u >/dev/null 2>&1
 		iser_off
 		rm -f /etc/modprobe.d/iser-bench.conf
@@ -232,70 +240,16 @@ profile() {
 }
 
 # Kernel memory one idle connection costs, target and initiator side
-# together (same kernel): kernel memory in use with SESSIONS idle sessions
-# logged in, minus before, divided by SESSIONS; also how much of it is slab and
-# how much vmalloc (rxe's queues, both sides). The sessions log in and out
-# once before the measured login: the CQ pools (both sides') keep the CQs
-# they grew, so without that the transport measured second would find the
-# first one's CQs and look cheaper than it is.
+# together (same kernel; tests/guest/bench-mem.sh measures the target's
+# alone): mem_per_idle_conn over SESSIONS sessions, as all, slab and
+# vmalloc (rxe's queues, both sides).
 mem_per_conn() {
-	local tr=$1 before=() after=() i
-	case $tr in ours | stock) ;; *) return 0 ;; esac
-	# One node record per interface, made directly: a SendTargets
-	# discovery through 16 interfaces made ib_isert refuse a Text PDU and
-	# iscsiadm crash, leaving a discovery session behind. The portal
-	# group tag must be given, or every record lands in the same file.
-	for i in $(seq "$SESSIONS"); do
-		iscsiadm -m node -T "$T" -p "$PORTAL,1" -I "iser$i" -o new >/dev/null ||
-			return 1
-	done
-	if mem_logins; then
-		sync
-		echo 3 >/proc/sys/vm/drop_caches
-		read -ra before <<<"$(mem_now)"
-		if mem_logins keep; then
-			sleep 2
-			read -ra after <<<"$(mem_now)"
-			mem_logouts
-		fi
-	fi
-	for i in $(seq "$SESSIONS"); do
-		iscsiadm -m node -T "$T" -p "$PORTAL" -I "iser$i" -o delete >/dev/null 2>&1
-	done
-	((${#after[@]} == 3)) || return 1
+	local tr=$1 m=()
+	case $tr in ours | srq | stock) ;; *) return 0 ;; esac
+	read -ra m <<<"$(mem_per_idle_conn "$T" "$SESSIONS")"
+	((${#m[@]} == 3)) || return 1
 	printf '{"transport": "%s", "workload": "mem-per-idle-conn", "kib": %d, "slab_kib": %d, "vmalloc_kib": %d}\n' \
-		"$tr" "$(((after[0] - before[0]) / SESSIONS))" \
-		"$(((after[1] - before[1]) / SESSIONS))" "$(((after[2] - before[2]) / SESSIONS))" >>"$OUT"
-}
-
-# mem_logins [keep]: log the SESSIONS sessions in; without "keep", or if
-# one fails, log them all out again (mem_logouts).
-mem_logins() {
-	local i
-	for i in $(seq "$SESSIONS"); do
-		timeout 60 iscsiadm -m node -T "$T" -p "$PORTAL" -I "iser$i" --login >/dev/null ||
-			{ mem_logouts; return 1; }
-	done
-	[[ ${1:-} == keep ]] || mem_logouts
-}
-
-# mem_logouts: whatever happened, none of these sessions stays (the next
-# transport must find the module unused), and their connections are gone.
-mem_logouts() {
-	local i
-	for i in $(seq "$SESSIONS"); do
-		iscsiadm -m node -T "$T" -p "$PORTAL" -I "iser$i" -u >/dev/null 2>&1
-	done
-	sleep 3
-}
-
-# mem_now: kernel memory in use (total less free, buffers, page cache and
-# user processes' anonymous memory, which iscsiadm and iscsid would add),
-# slab and vmalloc, in kB.
-mem_now() {
-	local m
-	read -ra m <<<"$(meminfo MemTotal MemFree Buffers Cached AnonPages Slab VmallocUsed)"
-	echo "$((m[0] - m[1] - m[2] - m[3] - m[4])) ${m[5]} ${m[6]}"
+		"$tr" "${m[0]}" "${m[1]}" "${m[2]}" >>"$OUT"
 }
 
 bench_round() {

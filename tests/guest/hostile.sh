@@ -19,6 +19,9 @@
 #                             outside rxe's queue memory (default 64)
 #   ISER_HOSTILE_REPEAT=N     run each scenario N times, to catch races
 #                             (default 1)
+#   ISER_TARGET_OPTS="use_srq=1"  module parameters (lib.sh); with use_srq=1
+#                             the lines of tests/hostile/scenarios-srq.tsv
+#                             replace those of the same name
 #   ISER_HOSTILE_IMPL=stock   run them against the kernel's ib_isert instead
 #                             (to tell whether a bug is also the stock one's)
 #   ISER_FUZZ_SECS=N          instead of the table, the fuzzer
@@ -48,6 +51,9 @@ T=iqn.2026-11.org.example:hostile
 TOOL_IQN=iqn.2026-11.org.example:hostile-initiator
 HOSTILE=$ISER_REPO/tools/iser-hostile/iser-hostile
 TABLE=$ISER_REPO/tests/hostile/scenarios.tsv
+# With ISER_TARGET_OPTS="use_srq=1": lines of this table replace the
+# main table's lines of the same name (what a receive holds differs).
+SRQ_TABLE=$ISER_REPO/tests/hostile/scenarios-srq.tsv
 ONLY=${ISER_HOSTILE_ONLY:-}
 MEM_BOUND_KIB=${ISER_HOSTILE_MEM_KIB:-64}
 REPEAT=${ISER_HOSTILE_REPEAT:-1}
@@ -512,10 +518,20 @@ judge_after() {
 }
 
 run_table() {
-	local name expect pattern args n=0 r t0=$SECONDS
+	local name expect pattern args n=0 r t0=$SECONDS line
+	local -A srq=()
+	if [[ " ${ISER_TARGET_OPTS:-} " == *" use_srq=1 "* ]]; then
+		while IFS= read -r line; do
+			[[ -z $line || $line == \#* ]] || srq[${line%%$'\t'*}]=$line
+		done <"$SRQ_TABLE"
+	fi
 	while IFS=$'\t' read -r name expect pattern args; do
 		[[ -z $name || $name == \#* ]] && continue
 		[[ -n $ONLY && ! $name =~ $ONLY ]] && continue
+		if [[ -n ${srq[$name]:-} ]]; then
+			IFS=$'\t' read -r name expect pattern args <<<"${srq[$name]}"
+			tap_diag "$name: as for use_srq=1 in ${SRQ_TABLE#"$ISER_REPO"/}"
+		fi
 		n=$((n + 1))
 		if ((REPEAT == 1)); then
 			run_scenario "$name" "$expect" "$pattern" "$args"

@@ -3,7 +3,8 @@
 # Data integrity through iser_target: the fio crc32c matrix (block sizes
 # 512 B to the largest I/O, queue depth 1 and 128), two targets with two
 # LUNs each served to four sessions verifying at once, and 50 login /
-# logout cycles that must leave the module's slab caches where they were.
+# logout cycles that must leave the module's slab caches where they were;
+# then the same on a session that uses the shared receive queue.
 # shellcheck source-path=SCRIPTDIR
 set -u
 ISER_IMPL=ours
@@ -159,6 +160,44 @@ login_cycles() {
 	[[ $(iser_slabs) == "$BASE" ]]
 }
 
+# use_srq=1 (it applies to new connections): a session to T2 takes its
+# receives from rxe0's shared receive queue, verifies 4 KiB and 1 MiB
+# writes from queue depth 128 (more PDUs than the session's window, from
+# one pool), and 20 login/logout cycles leave the module's caches as
+# they were. The parameter goes back to what it was.
+SRQ_WAS=
+srq_session() {
+	local dbg=/sys/kernel/debug/iser_target c d i base rc=0
+	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+	SRQ_WAS=$(cat /sys/module/iser_target/parameters/use_srq)
+	echo 1 >/sys/module/iser_target/parameters/use_srq || return 1
+	login "$T2" "$PORTAL" >/dev/null && wait_disks "$T2" 2 || return 1
+	d=$(disk_of "$T2" iser 0)
+	c=$(grep -l "^target $T2\$" "$dbg"/connections/*/stats | head -n 1)
+	echo "disk $d, $(grep -h -E '^(shared_rx|rx_posted|rx_pages)' "$c" | xargs)," \
+		"device: $(grep -h srq_buffers "$dbg"/devices/rxe0/stats)"
+	[[ -n $d ]] && grep -qx 'shared_rx 1' "$c" && grep -qx 'rx_posted 0' "$c" &&
+		! grep -qx 'srq_buffers 0' "$dbg"/devices/rxe0/stats || rc=1
+	((rc == 0)) && verify "$d" 4k 128 8 && verify "$d" 1m 128 32 || rc=1
+	logout "$T2" "$PORTAL" >/dev/null || rc=1
+	# The shared queue's buffers stay with the device: count from here.
+	conns_are 0 || rc=1
+	base=$(iser_slabs)
+	for i in $(seq 20); do
+		((rc == 0)) || break
+		login "$T2" "$PORTAL" >/dev/null && logout "$T2" "$PORTAL" >/dev/null || {
+			echo "cycle $i failed"
+			rc=1
+		}
+	done
+	((rc == 0)) && ! slabs_settle "$base" && {
+		echo "caches before: $base, after: $(iser_slabs)"
+		rc=1
+	}
+	echo "$SRQ_WAS" >/sys/module/iser_target/parameters/use_srq
+	return "$rc"
+}
+
 no_conn_left() {
 	echo "$(iser_slabs)"
 	[[ $(slab_objs iser_conn) == 0 ]]
@@ -201,6 +240,8 @@ step four "4 sessions over 2 targets x 2 interfaces" four_sessions
 check "4 sessions verify concurrently" concurrent_verify
 step logout "all sessions logged out" logout_quiet
 check "50 login/logout cycles leave the slab caches as they were" login_cycles
+check "use_srq=1: a new session uses the shared receive queue, verifies, and 20 login/logout cycles leave the caches as they were" \
+	srq_session
 check "no connection left after logout" no_conn_left
 check "iser_target cannot be unloaded while portals use it" unload_refused_in_use
 undo iscsid "iscsid stopped" initiator_stop

@@ -167,6 +167,12 @@ select_transport() {
 		fi
 		install -m 0644 "$ISER_REPO/packaging/modprobe.d/iser-target.conf" /etc/modprobe.d/ ||
 			return 1
+		# ISER_TARGET_OPTS="use_srq=1 ...": the suite runs with those
+		# module parameters.
+		if [[ -n ${ISER_TARGET_OPTS:-} ]]; then
+			echo "options iser_target $ISER_TARGET_OPTS" >/etc/modprobe.d/iser-target-opts.conf ||
+				return 1
+		fi
 		;;
 	*)
 		echo "ISER_IMPL must be 'stock' or 'ours', not '$ISER_IMPL'"

@@ -140,6 +140,80 @@ meminfo() {
 		}' /proc/meminfo
 }
 
+# mem_now: kernel memory in use (total less free, buffers, page cache and
+# user processes' anonymous memory, which iscsiadm and iscsid would add),
+# slab and vmalloc, in kB, after dropping clean caches. Free pages waiting
+# in the per-CPU lists (/proc/zoneinfo's pageset counts) count as free:
+# MemFree leaves them out, and their number moved by megabytes between
+# two readings, more than an idle connection costs.
+mem_now() {
+	local m pcp
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	read -ra m <<<"$(meminfo MemTotal MemFree Buffers Cached AnonPages Slab VmallocUsed)"
+	pcp=$(awk -v kb="$(($(getconf PAGESIZE) / 1024))" '$1 == "count:" { n += $2 }
+		END { print n * kb }' /proc/zoneinfo)
+	echo "$((m[0] - m[1] - pcp - m[2] - m[3] - m[4])) ${m[5]} ${m[6]}"
+}
+
+# mem_per_idle_conn IQN N: kernel memory one idle iSER connection to IQN
+# costs where the target runs (tgt: with one guest that is target and
+# initiator together, with two the target alone), as "KIB SLAB_KIB
+# VMALLOC_KIB": in use with N idle sessions logged in, one per open-iscsi
+# interface iser1..N (iface_new), less before, divided by N. The sessions
+# log in and out once first: the CQ pools keep the CQs they grew, so
+# without that the transport measured second would find the first one's
+# CQs and look cheaper than it is. Also leaves /tmp/slabinfo.before and
+# .after, the target's slab caches around the measured login.
+mem_per_idle_conn() {
+	local t=$1 n=$2 before=() after=() i rc=1
+	# One node record per interface, made directly: a SendTargets
+	# discovery through 16 interfaces made ib_isert refuse a Text PDU and
+	# iscsiadm crash, leaving a discovery session behind. The portal
+	# group tag must be given, or every record lands in the same file.
+	for i in $(seq "$n"); do
+		iscsiadm -m node -T "$t" -p "$PORTAL,1" -I "iser$i" -o new >/dev/null || return 1
+	done
+	if mem_logins "$t" "$n"; then
+		read -ra before <<<"$(tgt mem_now)"
+		tgt cat /proc/slabinfo >/tmp/slabinfo.before
+		if mem_logins "$t" "$n" keep; then
+			sleep 2
+			read -ra after <<<"$(tgt mem_now)"
+			tgt cat /proc/slabinfo >/tmp/slabinfo.after
+			mem_logouts "$t" "$n"
+			rc=0
+		fi
+	fi
+	for i in $(seq "$n"); do
+		iscsiadm -m node -T "$t" -p "$PORTAL" -I "iser$i" -o delete >/dev/null 2>&1
+	done
+	((rc == 0 && ${#before[@]} == 3 && ${#after[@]} == 3)) || return 1
+	echo "$(((after[0] - before[0]) / n)) $(((after[1] - before[1]) / n)) $(((after[2] - before[2]) / n))"
+}
+
+# mem_logins IQN N [keep]: log the N sessions in; without "keep", or if one
+# fails, log them all out again (mem_logouts).
+mem_logins() {
+	local i
+	for i in $(seq "$2"); do
+		timeout 60 iscsiadm -m node -T "$1" -p "$PORTAL" -I "iser$i" --login >/dev/null ||
+			{ mem_logouts "$1" "$2"; return 1; }
+	done
+	[[ ${3:-} == keep ]] || mem_logouts "$1" "$2"
+}
+
+# mem_logouts IQN N: whatever happened, none of these sessions stays (the
+# next transport must find the module unused), and their connections are
+# gone.
+mem_logouts() {
+	local i
+	for i in $(seq "$2"); do
+		iscsiadm -m node -T "$1" -p "$PORTAL" -I "iser$i" -u >/dev/null 2>&1
+	done
+	sleep 3
+}
+
 # slab_shrink CACHE: empty its per-CPU slabs and KASAN quarantine, if any.
 slab_shrink() {
 	[[ -w /sys/kernel/slab/$1/shrink ]] && echo 1 >"/sys/kernel/slab/$1/shrink"

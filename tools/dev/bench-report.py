@@ -5,8 +5,11 @@
 Reads bench.jsonl and the raw fio JSON reports the guest wrote, prints a
 table of medians (with min and max) per workload and transport and the
 ratios ours/ib_isert, ours/tcm_loop and, when "nostats" ran (iser_target
-loaded with stats=0), ours/nostats: what the statistics cost. Writes the
-same as JSON.
+loaded with stats=0), ours/nostats: what the statistics cost, and when
+"srq" ran (use_srq=1), srq/ours: what the shared receive queue changes. Writes the
+same as JSON. With a second directory (tests/guest/bench-mem.sh's), also
+the target's own kernel memory per idle connection, per queue depth, and
+its ratio ours/ib_isert.
 Exit status 1 if any expected figure is missing.
 """
 
@@ -16,7 +19,8 @@ import statistics
 import sys
 
 NAMES = {"ours": "iser_target", "stock": "ib_isert", "tcp": "iSCSI/TCP",
-         "loop": "tcm_loop", "nostats": "iser_target stats=0"}
+         "loop": "tcm_loop", "nostats": "iser_target stats=0",
+         "srq": "iser_target use_srq=1"}
 
 
 def load(outdir):
@@ -42,6 +46,20 @@ def load(outdir):
                                   if ios else None),
                 "ios": ios})
     return runs, mem
+
+
+def load_target_mem(memdir):
+    """{cmdsn_depth: {transport: {kib, slab_kib, vmalloc_kib, top_slabs}}}
+    from bench-mem.sh's bench.jsonl."""
+    tmem = {}
+    with open(os.path.join(memdir, "bench.jsonl")) as f:
+        for line in f:
+            rec = json.loads(line)
+            if rec.get("workload") != "target-mem-per-idle-conn":
+                continue
+            tmem.setdefault(str(rec["cmdsn_depth"]), {})[rec["transport"]] = {
+                k: rec.get(k) for k in ("kib", "slab_kib", "vmalloc_kib", "top_slabs")}
+    return tmem
 
 
 def unit_key(workload):
@@ -73,7 +91,8 @@ def stats(values):
             "max": max(values), "n": len(values)}
 
 
-def write_markdown(path, workloads, transports, summary, ratios, mem, memr):
+def write_markdown(path, workloads, transports, summary, ratios, mem, memr,
+                   tmem, tmemr):
     """The same table in Markdown, as the README's Performance section
     shows it."""
     units = {"lat_us": "latency us", "mib_s": "MiB/s", "iops": "IOPS"}
@@ -95,13 +114,22 @@ def write_markdown(path, workloads, transports, summary, ratios, mem, memr):
                     "; ".join(f"{NAMES.get(t, t)} {v['kib']}, {v['slab_kib']}, "
                               f"{v['vmalloc_kib']}" for t, v in mem.items()) +
                     (f"; ours/ib_isert {memr:.2f}" if memr is not None else "") + ".\n")
+        for depth, per in tmem.items():
+            f.write(f"\nKernel memory per idle connection, target alone (two guests, "
+                    f"CmdSN window {depth}; KiB: all, slab, vmalloc): " +
+                    "; ".join(f"{NAMES.get(t, t)} {v['kib']}, {v['slab_kib']}, "
+                              f"{v['vmalloc_kib']}" for t, v in per.items()) +
+                    "".join(f"; {k} {r:.2f}" for k, r in tmemr[depth].items()
+                            if r is not None) + ".\n")
 
 
 def main():
     outdir, jsonout = sys.argv[1], sys.argv[2]
     transports = sys.argv[3].split()
     rounds = int(sys.argv[4])
+    memdir = sys.argv[5] if len(sys.argv) > 5 else None
     runs, mem = load(outdir)
+    tmem = load_target_mem(memdir) if memdir else {}
     workloads = []
     for r in runs:
         if r["workload"] not in workloads:
@@ -131,19 +159,31 @@ def main():
             ratios[wl][key] = {
                 "ours/ib_isert": ratio(med(wl, "ours", key), med(wl, "stock", key)),
                 "ours/tcm_loop": ratio(med(wl, "ours", key), med(wl, "loop", key)),
-                "ours/nostats": ratio(med(wl, "ours", key), med(wl, "nostats", key))}
+                "ours/nostats": ratio(med(wl, "ours", key), med(wl, "nostats", key)),
+                "srq/ours": ratio(med(wl, "srq", key), med(wl, "ours", key))}
     memr = ratio(mem.get("ours", {}).get("kib"), mem.get("stock", {}).get("kib"))
-    for tr in ("ours", "stock"):
+    for tr in ("ours", "stock", "srq"):
         if tr in transports and tr not in mem:
             missing.append(f"memory per idle connection/{tr}")
+    tmemr = {d: {f"{tr}/ib_isert": ratio(per.get(tr, {}).get("kib"),
+                                         per.get("stock", {}).get("kib"))
+                 for tr in ("ours", "srq")}
+             for d, per in tmem.items()}
+    if memdir:
+        if not tmem:
+            missing.append("target-only memory per idle connection")
+        for d, per in tmem.items():
+            missing += [f"target-only memory per idle connection/{tr}/depth {d}"
+                        for tr in ("ours", "srq", "stock") if tr not in per]
 
     head = f"{'workload':<22}" + "".join(f"{NAMES.get(t, t):>24}" for t in transports) \
         + f"{'ours/isert':>11}{'ours/loop':>10}{'cpu ratio':>10}" \
-        + (f"{'stats cost':>11}" if "nostats" in transports else "")
+        + (f"{'stats cost':>11}" if "nostats" in transports else "") \
+        + (f"{'srq/ours':>9}" if "srq" in transports else "")
     print("median [min-max] per transport: latency in us for QD1, MiB/s for "
           "sequential, IOPS otherwise; "
           "ratios of medians (cpu: us per I/O, ours/ib_isert; stats cost: "
-          "ours/nostats of the same figure)")
+          "ours/nostats of the same figure; srq/ours: with use_srq=1 over without)")
     print(head)
     for wl in workloads:
         key = unit_key(wl)
@@ -153,23 +193,36 @@ def main():
         rl = ratios[wl][key]["ours/tcm_loop"]
         rc = ratios[wl]["cpu_us_per_io"]["ours/ib_isert"]
         rs = ratios[wl][key]["ours/nostats"]
+        rq = ratios[wl][key]["srq/ours"]
         print(f"{wl:<22}{cells}"
               f"{fmt_ratio(ri):>11}{fmt_ratio(rl):>10}{fmt_ratio(rc):>10}"
-              + (f"{fmt_ratio(rs):>11}" if "nostats" in transports else ""))
+              + (f"{fmt_ratio(rs):>11}" if "nostats" in transports else "")
+              + (f"{fmt_ratio(rq):>9}" if "srq" in transports else ""))
     for t, v in mem.items():
         print(f"kernel memory per idle connection, target and initiator "
               f"({NAMES.get(t, t)}): {v['kib']} KiB, of which slab "
               f"{v['slab_kib']} KiB and vmalloc (rxe queues) {v['vmalloc_kib']} KiB")
     if memr is not None:
         print(f"memory per idle connection ours/ib_isert: {memr:.2f}")
+    for d, per in tmem.items():
+        for t, v in per.items():
+            print(f"kernel memory per idle connection, target alone, CmdSN window "
+                  f"{d} ({NAMES.get(t, t)}): {v['kib']} KiB, of which slab "
+                  f"{v['slab_kib']} KiB and vmalloc {v['vmalloc_kib']} KiB; "
+                  f"grew most: {v['top_slabs']}")
+        for k, r in tmemr[d].items():
+            if r is not None:
+                print(f"target memory per idle connection {k}, depth {d}: {r:.2f}")
 
     write_markdown(os.path.splitext(jsonout)[0] + ".md", workloads, transports,
-                   summary, ratios, mem, memr)
+                   summary, ratios, mem, memr, tmem, tmemr)
     with open(jsonout, "w") as f:
         json.dump({"transports": transports, "rounds": rounds,
                    "summary": summary, "ratios": ratios,
                    "mem_per_idle_conn_kib": mem,
-                   "mem_ratio_ours_isert": memr, "runs": runs}, f, indent=1)
+                   "mem_ratio_ours_isert": memr,
+                   "target_mem_per_idle_conn_kib": tmem,
+                   "target_mem_ratio_ours_isert": tmemr, "runs": runs}, f, indent=1)
     if missing:
         print("missing figures: " + "; ".join(missing), file=sys.stderr)
         return 1

@@ -64,6 +64,8 @@
  */
 #define ISER_SQ_OUTSIDE		2
 #define ISER_MAX_KEEPALIVE_SECS	3600
+#define ISER_MIN_SRQ_SIZE	64
+#define ISER_MAX_SRQ_SIZE	16384
 
 /**
  * enum iser_stat - per-connection counters; names in iser_stats.c
@@ -161,6 +163,8 @@ extern unsigned int iser_max_io_bytes;
 extern unsigned int iser_queue_depth;
 extern unsigned int iser_login_stall_ms;
 extern unsigned int iser_keepalive_secs;
+extern bool iser_use_srq;
+extern unsigned int iser_srq_size;
 extern struct workqueue_struct *iser_wq;
 /* Named caches, so that /proc/slabinfo shows what connections hold. */
 extern struct kmem_cache *iser_conn_cache;
@@ -183,6 +187,15 @@ extern struct kmem_cache *iser_tx_cache;
  * @sie_capable: the device can invalidate remote keys on receive
  * @retired: counters of the connections already freed
  * @debugfs: the device's statistics directory, from the first connection
+ * @srq: shared receive queue, made for the first connection that asked
+ *	for one (use_srq) and kept until the device goes; set once, under
+ *	iser_dev_lock, read with smp_load_acquire()
+ * @srq_bufs: its receive buffers, each always posted but while its
+ *	completion runs
+ * @srq_count: buffers in @srq_bufs
+ * @srq_pages: data pages of each
+ * @srq_unsupported: the device cannot have @srq; not tried again (under
+ *	iser_dev_lock)
  */
 struct iser_device {
 	struct ib_device *ib_dev;
@@ -195,6 +208,11 @@ struct iser_device {
 	bool sie_capable;
 	struct iser_stats retired;
 	struct dentry *debugfs;
+	struct ib_srq *srq;
+	struct iser_buf *srq_bufs;
+	u32 srq_count;
+	u32 srq_pages;
+	bool srq_unsupported;
 };
 
 /**
@@ -286,6 +304,10 @@ struct iser_np;
  *	once the full feature phase is set up (set once)
  * @login_start: when the login thread took the connection
  * @login_asked: when the last non-final login response was posted
+ * @login_armed: with @srq, a login request may come (what posting
+ *	@login_rx means without one); under @lock
+ * @srq: the device's shared receive queue this connection's queue pair
+ *	takes its receives from, or NULL for a receive ring of its own
  * @rx: receive ring of the full feature phase
  * @rx_count: descriptors in @rx
  * @rx_pages: data pages per descriptor
@@ -361,6 +383,8 @@ struct iser_conn {
 	bool login_final;
 	unsigned long login_start;
 	unsigned long login_asked;
+	bool login_armed;
+	struct ib_srq *srq;
 
 	struct iser_buf *rx;
 	u32 rx_count;
@@ -552,7 +576,14 @@ void iser_rx_ring_free(struct iser_conn *conn);
 int iser_tx_slots_alloc(struct iser_conn *conn, u32 count);
 void iser_tx_slots_free(struct iser_conn *conn);
 
+/* iser_srq.c */
+int iser_srq_create(struct iser_device *dev);
+void iser_srq_destroy(struct iser_device *dev);
+int iser_srq_post(struct iser_device *dev, struct iser_buf *buf);
+
 /* iser_login.c */
+void iser_login_srq_recv(struct iser_conn *conn, struct iser_buf *buf,
+			 u32 len);
 int iser_get_login_rx(struct iscsit_conn *iconn, struct iscsi_login *login);
 int iser_put_login_tx(struct iscsit_conn *iconn, struct iscsi_login *login,
 		      u32 length);
@@ -562,6 +593,7 @@ void iser_get_rx_pdu(struct iscsit_conn *iconn);
 /* iser_rx.c */
 int iser_post_recv(struct iser_conn *conn, struct iser_buf *buf);
 int iser_post_rx_ring(struct iser_conn *conn);
+void iser_srq_recv_done(struct ib_cq *cq, struct ib_wc *wc);
 void iser_spare_fill(struct iser_conn *conn);
 void iser_text_sent(struct iser_conn *conn, struct iscsit_cmd *icmd, bool more);
 void iser_text_send_done(struct iser_conn *conn, struct iscsit_cmd *icmd);

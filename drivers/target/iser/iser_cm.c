@@ -378,16 +378,27 @@ static __iser_fault_point int iser_create_qp(struct iser_conn *conn)
 	struct ib_device_attr *a = &ibd->attrs;
 	struct ib_qp_init_attr qa = {};
 	u32 qd = READ_ONCE(iser_queue_depth);
+	struct ib_srq *srq = NULL;
 	u32 sq, rq, max_sge;
 	int ret;
 
+	if (READ_ONCE(iser_use_srq))
+		/* Pairs with iser_srq_create(): its count and pages are set. */
+		srq = smp_load_acquire(&conn->dev->srq);
 	max_sge = min_t(u32, a->max_send_sge, ISER_MAX_SEND_SGE);
-	rq = iser_rx_ring_size(qd) + 1;
 	sq = iser_sq_size(qd, iser_max_io_bytes, max_sge, PAGE_SIZE,
 			  a->max_qp_wr) + ISER_SQ_CTRL_RESERVE + ISER_SQ_OUTSIDE;
 	sq = min_t(u32, sq, a->max_qp_wr);
-	rq = min_t(u32, rq, a->max_qp_wr);
-	/* Flushed work requests complete even when unsignaled. */
+	/*
+	 * Flushed work requests complete even when unsignaled. With a shared
+	 * receive queue nothing bounds what one peer's sends consume of it
+	 * but its size, and an overflow would fail every queue pair on the
+	 * pooled CQ: room for all of it.
+	 */
+	if (srq)
+		rq = conn->dev->srq_count;
+	else
+		rq = min_t(u32, iser_rx_ring_size(qd) + 1, a->max_qp_wr);
 	conn->cq_size = min_t(u32, sq + 3 * qd + rq, a->max_cqe);
 
 	conn->cq = ib_cq_pool_get(ibd, conn->cq_size, -1, IB_POLL_WORKQUEUE);
@@ -402,9 +413,12 @@ static __iser_fault_point int iser_create_qp(struct iser_conn *conn)
 	qa.send_cq = conn->cq;
 	qa.recv_cq = conn->cq;
 	qa.cap.max_send_wr = sq;
-	qa.cap.max_recv_wr = rq;
 	qa.cap.max_send_sge = max_sge;
-	qa.cap.max_recv_sge = min_t(u32, a->max_recv_sge, ISER_RX_MAX_SGE);
+	qa.srq = srq;
+	if (!srq) {
+		qa.cap.max_recv_wr = rq;
+		qa.cap.max_recv_sge = min_t(u32, a->max_recv_sge, ISER_RX_MAX_SGE);
+	}
 	qa.cap.max_rdma_ctxs = qd;
 	qa.sq_sig_type = IB_SIGNAL_REQ_WR;
 	qa.qp_type = IB_QPT_RC;
@@ -417,8 +431,11 @@ static __iser_fault_point int iser_create_qp(struct iser_conn *conn)
 		return ret;
 	}
 	conn->qp = conn->cm_id->qp;
-	conn->max_rx_pages = qa.cap.max_recv_sge - 1;
-	conn->rq_size = qa.cap.max_recv_wr;
+	conn->srq = srq;
+	conn->max_rx_pages = srq ? conn->dev->srq_pages : qa.cap.max_recv_sge - 1;
+	conn->rq_size = srq ? 0 : qa.cap.max_recv_wr;
+	if (srq)
+		conn->rx_pages = conn->dev->srq_pages;
 	conn->sq_ctrl = ISER_SQ_CTRL_RESERVE;
 	conn->sq_avail = (int)qa.cap.max_send_wr - ISER_SQ_CTRL_RESERVE -
 			 ISER_SQ_OUTSIDE;

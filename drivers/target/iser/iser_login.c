@@ -17,38 +17,40 @@ static void iser_login_recv_done(struct ib_cq *cq, struct ib_wc *wc);
 static void iser_login_send_done(struct ib_cq *cq, struct ib_wc *wc);
 
 /**
- * iser_post_login_recv() - post the buffer for the next login request
+ * iser_post_login_recv() - let the next login request come
  * @conn: the connection
+ *
+ * Posts @login_rx, or with a shared receive queue marks the connection
+ * ready for one request from it (iser_login_srq_recv()).
  *
  * Return: 0 or the error of ib_post_recv().
  */
 int iser_post_login_recv(struct iser_conn *conn)
 {
+	unsigned long flags;
+
+	if (conn->srq) {
+		spin_lock_irqsave(&conn->lock, flags);
+		conn->login_armed = true;
+		spin_unlock_irqrestore(&conn->lock, flags);
+		return 0;
+	}
 	conn->login_rx.cqe.done = iser_login_recv_done;
 	return iser_post_recv(conn, &conn->login_rx);
 }
 
-static void iser_login_recv_done(struct ib_cq *cq, struct ib_wc *wc)
+/* A login request of @len bytes is in @login_rx, synced for the CPU. */
+static void iser_login_received(struct iser_conn *conn, u32 len)
 {
-	struct iser_conn *conn = wc->qp->qp_context;
 	struct iser_buf *buf = &conn->login_rx;
 	struct iser_pdu_info info;
 	enum iser_reason why;
 	unsigned long flags;
 	bool run_work = false, first;
-	unsigned int i;
 
-	if (unlikely(wc->status != IB_WC_SUCCESS)) {
-		iser_wc_failed(conn, wc, ISER_WR_LOGIN_RECV);
-		return;
-	}
 	iser_stat_inc(conn, ISER_S_PDU_LOGIN);
-	iser_stat_add(conn, ISER_S_BYTES_IN, wc->byte_len);
-	for (i = 0; i < buf->nsegs; i++)
-		ib_dma_sync_single_for_cpu(conn->dev->ib_dev, buf->sge[i].addr,
-					   buf->segs[i].len, DMA_FROM_DEVICE);
-
-	why = iser_parse_pdu(buf->segs[0].addr, buf->segs[0].len, wc->byte_len,
+	iser_stat_add(conn, ISER_S_BYTES_IN, len);
+	why = iser_parse_pdu(buf->segs[0].addr, buf->segs[0].len, len,
 			     ISER_LOGIN_MAX_DATA, &info);
 	if (why || info.iscsi_opcode != ISCSI_OP_LOGIN) {
 		const char *what = why ? iser_reason_str(why) :
@@ -62,7 +64,7 @@ static void iser_login_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	}
 
 	spin_lock_irqsave(&conn->lock, flags);
-	conn->login_len = wc->byte_len;
+	conn->login_len = len;
 	conn->login_ready = true;
 	first = conn->state < ISER_CONN_PENDING;
 	if (conn->state == ISER_CONN_LOGIN && conn->login_more) {
@@ -77,6 +79,70 @@ static void iser_login_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 		schedule_delayed_work(&conn->iconn->login_work, 0);
 	else
 		wake_up_all(&conn->state_wq);
+}
+
+static void iser_login_recv_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct iser_conn *conn = wc->qp->qp_context;
+	struct iser_buf *buf = &conn->login_rx;
+	unsigned int i;
+
+	if (unlikely(wc->status != IB_WC_SUCCESS)) {
+		iser_wc_failed(conn, wc, ISER_WR_LOGIN_RECV);
+		return;
+	}
+	for (i = 0; i < buf->nsegs; i++)
+		ib_dma_sync_single_for_cpu(conn->dev->ib_dev, buf->sge[i].addr,
+					   buf->segs[i].len, DMA_FROM_DEVICE);
+	iser_login_received(conn, wc->byte_len);
+}
+
+/**
+ * iser_login_srq_recv() - a PDU from the shared receive queue before the
+ *	full feature phase
+ * @conn: the connection it came on
+ * @buf: the shared buffer, synced for the CPU; the caller reposts it
+ * @len: bytes received
+ *
+ * Copied into @login_rx, as if it had been posted, when a login request
+ * may come (iser_post_login_recv()); anything else, such as a PDU sent
+ * before the last login response, fails the connection, which without a
+ * shared queue would find no buffer posted.
+ */
+void iser_login_srq_recv(struct iser_conn *conn, struct iser_buf *buf, u32 len)
+{
+	struct iser_buf *lrx = &conn->login_rx;
+	enum iser_conn_state state;
+	unsigned long flags;
+	bool armed;
+	u32 done = 0;
+	unsigned int i;
+
+	spin_lock_irqsave(&conn->lock, flags);
+	armed = conn->login_armed;
+	conn->login_armed = false;
+	state = conn->state;
+	spin_unlock_irqrestore(&conn->lock, flags);
+	if (state >= ISER_CONN_CLOSING)
+		return;
+	if (!armed || len > lrx->size) {
+		iser_stat_inc(conn, ISER_S_BAD_PDUS);
+		pr_warn_ratelimited("conn %p from %pISpc: PDU of %u bytes when no login request may come, dropping connection\n",
+				    conn, &conn->cm_id->route.addr.dst_addr, len);
+		iser_conn_fail(conn, "PDU when no login request may come");
+		return;
+	}
+	for (i = 0; i < lrx->nsegs; i++)
+		ib_dma_sync_single_for_cpu(conn->dev->ib_dev, lrx->sge[i].addr,
+					   lrx->segs[i].len, DMA_FROM_DEVICE);
+	/* Both buffers are a header slot and the same number of pages. */
+	for (i = 0; i < lrx->nsegs && i < buf->nsegs && done < len; i++) {
+		u32 n = min3(len - done, lrx->segs[i].len, buf->segs[i].len);
+
+		memcpy(lrx->segs[i].addr, buf->segs[i].addr, n);
+		done += n;
+	}
+	iser_login_received(conn, len);
 }
 
 /**
@@ -234,23 +300,30 @@ static bool iser_recv_data_fits(struct iser_conn *conn,
 	return false;
 }
 
+/* The receive ring of a connection without a shared receive queue. */
+static int iser_ffp_ring(struct iser_conn *conn, u32 window)
+{
+	u32 ring = iser_rx_ring_fit(window, conn->rq_size);
+
+	if (ring < iser_rx_ring_size(window))
+		pr_warn_ratelimited("session queue depth %u is above the %u commands this connection's receive queue holds (module parameter queue_depth): commands beyond it wait for receive buffers\n",
+				    window, ring - ISER_RX_IMMEDIATE_EXTRA);
+	return iser_rx_ring_alloc(conn, ring, conn->max_recv_data);
+}
+
 static __iser_fault_point int iser_ffp_alloc(struct iser_conn *conn, struct iscsit_conn *iconn)
 {
 	struct iscsit_session *sess = iconn->sess;
-	u32 window = sess->cmdsn_window;
-	u32 ring, tags;
+	u32 tags = sess->se_sess->sess_tag_pool.sb.depth;
 	int ret;
 
 	conn->max_recv_data = min(iser_max_recv_data(iconn),
 				  iser_recv_data_cap(conn));
-	ring = iser_rx_ring_fit(window, conn->rq_size);
-	if (ring < iser_rx_ring_size(window))
-		pr_warn_ratelimited("session queue depth %u is above the %u commands this connection's receive queue holds (module parameter queue_depth): commands beyond it wait for receive buffers\n",
-				    window, ring - ISER_RX_IMMEDIATE_EXTRA);
-	ret = iser_rx_ring_alloc(conn, ring, conn->max_recv_data);
-	if (ret)
-		return ret;
-	tags = sess->se_sess->sess_tag_pool.sb.depth;
+	if (!conn->srq) {
+		ret = iser_ffp_ring(conn, sess->cmdsn_window);
+		if (ret)
+			return ret;
+	}
 	ret = iser_tx_slots_alloc(conn, tags);
 	if (ret)
 		goto out_ring;
@@ -267,8 +340,9 @@ static __iser_fault_point int iser_ffp_alloc(struct iser_conn *conn, struct iscs
 	ret = iser_post_rx_ring(conn);
 	if (ret)
 		return ret;
-	pr_debug("conn %p: full feature with %u receive buffers of %u pages, %u send slots\n",
-		 conn, ring, conn->rx_pages, tags);
+	pr_debug("conn %p: full feature with %u receive buffers of %u pages%s, %u send slots\n",
+		 conn, conn->rx_count, conn->rx_pages,
+		 conn->srq ? " (shared receive queue)" : "", tags);
 	return 0;
 
 out_slots:

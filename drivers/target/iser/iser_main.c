@@ -126,6 +126,43 @@ module_param_cb(keepalive_secs, &iser_keepalive_ops, &iser_keepalive_secs, 0644)
 MODULE_PARM_DESC(keepalive_secs,
 		 "Probe a logged-in connection that received nothing for this many seconds with a zero-length RDMA WRITE; an initiator whose adapter does not answer is dropped (0: off, at most 3600, default 15)");
 
+/*
+ * Off by default until it is measured to cost no workload anything: each
+ * connection then keeps a receive ring sized for its queue depth.
+ */
+bool iser_use_srq;
+module_param_named(use_srq, iser_use_srq, bool, 0644);
+MODULE_PARM_DESC(use_srq,
+		 "New connections take their receives from one shared receive queue per RDMA device instead of a ring each: an idle connection then holds no receive buffer; sessions must keep TargetRecvDataSegmentLength at its default 8192 (default off)");
+
+unsigned int iser_srq_size = 1024;
+
+static int iser_srq_size_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+	int ret;
+
+	ret = kstrtouint(val, 0, &v);
+	if (ret)
+		return ret;
+	if (v < ISER_MIN_SRQ_SIZE || v > ISER_MAX_SRQ_SIZE) {
+		pr_err("srq_size=%u refused: need %u to %u\n",
+		       v, ISER_MIN_SRQ_SIZE, ISER_MAX_SRQ_SIZE);
+		return -EINVAL;
+	}
+	*(unsigned int *)kp->arg = v;
+	return 0;
+}
+
+static const struct kernel_param_ops iser_srq_size_ops = {
+	.set = iser_srq_size_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(srq_size, &iser_srq_size_ops, &iser_srq_size, 0444);
+MODULE_PARM_DESC(srq_size,
+		 "Receive buffers of 8 KiB in each device's shared receive queue (use_srq; 64 to 16384, default 1024)");
+
 module_param_named(stats, iser_stats_param, bool, 0444);
 MODULE_PARM_DESC(stats,
 		 "Count per-connection statistics (default on; off only to measure what counting costs: every counter then reads 0)");
@@ -141,7 +178,11 @@ static void iser_device_release(struct kref *ref)
  * iser_device_get() - take a reference to a device for a new connection
  * @ib_dev: the device the connection arrived on
  *
- * The first connection on a device allocates its protection domain.
+ * The first connection on a device allocates its protection domain, and
+ * the first one while use_srq is set its shared receive queue; a device
+ * that cannot have one is told once, and its connections keep rings (as
+ * does one whose attempt failed otherwise; the next connection tries
+ * again).
  *
  * Return: the device with a reference taken, ERR_PTR(-ENODEV) if it is
  * being removed (or was never added), or another ERR_PTR.
@@ -150,6 +191,7 @@ __iser_fault_point struct iser_device *iser_device_get(struct ib_device *ib_dev)
 {
 	struct iser_device *dev;
 	struct ib_pd *pd;
+	int ret;
 
 	mutex_lock(&iser_dev_lock);
 	dev = ib_get_client_data(ib_dev, &iser_ib_client);
@@ -168,6 +210,17 @@ __iser_fault_point struct iser_device *iser_device_get(struct ib_device *ib_dev)
 		pr_debug("device %s: max_qp_wr %d max_send_sge %d max_recv_sge %d\n",
 			 dev_name(&ib_dev->dev), ib_dev->attrs.max_qp_wr,
 			 ib_dev->attrs.max_send_sge, ib_dev->attrs.max_recv_sge);
+	}
+	if (READ_ONCE(iser_use_srq) && !dev->srq && !dev->srq_unsupported) {
+		ret = iser_srq_create(dev);
+		if (ret == -EOPNOTSUPP) {
+			dev->srq_unsupported = true;
+			pr_warn("device %s has no shared receive queue for 8 KiB receives: its connections keep a receive ring each\n",
+				dev_name(&ib_dev->dev));
+		} else if (ret) {
+			pr_warn_ratelimited("device %s: no shared receive queue (error %d): this connection keeps a receive ring\n",
+					    dev_name(&ib_dev->dev), ret);
+		}
 	}
 	kref_get(&dev->ref);
 out_unlock:
@@ -235,6 +288,7 @@ static void iser_ib_remove(struct ib_device *ib_dev, void *client_data)
 	iser_device_removed(dev);
 	iser_device_put(dev);
 	wait_for_completion(&dev->unused);
+	iser_srq_destroy(dev);
 	if (dev->pd) {
 		iser_stats_dev_del(dev);
 		ib_dealloc_pd(dev->pd);

@@ -719,13 +719,42 @@ static int iser_rx_pdu(struct iser_conn *conn, struct iser_buf *buf,
 	return ret;
 }
 
+/*
+ * One PDU of @len bytes in @buf, in the full feature phase. Return: 0, or
+ * negative when it failed the connection.
+ */
+static int iser_rx_one(struct iser_conn *conn, struct iser_buf *buf, u32 len)
+{
+	struct iser_pdu_info info;
+	enum iser_reason why;
+	unsigned int i;
+
+	iser_heard(conn);
+	iser_stat_add(conn, ISER_S_BYTES_IN, len);
+
+	for (i = 0; i < buf->nsegs; i++)
+		ib_dma_sync_single_for_cpu(conn->dev->ib_dev, buf->sge[i].addr,
+					   buf->segs[i].len, DMA_FROM_DEVICE);
+	why = iser_parse_pdu(buf->segs[0].addr, buf->segs[0].len, len,
+			     conn->max_recv_data, &info);
+	if (why) {
+		iser_stat_inc(conn, ISER_S_BAD_PDUS);
+		pr_warn_ratelimited("conn %p from %pISpc: %s (opcode 0x%02x, data %u of %u allowed, %u bytes received), dropping connection\n",
+				    conn, &conn->cm_id->route.addr.dst_addr,
+				    iser_reason_str(why), info.iscsi_opcode,
+				    info.data_len, conn->max_recv_data, len);
+		iser_conn_fail(conn, iser_reason_str(why));
+		return -EINVAL;
+	}
+	pr_debug("conn %p: opcode 0x%02x data %u wsv %d rsv %d\n", conn,
+		 info.iscsi_opcode, info.data_len, info.wsv, info.rsv);
+	return iser_rx_pdu(conn, buf, &info);
+}
+
 static void iser_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 {
 	struct iser_conn *conn = wc->qp->qp_context;
 	struct iser_buf *buf = container_of(wc->wr_cqe, struct iser_buf, cqe);
-	struct iser_pdu_info info;
-	enum iser_reason why;
-	unsigned int i;
 
 	if (unlikely(wc->status != IB_WC_SUCCESS)) {
 		iser_wc_failed(conn, wc, ISER_WR_RECV);
@@ -733,33 +762,44 @@ static void iser_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	}
 	if (READ_ONCE(conn->state) != ISER_CONN_FULL)
 		return;
-	iser_heard(conn);
-	iser_stat_add(conn, ISER_S_BYTES_IN, wc->byte_len);
-
-	for (i = 0; i < buf->nsegs; i++)
-		ib_dma_sync_single_for_cpu(conn->dev->ib_dev, buf->sge[i].addr,
-					   buf->segs[i].len, DMA_FROM_DEVICE);
-	why = iser_parse_pdu(buf->segs[0].addr, buf->segs[0].len, wc->byte_len,
-			     conn->max_recv_data, &info);
-	if (why) {
-		iser_stat_inc(conn, ISER_S_BAD_PDUS);
-		pr_warn_ratelimited("conn %p from %pISpc: %s (opcode 0x%02x, data %u of %u allowed, %u bytes received), dropping connection\n",
-				    conn, &conn->cm_id->route.addr.dst_addr,
-				    iser_reason_str(why), info.iscsi_opcode,
-				    info.data_len, conn->max_recv_data,
-				    wc->byte_len);
-		iser_conn_fail(conn, iser_reason_str(why));
-		return;
-	}
-	pr_debug("conn %p: opcode 0x%02x data %u wsv %d rsv %d\n", conn,
-		 info.iscsi_opcode, info.data_len, info.wsv, info.rsv);
-
 	/* A refused PDU has already failed the connection: no repost. */
-	if (iser_rx_pdu(conn, buf, &info) < 0)
+	if (iser_rx_one(conn, buf, wc->byte_len) < 0)
 		return;
 	if (iser_post_recv(conn, buf)) {
 		pr_warn_ratelimited("conn %p: cannot repost a receive buffer\n",
 				    conn);
 		iser_conn_fail(conn, "cannot repost a receive buffer");
 	}
+}
+
+/**
+ * iser_srq_recv_done() - completion of a shared receive queue's buffer
+ * @cq: the completion queue of the connection it came on
+ * @wc: the work completion
+ *
+ * Whatever the PDU or the connection's state, the buffer goes back to the
+ * shared queue: the other connections on the device need it.
+ */
+void iser_srq_recv_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct iser_conn *conn = wc->qp->qp_context;
+	struct iser_buf *buf = container_of(wc->wr_cqe, struct iser_buf, cqe);
+	unsigned int i;
+
+	if (unlikely(wc->status != IB_WC_SUCCESS)) {
+		iser_wc_failed(conn, wc, READ_ONCE(conn->state) < ISER_CONN_FULL ?
+				   ISER_WR_LOGIN_RECV : ISER_WR_RECV);
+	} else if (READ_ONCE(conn->state) == ISER_CONN_FULL) {
+		iser_rx_one(conn, buf, wc->byte_len);
+	} else {
+		for (i = 0; i < buf->nsegs; i++)
+			ib_dma_sync_single_for_cpu(conn->dev->ib_dev,
+						   buf->sge[i].addr,
+						   buf->segs[i].len,
+						   DMA_FROM_DEVICE);
+		iser_login_srq_recv(conn, buf, wc->byte_len);
+	}
+	if (iser_srq_post(conn->dev, buf))
+		pr_warn_ratelimited("device %s: cannot repost a shared receive buffer\n",
+				    dev_name(&conn->dev->ib_dev->dev));
 }

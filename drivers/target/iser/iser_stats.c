@@ -101,6 +101,7 @@ static int iser_conn_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "max_recv_data %u\n", conn->max_recv_data);
 	seq_printf(m, "rx_posted %u\n", conn->rx_count);
 	seq_printf(m, "rx_pages %u\n", conn->rx_pages);
+	seq_printf(m, "shared_rx %d\n", !!conn->srq);
 	seq_printf(m, "outstanding %d\n", atomic_read(&conn->outstanding));
 	seq_printf(m, "outstanding_max %d\n", READ_ONCE(conn->outstanding_max));
 	seq_printf(m, "close_reason %s\n", conn->close_reason ?: "-");
@@ -113,9 +114,13 @@ static int iser_dev_stats_show(struct seq_file *m, void *v)
 {
 	struct iser_device *dev = m->private;
 	struct iser_stats sum = {};
+	struct ib_srq *srq;
 
 	iser_device_stats(dev, &sum);
 	seq_printf(m, "device %s\n", dev_name(&dev->ib_dev->dev));
+	/* Pairs with iser_srq_create(): the count is set once it shows. */
+	srq = smp_load_acquire(&dev->srq);
+	seq_printf(m, "srq_buffers %u\n", srq ? dev->srq_count : 0);
 	iser_stats_print(m, &sum);
 	return 0;
 }
