@@ -571,6 +571,8 @@ int iser_buf_alloc(struct iser_device *dev, struct iser_buf *buf,
 		   u32 hdr_len, u32 npages, enum dma_data_direction dir);
 void iser_buf_free(struct iser_device *dev, struct iser_buf *buf,
 		   enum dma_data_direction dir);
+void iser_rx_buf_for_cpu(struct iser_device *dev, struct iser_buf *buf);
+void iser_rx_buf_for_device(struct iser_device *dev, struct iser_buf *buf);
 int iser_rx_ring_alloc(struct iser_conn *conn, u32 count, u32 max_data);
 void iser_rx_ring_free(struct iser_conn *conn);
 int iser_tx_slots_alloc(struct iser_conn *conn, u32 count);

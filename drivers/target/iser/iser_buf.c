@@ -13,6 +13,35 @@
 #include "iser.h"
 
 /**
+ * iser_rx_buf_for_cpu() - hand a received buffer to the CPU
+ * @dev: the device it is mapped for
+ * @buf: a receive or login request buffer
+ */
+void iser_rx_buf_for_cpu(struct iser_device *dev, struct iser_buf *buf)
+{
+	unsigned int i;
+
+	for (i = 0; i < buf->nsegs; i++)
+		ib_dma_sync_single_for_cpu(dev->ib_dev, buf->sge[i].addr,
+					   buf->segs[i].len, DMA_FROM_DEVICE);
+}
+
+/**
+ * iser_rx_buf_for_device() - hand a receive buffer back to the device
+ *	before it is posted
+ * @dev: the device it is mapped for
+ * @buf: a receive or login request buffer
+ */
+void iser_rx_buf_for_device(struct iser_device *dev, struct iser_buf *buf)
+{
+	unsigned int i;
+
+	for (i = 0; i < buf->nsegs; i++)
+		ib_dma_sync_single_for_device(dev->ib_dev, buf->sge[i].addr,
+					      buf->segs[i].len, DMA_FROM_DEVICE);
+}
+
+/**
  * iser_buf_free() - unmap and free what iser_buf_alloc() set up
  * @dev: the device the buffer is mapped for
  * @buf: the buffer; pieces never allocated are skipped

@@ -84,16 +84,12 @@ static void iser_login_received(struct iser_conn *conn, u32 len)
 static void iser_login_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 {
 	struct iser_conn *conn = wc->qp->qp_context;
-	struct iser_buf *buf = &conn->login_rx;
-	unsigned int i;
 
 	if (unlikely(wc->status != IB_WC_SUCCESS)) {
 		iser_wc_failed(conn, wc, ISER_WR_LOGIN_RECV);
 		return;
 	}
-	for (i = 0; i < buf->nsegs; i++)
-		ib_dma_sync_single_for_cpu(conn->dev->ib_dev, buf->sge[i].addr,
-					   buf->segs[i].len, DMA_FROM_DEVICE);
+	iser_rx_buf_for_cpu(conn->dev, &conn->login_rx);
 	iser_login_received(conn, wc->byte_len);
 }
 
@@ -132,9 +128,7 @@ void iser_login_srq_recv(struct iser_conn *conn, struct iser_buf *buf, u32 len)
 		iser_conn_fail(conn, "PDU when no login request may come");
 		return;
 	}
-	for (i = 0; i < lrx->nsegs; i++)
-		ib_dma_sync_single_for_cpu(conn->dev->ib_dev, lrx->sge[i].addr,
-					   lrx->segs[i].len, DMA_FROM_DEVICE);
+	iser_rx_buf_for_cpu(conn->dev, lrx);
 	/* Both buffers are a header slot and the same number of pages. */
 	for (i = 0; i < lrx->nsegs && i < buf->nsegs && done < len; i++) {
 		u32 n = min3(len - done, lrx->segs[i].len, buf->segs[i].len);

@@ -30,12 +30,8 @@ int iser_post_recv(struct iser_conn *conn, struct iser_buf *buf)
 		.sg_list = buf->sge,
 		.num_sge = buf->nsegs,
 	};
-	unsigned int i;
 
-	for (i = 0; i < buf->nsegs; i++)
-		ib_dma_sync_single_for_device(conn->dev->ib_dev,
-					      buf->sge[i].addr,
-					      buf->segs[i].len, DMA_FROM_DEVICE);
+	iser_rx_buf_for_device(conn->dev, buf);
 	return ib_post_recv(conn->qp, &wr, NULL);
 }
 
@@ -727,14 +723,11 @@ static int iser_rx_one(struct iser_conn *conn, struct iser_buf *buf, u32 len)
 {
 	struct iser_pdu_info info;
 	enum iser_reason why;
-	unsigned int i;
 
 	iser_heard(conn);
 	iser_stat_add(conn, ISER_S_BYTES_IN, len);
 
-	for (i = 0; i < buf->nsegs; i++)
-		ib_dma_sync_single_for_cpu(conn->dev->ib_dev, buf->sge[i].addr,
-					   buf->segs[i].len, DMA_FROM_DEVICE);
+	iser_rx_buf_for_cpu(conn->dev, buf);
 	why = iser_parse_pdu(buf->segs[0].addr, buf->segs[0].len, len,
 			     conn->max_recv_data, &info);
 	if (why) {
@@ -784,7 +777,6 @@ void iser_srq_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 {
 	struct iser_conn *conn = wc->qp->qp_context;
 	struct iser_buf *buf = container_of(wc->wr_cqe, struct iser_buf, cqe);
-	unsigned int i;
 
 	if (unlikely(wc->status != IB_WC_SUCCESS)) {
 		iser_wc_failed(conn, wc, READ_ONCE(conn->state) < ISER_CONN_FULL ?
@@ -792,11 +784,7 @@ void iser_srq_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	} else if (READ_ONCE(conn->state) == ISER_CONN_FULL) {
 		iser_rx_one(conn, buf, wc->byte_len);
 	} else {
-		for (i = 0; i < buf->nsegs; i++)
-			ib_dma_sync_single_for_cpu(conn->dev->ib_dev,
-						   buf->sge[i].addr,
-						   buf->segs[i].len,
-						   DMA_FROM_DEVICE);
+		iser_rx_buf_for_cpu(conn->dev, buf);
 		iser_login_srq_recv(conn, buf, wc->byte_len);
 	}
 	if (iser_srq_post(conn->dev, buf))

@@ -23,11 +23,8 @@ static int iser_srq_post_to(struct iser_device *dev, struct ib_srq *srq,
 		.sg_list = buf->sge,
 		.num_sge = buf->nsegs,
 	};
-	unsigned int i;
 
-	for (i = 0; i < buf->nsegs; i++)
-		ib_dma_sync_single_for_device(dev->ib_dev, buf->sge[i].addr,
-					      buf->segs[i].len, DMA_FROM_DEVICE);
+	iser_rx_buf_for_device(dev, buf);
 	return ib_post_srq_recv(srq, &wr, NULL);
 }
 
