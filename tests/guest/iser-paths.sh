@@ -131,6 +131,10 @@ portal_disable() {
 	verify "$d" 16k 16 24 randwrite &
 	pid=$!
 	echo 0 >"$(tpg_dir "$T")/np/$P2/iser" || rc=1
+	# One try with a short timeout: iscsiadm's defaults (8 retries of
+	# 15 s) spent two minutes of make check here proving the same.
+	node_set "$T" "$P2" node.session.initial_login_retry_max 1 &&
+		node_set "$T" "$P2" node.conn[0].timeo.login_timeout 5 || rc=1
 	if login "$T" "$P2" 2>/dev/null; then
 		echo "login through the disabled iSER portal succeeded"
 		rc=1
@@ -171,15 +175,47 @@ logout_all() {
 }
 
 bad_params_refused() {
-	local rc=0 v
+	local rc=0 v p=/sys/module/iser_target/parameters
 	for v in max_io_bytes=17825792 max_io_bytes=65000 max_io_bytes=0 \
-		queue_depth=8 queue_depth=100000 keepalive_secs=3601; do
+		queue_depth=15 queue_depth=4097 keepalive_secs=3601 \
+		srq_size=63 srq_size=16385 queue_depth=x; do
 		if modprobe iser_target "$v" 2>/dev/null; then
 			echo "modprobe iser_target $v was accepted"
 			rmmod iser_target
 			rc=1
 		fi
 	done
+	dmesg | grep -q 'srq_size=16385 refused: need 64 to 16384' || {
+		echo "no log line for srq_size=16385"
+		rc=1
+	}
+	# The ends of each range are accepted and read back.
+	modprobe iser_target queue_depth=4096 keepalive_secs=0 srq_size=64 || return 1
+	v="$(cat $p/queue_depth $p/keepalive_secs $p/srq_size | xargs)"
+	[[ $v == "4096 0 64" ]] || {
+		echo "queue_depth keepalive_secs srq_size read back as $v"
+		rc=1
+	}
+	# A refused write through sysfs leaves the value as it was.
+	echo 15 >$p/queue_depth 2>/dev/null && {
+		echo "queue_depth=15 written through sysfs"
+		rc=1
+	}
+	echo 3601 >$p/keepalive_secs 2>/dev/null && {
+		echo "keepalive_secs=3601 written through sysfs"
+		rc=1
+	}
+	echo 16 >$p/queue_depth || rc=1
+	v="$(cat $p/queue_depth $p/keepalive_secs | xargs)"
+	[[ $v == "16 0" ]] || {
+		echo "after the writes, queue_depth keepalive_secs read $v, not 16 0"
+		rc=1
+	}
+	dmesg | grep -q 'keepalive_secs=3601 refused: need 0 to 3600' || {
+		echo "no log line for keepalive_secs=3601"
+		rc=1
+	}
+	rmmod iser_target || rc=1
 	return $rc
 }
 
@@ -286,7 +322,7 @@ undo lio "LIO configuration removed" lio_clear
 undo iscsid "unload initiator modules" \
 	mods_unload ib_iser iscsi_tcp libiscsi_tcp libiscsi scsi_transport_iscsi
 undo lio "unload iser_target" mods_unload iser_target
-check "invalid module parameters refused" bad_params_refused
+check "module parameters out of range refused at load and through sysfs, with a log line; their ends accepted" bad_params_refused
 check "max_io_bytes=16777216 accepted" big_io_param
 check "iser_target refuses to load beside the stock ib_isert" refuses_beside_stock
 undo lio "unload LIO" unload_lio

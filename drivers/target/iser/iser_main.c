@@ -30,6 +30,64 @@ struct kmem_cache *iser_tx_cache;
 static DEFINE_MUTEX(iser_dev_lock);
 static struct ib_client iser_ib_client;
 
+/**
+ * struct iser_uint_param - an unsigned module parameter with a range
+ * @val: where the value lives (read elsewhere with READ_ONCE())
+ * @min: smallest value accepted
+ * @max: largest value accepted
+ */
+struct iser_uint_param {
+	unsigned int *val;
+	unsigned int min;
+	unsigned int max;
+};
+
+/**
+ * iser_uint_param_set() - set a &struct iser_uint_param from load or sysfs
+ * @val: the text given
+ * @kp: the parameter; kp->arg is its &struct iser_uint_param
+ *
+ * A value outside the range is refused with a log line that names it, and
+ * the parameter keeps the value it had.
+ *
+ * Return: 0, or -EINVAL.
+ */
+static int iser_uint_param_set(const char *val, const struct kernel_param *kp)
+{
+	const struct iser_uint_param *p = kp->arg;
+	unsigned int v;
+	int ret;
+
+	ret = kstrtouint(val, 0, &v);
+	if (ret)
+		return ret;
+	if (v < p->min || v > p->max) {
+		pr_err("%s=%u refused: need %u to %u\n", kp->name, v, p->min, p->max);
+		return -EINVAL;
+	}
+	WRITE_ONCE(*p->val, v);
+	return 0;
+}
+
+/**
+ * iser_uint_param_get() - show a &struct iser_uint_param in sysfs
+ * @buf: the page to fill
+ * @kp: the parameter; kp->arg is its &struct iser_uint_param
+ *
+ * Return: the length written.
+ */
+static int iser_uint_param_get(char *buf, const struct kernel_param *kp)
+{
+	const struct iser_uint_param *p = kp->arg;
+
+	return sysfs_emit(buf, "%u\n", READ_ONCE(*p->val));
+}
+
+static const struct kernel_param_ops iser_uint_param_ops = {
+	.set = iser_uint_param_set,
+	.get = iser_uint_param_get,
+};
+
 static int iser_max_io_set(const char *val, const struct kernel_param *kp)
 {
 	unsigned int v;
@@ -56,29 +114,13 @@ module_param_cb(max_io_bytes, &iser_max_io_ops, &iser_max_io_bytes, 0444);
 MODULE_PARM_DESC(max_io_bytes,
 		 "Largest data transfer per SCSI command in bytes (64 KiB to 16 MiB, default 1 MiB)");
 
-static int iser_queue_depth_set(const char *val, const struct kernel_param *kp)
-{
-	unsigned int v;
-	int ret;
-
-	ret = kstrtouint(val, 0, &v);
-	if (ret)
-		return ret;
-	if (v != iser_clamp_queue_depth(v)) {
-		pr_err("queue_depth=%u refused: need %u to %u\n",
-		       v, ISER_MIN_QUEUE_DEPTH, ISER_MAX_QUEUE_DEPTH);
-		return -EINVAL;
-	}
-	*(unsigned int *)kp->arg = v;
-	return 0;
-}
-
-static const struct kernel_param_ops iser_queue_depth_ops = {
-	.set = iser_queue_depth_set,
-	.get = param_get_uint,
+static struct iser_uint_param iser_queue_depth_param = {
+	.val = &iser_queue_depth,
+	.min = ISER_MIN_QUEUE_DEPTH,
+	.max = ISER_MAX_QUEUE_DEPTH,
 };
 
-module_param_cb(queue_depth, &iser_queue_depth_ops, &iser_queue_depth, 0644);
+module_param_cb(queue_depth, &iser_uint_param_ops, &iser_queue_depth_param, 0644);
 MODULE_PARM_DESC(queue_depth,
 		 "Commands in flight per connection the queues are sized for (16 to 4096, default 128); set it at least to the TPG's default_cmdsn_depth");
 
@@ -100,29 +142,13 @@ MODULE_PARM_DESC(login_stall_ms,
  */
 unsigned int iser_keepalive_secs = 15;
 
-static int iser_keepalive_set(const char *val, const struct kernel_param *kp)
-{
-	unsigned int v;
-	int ret;
-
-	ret = kstrtouint(val, 0, &v);
-	if (ret)
-		return ret;
-	if (v > ISER_MAX_KEEPALIVE_SECS) {
-		pr_err("keepalive_secs=%u refused: need 0 (off) to %u\n",
-		       v, ISER_MAX_KEEPALIVE_SECS);
-		return -EINVAL;
-	}
-	*(unsigned int *)kp->arg = v;
-	return 0;
-}
-
-static const struct kernel_param_ops iser_keepalive_ops = {
-	.set = iser_keepalive_set,
-	.get = param_get_uint,
+static struct iser_uint_param iser_keepalive_param = {
+	.val = &iser_keepalive_secs,
+	.min = 0,
+	.max = ISER_MAX_KEEPALIVE_SECS,
 };
 
-module_param_cb(keepalive_secs, &iser_keepalive_ops, &iser_keepalive_secs, 0644);
+module_param_cb(keepalive_secs, &iser_uint_param_ops, &iser_keepalive_param, 0644);
 MODULE_PARM_DESC(keepalive_secs,
 		 "Probe a logged-in connection that received nothing for this many seconds with a zero-length RDMA WRITE; an initiator whose adapter does not answer is dropped (0: off, at most 3600, default 15)");
 
@@ -137,29 +163,13 @@ MODULE_PARM_DESC(use_srq,
 
 unsigned int iser_srq_size = 1024;
 
-static int iser_srq_size_set(const char *val, const struct kernel_param *kp)
-{
-	unsigned int v;
-	int ret;
-
-	ret = kstrtouint(val, 0, &v);
-	if (ret)
-		return ret;
-	if (v < ISER_MIN_SRQ_SIZE || v > ISER_MAX_SRQ_SIZE) {
-		pr_err("srq_size=%u refused: need %u to %u\n",
-		       v, ISER_MIN_SRQ_SIZE, ISER_MAX_SRQ_SIZE);
-		return -EINVAL;
-	}
-	*(unsigned int *)kp->arg = v;
-	return 0;
-}
-
-static const struct kernel_param_ops iser_srq_size_ops = {
-	.set = iser_srq_size_set,
-	.get = param_get_uint,
+static struct iser_uint_param iser_srq_size_param = {
+	.val = &iser_srq_size,
+	.min = ISER_MIN_SRQ_SIZE,
+	.max = ISER_MAX_SRQ_SIZE,
 };
 
-module_param_cb(srq_size, &iser_srq_size_ops, &iser_srq_size, 0444);
+module_param_cb(srq_size, &iser_uint_param_ops, &iser_srq_size_param, 0444);
 MODULE_PARM_DESC(srq_size,
 		 "Receive buffers of 8 KiB in each device's shared receive queue (use_srq; 64 to 16384, default 1024)");
 
