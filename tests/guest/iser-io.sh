@@ -2,9 +2,10 @@
 # vm-timeout: 1200
 # Data integrity through iser_target: the fio crc32c matrix (block sizes
 # 512 B to the largest I/O, queue depth 1 and 128), two targets with two
-# LUNs each served to four sessions verifying at once, and 50 login /
-# logout cycles that must leave the module's slab caches where they were;
-# then the same on a session that uses the shared receive queue.
+# LUNs each served to four sessions verifying at once, and
+# $ISER_LOGIN_CYCLES (default 50) login/logout cycles that must leave the
+# module's slab caches where they were; then the same on a session that
+# uses the shared receive queue.
 # shellcheck source-path=SCRIPTDIR
 set -u
 ISER_IMPL=ours
@@ -19,6 +20,7 @@ T1=iqn.2026-11.org.example:io1
 T2=iqn.2026-11.org.example:io2
 QD=512
 MAX_IO_KB=1024
+CYCLES=${ISER_LOGIN_CYCLES:-50}
 
 setup_targets() {
 	local t n=0
@@ -148,7 +150,7 @@ login_cycles() {
 	local i
 	BASE=$(iser_slabs)
 	echo "before: $BASE"
-	for i in $(seq 50); do
+	for i in $(seq "$CYCLES"); do
 		iscsiadm -m node -T "$T2" -p "$PORTAL" -I iser --login >/dev/null &&
 			iscsiadm -m node -T "$T2" -p "$PORTAL" -I iser -u >/dev/null || {
 			echo "cycle $i failed"
@@ -239,7 +241,7 @@ check "512 commands in flight on one session verify" deep_queue
 step four "4 sessions over 2 targets x 2 interfaces" four_sessions
 check "4 sessions verify concurrently" concurrent_verify
 step logout "all sessions logged out" logout_quiet
-check "50 login/logout cycles leave the slab caches as they were" login_cycles
+check "$CYCLES login/logout cycles leave the slab caches as they were" login_cycles
 check "use_srq=1: a new session uses the shared receive queue, verifies, and 20 login/logout cycles leave the caches as they were" \
 	srq_session
 check "no connection left after logout" no_conn_left

@@ -13,7 +13,9 @@ TARGET_IQN=iqn.2026-11.org.example:iser-target
 INITIATOR_IQN=iqn.2026-11.org.example:initiator
 TPG=/iscsi/$TARGET_IQN/tpg1
 RAMDISK_MB=256
-VERIFY_MB=64
+# What fio_verify writes and reads back; ISER_VERIFY_MB for less, where
+# the data path is not what a run is about.
+VERIFY_MB=${ISER_VERIFY_MB:-64}
 # Bounds for commands that could hang on a broken transport, so that the
 # suite still tears down and returns its dmesg. (A task stuck in the
 # kernel cannot be killed; the hung-task detector and the VM timeout

@@ -7,20 +7,35 @@ TAP_N=0
 TAP_PASS=0
 TAP_FAIL=0
 TAP_SKIP=0
+TAP_T0=${EPOCHREALTIME/./}
+
+# tap_time NAME: in a guest (guest-init sets ISER_OUT), the milliseconds
+# since the previous check, or since this file was sourced, go to
+# $ISER_OUT/times.txt as "MS NAME"; run-vm.sh names the slowest checks,
+# which is where make check's time goes.
+tap_time() {
+	[[ -n ${ISER_OUT:-} ]] || return 0
+	local now=${EPOCHREALTIME/./}
+	printf '%d %s\n' $(((now - TAP_T0) / 1000)) "$1" >>"$ISER_OUT/times.txt"
+	TAP_T0=$now
+}
 
 tap_ok() {
 	TAP_N=$((TAP_N + 1)) TAP_PASS=$((TAP_PASS + 1))
 	printf 'ok %d %s\n' "$TAP_N" "$1"
+	tap_time "$1"
 }
 
 tap_not_ok() {
 	TAP_N=$((TAP_N + 1)) TAP_FAIL=$((TAP_FAIL + 1))
 	printf 'not ok %d %s\n' "$TAP_N" "$1"
+	tap_time "$1"
 }
 
 tap_skip() {
 	TAP_N=$((TAP_N + 1)) TAP_SKIP=$((TAP_SKIP + 1))
 	printf 'ok %d %s # SKIP %s\n' "$TAP_N" "$1" "$2"
+	tap_time "$1"
 }
 
 # Print stdin (or the arguments) as diagnostic lines.

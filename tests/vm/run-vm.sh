@@ -262,14 +262,24 @@ judge() {
 	fi
 }
 
+# slowest DIR: the five checks that took longest in that guest
+# (tests/guest/tap.sh's times.txt), as one diagnostic line.
+slowest() {
+	[[ -s $1/times.txt ]] || return 0
+	tap_diag "vm:$name: slowest checks$2: $(sort -rn "$1/times.txt" | head -n 5 |
+		awk '{ ms = $1; $1 = ""; printf "%s%.1f s%s", (NR > 1 ? "; " : ""), ms / 1000, $0 }')"
+}
+
 if [[ -e $out/tap.txt ]]; then
 	tap_relay "$name: " <"$out/tap.txt"
 fi
 judge "$out" suite "$qemu_rc"
+slowest "$out" ""
 if [[ $topology == two ]]; then
 	# What the agent ran for the suite, should a check need explaining.
 	[[ -s $tout/tap.txt ]] && tap_diag "vm:$name: the target's side of the suite is in ${tout#"$repo"/}/tap.txt"
 	judge "$tout" "target suite" "$t_rc"
+	slowest "$tout" " (target's side)"
 fi
 
 ((TAP_FAIL == 0))
