@@ -189,11 +189,16 @@ bad_params_refused() {
 		echo "no log line for srq_size=16385"
 		rc=1
 	}
+	dmesg | grep -q 'max_io_bytes=65000 refused: need a multiple of 4096 from 65536 to 16777216' || {
+		echo "no log line for max_io_bytes=65000"
+		rc=1
+	}
 	# The ends of each range are accepted and read back.
-	modprobe iser_target queue_depth=4096 keepalive_secs=0 srq_size=64 || return 1
-	v="$(cat $p/queue_depth $p/keepalive_secs $p/srq_size | xargs)"
-	[[ $v == "4096 0 64" ]] || {
-		echo "queue_depth keepalive_secs srq_size read back as $v"
+	modprobe iser_target queue_depth=4096 keepalive_secs=0 srq_size=64 \
+		max_io_bytes=65536 || return 1
+	v="$(cat $p/queue_depth $p/keepalive_secs $p/srq_size $p/max_io_bytes | xargs)"
+	[[ $v == "4096 0 64 65536" ]] || {
+		echo "queue_depth keepalive_secs srq_size max_io_bytes read back as $v"
 		rc=1
 	}
 	# A refused write through sysfs leaves the value as it was.

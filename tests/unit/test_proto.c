@@ -307,6 +307,17 @@ static void test_sizing(void)
 	check(!iser_max_io_valid((16 << 20) + 4096) &&
 	      !iser_max_io_valid(60 << 10) && !iser_max_io_valid((1 << 20) + 512),
 	      "invalid I/O sizes refused");
+	check(iser_uint_in_range(16, 16, 4096, 0) &&
+	      iser_uint_in_range(4096, 16, 4096, 1) &&
+	      !iser_uint_in_range(15, 16, 4096, 0) &&
+	      !iser_uint_in_range(4097, 16, 4096, 0) &&
+	      iser_uint_in_range(0, 0, 3600, 0) &&
+	      iser_uint_in_range(UINT32_MAX, 0, UINT32_MAX, 0),
+	      "parameter ranges: both ends in, one past each end out");
+	check(iser_uint_in_range(8192, 4096, 8192, 4096) &&
+	      !iser_uint_in_range(6144, 4096, 8192, 4096) &&
+	      !iser_uint_in_range(12288, 4096, 8192, 4096),
+	      "parameter steps: a multiple inside the range only");
 	check(iser_sq_size(128, 1 << 20, 16, 4096, 16384) == 128 + 15 + 1 + 16,
 	      "send queue: 1 SEND per command and the rest of one 1 MiB I/O");
 	check(iser_sq_size(128, 64 << 10, 16, 4096, 16384) == 128 + 1 + 16,

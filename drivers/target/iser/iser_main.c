@@ -35,11 +35,13 @@ static struct ib_client iser_ib_client;
  * @val: where the value lives (read elsewhere with READ_ONCE())
  * @min: smallest value accepted
  * @max: largest value accepted
+ * @step: values must be multiples of this; 0: any value in the range
  */
 struct iser_uint_param {
 	unsigned int *val;
 	unsigned int min;
 	unsigned int max;
+	unsigned int step;
 };
 
 /**
@@ -47,8 +49,8 @@ struct iser_uint_param {
  * @val: the text given
  * @kp: the parameter; kp->arg is its &struct iser_uint_param
  *
- * A value outside the range is refused with a log line that names it, and
- * the parameter keeps the value it had.
+ * A value outside the range, or not a multiple of its step, is refused with
+ * a log line that names it, and the parameter keeps the value it had.
  *
  * Return: 0, or -EINVAL.
  */
@@ -61,8 +63,13 @@ static int iser_uint_param_set(const char *val, const struct kernel_param *kp)
 	ret = kstrtouint(val, 0, &v);
 	if (ret)
 		return ret;
-	if (v < p->min || v > p->max) {
-		pr_err("%s=%u refused: need %u to %u\n", kp->name, v, p->min, p->max);
+	if (!iser_uint_in_range(v, p->min, p->max, p->step)) {
+		if (p->step > 1)
+			pr_err("%s=%u refused: need a multiple of %u from %u to %u\n",
+			       kp->name, v, p->step, p->min, p->max);
+		else
+			pr_err("%s=%u refused: need %u to %u\n", kp->name, v,
+			       p->min, p->max);
 		return -EINVAL;
 	}
 	WRITE_ONCE(*p->val, v);
@@ -88,29 +95,14 @@ static const struct kernel_param_ops iser_uint_param_ops = {
 	.get = iser_uint_param_get,
 };
 
-static int iser_max_io_set(const char *val, const struct kernel_param *kp)
-{
-	unsigned int v;
-	int ret;
-
-	ret = kstrtouint(val, 0, &v);
-	if (ret)
-		return ret;
-	if (!iser_max_io_valid(v)) {
-		pr_err("max_io_bytes=%u refused: need a multiple of 4096 from %u to %u\n",
-		       v, ISER_MIN_MAX_IO_BYTES, ISER_MAX_MAX_IO_BYTES);
-		return -EINVAL;
-	}
-	*(unsigned int *)kp->arg = v;
-	return 0;
-}
-
-static const struct kernel_param_ops iser_max_io_ops = {
-	.set = iser_max_io_set,
-	.get = param_get_uint,
+static struct iser_uint_param iser_max_io_param = {
+	.val = &iser_max_io_bytes,
+	.min = ISER_MIN_MAX_IO_BYTES,
+	.max = ISER_MAX_MAX_IO_BYTES,
+	.step = ISER_MAX_IO_STEP,
 };
 
-module_param_cb(max_io_bytes, &iser_max_io_ops, &iser_max_io_bytes, 0444);
+module_param_cb(max_io_bytes, &iser_uint_param_ops, &iser_max_io_param, 0444);
 MODULE_PARM_DESC(max_io_bytes,
 		 "Largest data transfer per SCSI command in bytes (64 KiB to 16 MiB, default 1 MiB)");
 

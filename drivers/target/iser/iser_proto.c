@@ -390,6 +390,22 @@ u32 iser_rx_data_pages(u32 max_recv_dsl, u32 page_size)
 }
 
 /**
+ * iser_uint_in_range() - may a module parameter take this value?
+ * @v: the value given
+ * @min: smallest value accepted
+ * @max: largest value accepted
+ * @step: the value must be a multiple of this; 0 or 1: any value
+ *
+ * Return: true when @v is within [@min, @max] and a multiple of @step.
+ */
+bool iser_uint_in_range(u32 v, u32 min, u32 max, u32 step)
+{
+	if (v < min || v > max)
+		return false;
+	return step <= 1 || !(v % step);
+}
+
+/**
  * iser_max_io_valid() - is this a valid largest I/O size?
  * @bytes: the size in bytes
  *
@@ -397,8 +413,8 @@ u32 iser_rx_data_pages(u32 max_recv_dsl, u32 page_size)
  */
 bool iser_max_io_valid(u32 bytes)
 {
-	return bytes >= ISER_MIN_MAX_IO_BYTES &&
-	       bytes <= ISER_MAX_MAX_IO_BYTES && !(bytes & 4095);
+	return iser_uint_in_range(bytes, ISER_MIN_MAX_IO_BYTES,
+				  ISER_MAX_MAX_IO_BYTES, ISER_MAX_IO_STEP);
 }
 
 /**
