@@ -10,7 +10,7 @@ KVER := $(shell tools/dev/kver.sh 2>/dev/null)
 KDIR := /lib/modules/$(KVER)/build
 endif
 
-.PHONY: all modules clean unit check demo bench deps install uninstall lint deb \
+.PHONY: all modules clean unit check demo bench scale deps install uninstall lint deb \
 	check-matrix check-debug dkms-add dkms-remove
 
 all: modules
@@ -74,6 +74,11 @@ lint:
 
 bench:
 	tools/dev/bench.sh
+
+# A thousand logged-in sessions from a second guest, for iser_target with
+# and without its shared receive queue and for ib_isert (not in make check).
+scale:
+	tools/dev/scale.sh
 
 # Install by hand into /lib/modules/$(KVER)/updates, plus the modprobe.d
 # alias that makes LIO's request for ib_isert load iser_target. DESTDIR

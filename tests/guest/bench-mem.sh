@@ -54,30 +54,6 @@ bm_depth() {
 		[[ $(cat "$(tpg_dir "$1")/acls/$INITIATOR_IQN/cmdsn_depth") == "$2" ]]
 }
 
-# bm_transport IQN ours|srq|stock|off: iSER on the portal served by that
-# transport (srq: iser_target with use_srq=1), or off with both
-# transports unloaded.
-bm_transport() {
-	local np
-	np=$(tpg_dir "$1")/np/$PORTAL
-	echo 0 >"$np/iser" && mods_unload iser_target ib_isert || return 1
-	rm -f /etc/modprobe.d/iser-bench.conf
-	case $2 in
-	ours | srq)
-		[[ $2 == ours ]] || echo "options iser_target use_srq=1" >/etc/modprobe.d/iser-bench.conf
-		install -m 0644 "$ISER_REPO/packaging/modprobe.d/iser-target.conf" /etc/modprobe.d/ &&
-			echo 1 >"$np/iser" && mod_loaded iser_target && ! mod_loaded ib_isert &&
-			[[ $(cat /sys/module/iser_target/parameters/use_srq) == "$([[ $2 == srq ]] && echo Y || echo N)" ]]
-		;;
-	stock)
-		rm -f /etc/modprobe.d/iser-target.conf
-		modprobe ib_isert && echo 1 >"$np/iser" && mod_loaded ib_isert &&
-			! mod_loaded iser_target
-		;;
-	off) ;;
-	esac
-}
-
 # --- run here, in the initiator's guest ------------------------------------
 
 bm_initiator() {
@@ -102,7 +78,7 @@ top_slabs() {
 # sessions the transport under test served.
 measure() {
 	local depth=$1 tr=$2 m=() top
-	tgt bm_depth "$T" "$depth" && tgt bm_transport "$T" "$tr" || return 1
+	tgt bm_depth "$T" "$depth" && tgt portal_transport "$T" "$tr" || return 1
 	read -ra m <<<"$(mem_per_idle_conn "$T" "$SESSIONS")"
 	((${#m[@]} == 3)) || {
 		echo "$tr: $SESSIONS sessions did not all log in"
@@ -126,7 +102,7 @@ all_figures() {
 tap_diag "target-only memory: $SESSIONS idle sessions, cmdsn_depth $DEPTHS, transports $TRANSPORTS"
 modules_snapshot
 step defs "the target guest has this suite's helpers" \
-	tgt eval "$(declare -f bm_target bm_depth bm_transport)"
+	tgt eval "$(declare -f bm_target bm_depth)"
 step transport "iser_target installed in the target's guest" tgt select_transport
 step rxe "Soft-RoCE rxe0/rxe1 over $(rxe_link_name)" rxe_setup
 step lio "null-backed LUN and iSCSI portal on the target" tgt bm_target "$T"
@@ -138,5 +114,5 @@ for depth in $DEPTHS; do
 	done
 done
 check "every figure produced" all_figures
-undo lio "iSER off, both transports unloaded" tgt bm_transport "$T" off
+undo lio "iSER off, both transports unloaded" tgt portal_transport "$T" off
 iser_suite_teardown iscsid

@@ -27,6 +27,8 @@
 #                      output is in build/vm/out/NAME/target/.
 #   ISER_TARGET_KVER, ISER_INITIATOR_KVER  each guest's kernel with
 #                      ISER_TOPOLOGY=two (default: the one kernel)
+#   ISER_VM_MEM=SIZE   each guest's memory (default 2G; make scale's
+#                      thousand sessions to ib_isert need more)
 #   ISER_*             passed through to the guest (e.g. ISER_IMPL)
 set -euo pipefail
 
@@ -120,7 +122,7 @@ guest() {
 	[[ -n ${ISER_VM_KTREE:-} ]] || kimg=/boot/vmlinuz-$k
 	initrd=$("$here/mkinitramfs.sh" "$k")
 	timeout -k 10 "$timeout" qemu-system-x86_64 \
-		"${accel[@]}" -smp "$smp" -m 2G \
+		"${accel[@]}" -smp "$smp" -m "${ISER_VM_MEM:-2G}" \
 		-display none -vga none -monitor none -no-reboot \
 		-serial "file:$dir/console.log" \
 		-kernel "$kimg" -initrd "$initrd" -append "$cmdline iser_out=$dir" \

@@ -393,6 +393,9 @@ int sc_tmf_flood(struct result *res);
 int sc_text_itt(struct result *res);
 int sc_text(struct result *res);
 
+/* scn_scale.c: many logged-in sessions, for make scale */
+int sc_sessions(struct result *res);
+
 /* fuzz_run.c: --fuzz and --replay (the rest of the fuzzer is in fuzz.h) */
 int fuzz_main(void);
 int replay_main(void);

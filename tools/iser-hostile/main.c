@@ -83,6 +83,8 @@ static const struct scenario scenarios[] = {
 	{ "idle", "drop", sc_idle, 0, "connect and never log in" },
 	{ "idle-hold", "survive", sc_idle_hold, 0,
 	  "hold --count connections without logging in for --hold s; prints READY" },
+	{ "sessions", "verified", sc_sessions, 0,
+	  "log --count sessions in from --parallel processes at once, verify a 4 KiB write in each, hold them --hold s (UP line), log out (DOWN line)" },
 	{ "storm", "survive", sc_storm, 0,
 	  "--count connects, --parallel at a time, each disconnected at once (--abort-every K: tear every K-th down before the reply)" },
 	{ "login-raw", "drop", sc_login_raw, 0,
