@@ -266,7 +266,6 @@ u32 iser_rx_ring_fit(u32 cmdsn_depth, u32 rq_size);
 u32 iser_rx_data_pages(u32 max_recv_dsl, u32 page_size);
 u32 iser_clamp_queue_depth(u32 depth);
 bool iser_uint_in_range(u32 v, u32 min, u32 max, u32 step);
-bool iser_max_io_valid(u32 bytes);
 u32 iser_sq_size(u32 queue_depth, u32 max_io, u32 max_sge, u32 page_size,
 		 u32 dev_max_wr);
 

@@ -302,11 +302,13 @@ static void test_sizing(void)
 	      iser_rx_data_pages(ISER_LOGIN_MAX_DATA, 16384) == 1 &&
 	      iser_rx_data_pages(ISER_LOGIN_MAX_DATA, 65536) == 1,
 	      "login buffers get a page on 4, 16 and 64 KiB pages");
-	check(iser_max_io_valid(1 << 20) && iser_max_io_valid(16 << 20) &&
-	      iser_max_io_valid(64 << 10), "valid I/O sizes accepted");
-	check(!iser_max_io_valid((16 << 20) + 4096) &&
-	      !iser_max_io_valid(60 << 10) && !iser_max_io_valid((1 << 20) + 512),
-	      "invalid I/O sizes refused");
+#define MAX_IO_OK(b) iser_uint_in_range(b, ISER_MIN_MAX_IO_BYTES, \
+				       ISER_MAX_MAX_IO_BYTES, ISER_MAX_IO_STEP)
+	check(MAX_IO_OK(1 << 20) && MAX_IO_OK(16 << 20) && MAX_IO_OK(64 << 10),
+	      "valid I/O sizes accepted");
+	check(!MAX_IO_OK((16 << 20) + 4096) && !MAX_IO_OK(60 << 10) &&
+	      !MAX_IO_OK((1 << 20) + 512), "invalid I/O sizes refused");
+#undef MAX_IO_OK
 	check(iser_uint_in_range(16, 16, 4096, 0) &&
 	      iser_uint_in_range(4096, 16, 4096, 1) &&
 	      !iser_uint_in_range(15, 16, 4096, 0) &&

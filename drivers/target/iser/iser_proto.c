@@ -406,18 +406,6 @@ bool iser_uint_in_range(u32 v, u32 min, u32 max, u32 step)
 }
 
 /**
- * iser_max_io_valid() - is this a valid largest I/O size?
- * @bytes: the size in bytes
- *
- * Return: true for a multiple of 4 KiB between 64 KiB and 16 MiB.
- */
-bool iser_max_io_valid(u32 bytes)
-{
-	return iser_uint_in_range(bytes, ISER_MIN_MAX_IO_BYTES,
-				  ISER_MAX_MAX_IO_BYTES, ISER_MAX_IO_STEP);
-}
-
-/**
  * iser_sq_size() - send queue entries a connection asks for
  * @queue_depth: commands in flight
  * @max_io: largest I/O in bytes
