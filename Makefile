@@ -35,6 +35,12 @@ deps:
 check: deps
 	tests/run-all.sh
 
+# make check at the sizes that no longer fit its time: more login/logout
+# cycles and fuzzing, iser-teardown's every check across two guests too.
+.PHONY: check-long
+check-long: deps
+	ISER_CHECK_LONG=1 tests/run-all.sh
+
 # The guest suites on a debug kernel (KASAN, lockdep, kmemleak,
 # DEBUG_OBJECTS, fault injection) built from linux-source-6.1 and cached.
 check-debug:

@@ -45,8 +45,9 @@ seq-read-1m-qd16 read 1m 16 1
 seq-write-1m-qd16 write 1m 16 1
 mixed-70-30-8k-qd32 randrw 8k 32 1 70
 "
-# ISER_BENCH_WORKLOADS="NAME ...": only those (tools/dev/crash-loop.sh); it
-# also leaves out the memory measurement.
+# ISER_BENCH_WORKLOADS="NAME ...": only those (make check's quick round,
+# tools/dev/crash-loop.sh); ISER_BENCH_MEM=0 leaves out the memory
+# measurement.
 if [[ -n ${ISER_BENCH_WORKLOADS:-} ]]; then
 	WORKLOADS=$(while read -r name rest; do
 		[[ " $ISER_BENCH_WORKLOADS " == *" $name "* ]] && echo "$name $rest"
@@ -274,7 +275,7 @@ bench_round() {
 					echo "$tr $name: profile failed"
 			fi
 		done <<<"$WORKLOADS"
-		((round == 1)) && [[ -z ${ISER_BENCH_WORKLOADS:-} ]] &&
+		((round == 1)) && [[ ${ISER_BENCH_MEM:-1} == 1 ]] &&
 			{ mem_per_conn "$tr" || echo "$tr: memory measurement failed"; }
 		down "$tr"
 	done

@@ -33,10 +33,10 @@ VERIFIED_KIB=0
 FIO_DIR=/tmp/faults
 # allow_file_create=0: a vanished disk is an error, not a new file in /dev.
 FIO_JOB=(--name=acked --ioengine=libaio --direct=1 --rw=randwrite --bs=4k
-	--iodepth=8 --size=16M --verify=crc32c --allow_file_create=0)
+	--iodepth=8 --size=8M --verify=crc32c --allow_file_create=0)
 W_PID=
 
-# Random 4 KiB writes at 150 per second for about 27 s; fio saves which
+# Random 4 KiB writes at 150 per second for about 14 s; fio saves which
 # completed when it ends, normally or on an I/O error. The fault must find
 # writes under way: on the debug kernel fio can take seconds to open the
 # disk, and a fault before that tests nothing.

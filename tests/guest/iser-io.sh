@@ -165,7 +165,7 @@ login_cycles() {
 # use_srq=1 (it applies to new connections): a session to T2 takes its
 # receives from rxe0's shared receive queue, verifies 4 KiB and 1 MiB
 # writes from queue depth 128 (more PDUs than the session's window, from
-# one pool), and 20 login/logout cycles leave the module's caches as
+# one pool), and $CYCLES login/logout cycles leave the module's caches as
 # they were. The parameter goes back to what it was.
 SRQ_WAS=
 srq_session() {
@@ -185,7 +185,7 @@ srq_session() {
 	# The shared queue's buffers stay with the device: count from here.
 	conns_are 0 || rc=1
 	base=$(iser_slabs)
-	for i in $(seq 20); do
+	for i in $(seq "$CYCLES"); do
 		((rc == 0)) || break
 		login "$T2" "$PORTAL" >/dev/null && logout "$T2" "$PORTAL" >/dev/null || {
 			echo "cycle $i failed"
@@ -242,7 +242,7 @@ step four "4 sessions over 2 targets x 2 interfaces" four_sessions
 check "4 sessions verify concurrently" concurrent_verify
 step logout "all sessions logged out" logout_quiet
 check "$CYCLES login/logout cycles leave the slab caches as they were" login_cycles
-check "use_srq=1: a new session uses the shared receive queue, verifies, and 20 login/logout cycles leave the caches as they were" \
+check "use_srq=1: a new session uses the shared receive queue, verifies, and $CYCLES login/logout cycles leave the caches as they were" \
 	srq_session
 check "no connection left after logout" no_conn_left
 check "iser_target cannot be unloaded while portals use it" unload_refused_in_use

@@ -19,8 +19,12 @@
 #   ISER_VM_ICOUNT=1   QEMU's instruction clock (one vCPU thread, guest time
 #                      counts executed instructions): another timing, and
 #                      repeatable costs (tools/dev/crash-loop.sh, issue 21)
+#   ISER_VM_INSN_COUNT=SO  load that QEMU plugin (tools/dev/insn-count.c,
+#                      built by tools/dev/bench.sh COST=1) into the guest,
+#                      with two guests into the target's: exact instruction
+#                      counts on request through its output share
 #   ISER_TOPOLOGY=two  two guests of one vCPU each, joined by a virtio-net
-#                      link (a QEMU TCP socket netdev on 127.0.0.1): the
+#                      link (a QEMU stream netdev on a Unix socket): the
 #                      target runs tests/vm/pair-agent.sh, the initiator
 #                      runs SCRIPT and has the target side run there
 #                      (tgt in tests/guest/lib.sh). The target guest's
@@ -131,12 +135,24 @@ guest() {
 		"$@" </dev/null >"$dir/qemu.log" 2>&1
 }
 
+# counting DIR: QEMU's arguments that load ISER_VM_INSN_COUNT, the
+# instruction-counting plugin (tools/dev/insn-count.c), answering in DIR.
+# Without CMPXCHG16B: under the plugin, as under the instruction clock,
+# QEMU 7.2 corrupted RFLAGS after SLUB's CMPXCHG16B (seen once in 24
+# measurements: Documentation/testing.rst); SLUB then takes its locked
+# path instead, for both transports alike.
+counting() {
+	[[ -n ${ISER_VM_INSN_COUNT:-} ]] || return 0
+	printf '%s\n' -plugin "file=$ISER_VM_INSN_COUNT,dir=$1" -cpu max,cx16=off
+}
+
 start=$SECONDS
 qemu_rc=0
 if [[ $topology == one ]]; then
 	job_env "$kver" one "$out" >"$out/job.env"
 	tap_diag "vm:$name: kernel $kver under $mode, timeout ${timeout}s, output in ${out#"$repo"/}"
-	guest "$kver" "$out" 2 -nic none || qemu_rc=$?
+	mapfile -t plugin < <(counting "$out")
+	guest "$kver" "$out" 2 "${plugin[@]}" -nic none || qemu_rc=$?
 elif [[ $topology == two ]]; then
 	t_kver=${ISER_TARGET_KVER:-$kver}
 	i_kver=${ISER_INITIATOR_KVER:-$kver}
@@ -148,38 +164,42 @@ elif [[ $topology == two ]]; then
 	# Built here, not by both guests at once into the same cache file.
 	"$here/mkinitramfs.sh" "$t_kver" >/dev/null
 	"$here/mkinitramfs.sh" "$i_kver" >/dev/null
-	# A TCP port on the loopback address: a stream socket netdev loses no
-	# frame. (Over a UDP one, which may, rxe warned once in rxe_completer,
-	# an error completion with a success status, during basic's verify.)
-	port=$(python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])')
+	# A stream socket netdev loses no frame. (Over a UDP one, which may,
+	# rxe warned once in rxe_completer, an error completion with a success
+	# status, during basic's verify.) A Unix one, not TCP: QEMU does not
+	# set TCP_NODELAY, and Nagle's algorithm meeting the peer's delayed
+	# ACK held frames for up to 40 ms (50 ms per 4 KiB read at queue
+	# depth 1, where a Unix socket takes about 1 ms).
+	# Under /tmp: a socket's path has at most 107 bytes.
+	linkdir=$(mktemp -d /tmp/iser-link.XXXXXX)
+	link=$linkdir/s
 	# The request directory of pair-agent.sh, shared by both, uncached.
 	share=(-virtfs "local,path=$pair,mount_tag=iserpair,security_model=none")
 	tap_diag "vm:$name: target kernel $t_kver, initiator kernel $i_kver, under $mode, one vCPU each, timeout ${timeout}s, output in ${out#"$repo"/}"
 	# "target-gone" tells the initiator's requests to stop waiting.
+	mapfile -t plugin < <(counting "$tout")
 	{
 		t_rc=0
-		guest "$t_kver" "$tout" 1 "${share[@]}" -nic none \
-			-netdev "socket,id=n0,listen=127.0.0.1:$port" \
+		guest "$t_kver" "$tout" 1 "${share[@]}" "${plugin[@]}" -nic none \
+			-netdev "stream,id=n0,server=on,addr.type=unix,addr.path=$link" \
 			-device virtio-net-pci,netdev=n0,mac=52:54:00:15:00:01 || t_rc=$?
 		echo "$t_rc" >"$pair/target-gone"
 	} &
 	tpid=$!
-	# The initiator's QEMU connects at start: the target's must listen.
-	hexport=$(printf '%04X' "$port")
+	# The initiator's QEMU connects at start: the target's must listen
+	# (flag __SO_ACCEPTCON in /proc/net/unix).
 	for _ in $(seq 100); do
-		awk -v p="$hexport" '$4 == "0A" && $2 ~ (":" p "$") { f = 1 } END { exit !f }' \
-			/proc/net/tcp && break
+		awk -v p="$link" '$4 == "00010000" && $8 == p { f = 1 } END { exit !f }' \
+			/proc/net/unix && break
 		sleep 0.1
 	done
 	guest "$i_kver" "$out" 1 "${share[@]}" -nic none \
-		-netdev "socket,id=n0,connect=127.0.0.1:$port" \
+		-netdev "stream,id=n0,server=off,addr.type=unix,addr.path=$link" \
 		-device virtio-net-pci,netdev=n0,mac=52:54:00:15:00:02 || qemu_rc=$?
 	# The agent ends on this file, if the suite did not end it.
 	touch "$pair/exit"
 	wait "$tpid"
+	rm -rf "$linkdir"
 	t_rc=$(<"$pair/target-gone")
 else
 	echo "run-vm.sh: ISER_TOPOLOGY must be one or two, not '$topology'" >&2

@@ -6,6 +6,13 @@
 # of medians and ratios, also written to build/bench.json. QUICK=1 runs one short round (what make check does:
 # it checks that every figure is produced, never a speed).
 #
+# COST=1 measures instead the exact work per I/O on the target alone
+# (tests/guest/cost.sh, two guests; tools/dev/cost-report.py): verbs
+# calls counted by kprobes, instructions by a QEMU plugin
+# (tools/dev/insn-count.c) in the target's guest; IOS per
+# workload (default 4000), ROUNDS (default 2), TRANSPORTS (default
+# "ours stock").
+#
 # Environment: QUICK=1; ROUNDS (default 3), RUNTIME seconds per run
 # (default 10), TRANSPORTS, KVER, ISER_VM_KVM; PROFILE="WORKLOAD ..." to
 # profile those workloads with perf for iser_target and ib_isert
@@ -17,20 +24,56 @@ cd "$repo" || exit 1
 # shellcheck source=../../tests/guest/tap.sh
 . tests/guest/tap.sh
 
+# The other suites' slab debugging would be measured too.
+export ISER_VM_SLUB_DEBUG=${ISER_VM_SLUB_DEBUG-}
+
+# COST=1: the exact per-I/O verbs counts on the target alone instead
+# (tests/guest/cost.sh across two guests), merged into build/bench.json.
+if [[ ${COST:-0} == 1 ]]; then
+	export ISER_COST_IOS=${IOS:-4000} ISER_COST_ROUNDS=${ROUNDS:-2}
+	export ISER_COST_TRANSPORTS=${TRANSPORTS:-"ours stock"}
+	kver=$(tools/dev/kver.sh) || exit 1
+	make -s --no-print-directory KVER="$kver" >/dev/null || {
+		tap_not_ok "bench: build iser_target for $kver"
+		exit 1
+	}
+	# The instruction-counting QEMU plugin, for the target's guest.
+	mkdir -p build
+	gcc -O2 -Wall -Wextra -shared -fPIC -fvisibility=hidden -o build/insn-count.so \
+		tools/dev/insn-count.c -lpthread || {
+		tap_not_ok "bench: build the instruction-counting plugin"
+		exit 1
+	}
+	ISER_VM_INSN_COUNT=$repo/build/insn-count.so ISER_TOPOLOGY=two \
+		tests/vm/run-vm.sh tests/guest/cost.sh bench-cost
+	rc=$?
+	if python3 tools/dev/cost-report.py build/vm/out/bench-cost build/bench.json \
+		"$ISER_COST_TRANSPORTS" "$ISER_COST_ROUNDS" >build/cost.txt; then
+		tap_ok "bench: every count produced, in build/bench.json (cost)"
+	else
+		tap_not_ok "bench: every count produced"
+		rc=1
+	fi
+	tap_diag <build/cost.txt
+	exit "$rc"
+fi
+
 # QUICK runs 1 s per workload and leaves nostats and srq out: make check
 # has no time for them, and each differs from ours by one module
 # parameter.
+# Four workloads of ten (a 4 KiB read at depth 1 and write at 32, a
+# sequential read, the mix) take every path of the guest script and of
+# the report.
 if [[ ${QUICK:-0} == 1 ]]; then
 	export ISER_BENCH_ROUNDS=1 ISER_BENCH_RUNTIME=1 ISER_BENCH_SESSIONS=4
 	export ISER_BENCH_TRANSPORTS=${TRANSPORTS:-"ours stock tcp loop"}
+	export ISER_BENCH_WORKLOADS=${ISER_BENCH_WORKLOADS:-"rand-read-4k-qd1 rand-write-4k-qd32 seq-read-128k-qd16 mixed-70-30-8k-qd32"}
 else
 	export ISER_BENCH_ROUNDS=${ROUNDS:-3} ISER_BENCH_RUNTIME=${RUNTIME:-10}
 	export ISER_BENCH_SESSIONS=${SESSIONS:-16}
 	export ISER_BENCH_TRANSPORTS=${TRANSPORTS:-"ours stock tcp loop nostats srq"}
 fi
 export ISER_BENCH_PROFILE=${PROFILE:-}
-# The other suites' slab debugging would be measured too.
-export ISER_VM_SLUB_DEBUG=${ISER_VM_SLUB_DEBUG-}
 kver=$(tools/dev/kver.sh) || exit 1
 make -s --no-print-directory KVER="$kver" >/dev/null || {
 	tap_not_ok "bench: build iser_target for $kver"

@@ -54,7 +54,7 @@ export ISER_VM_ICOUNT=${ICOUNT:-1}
 # As the benchmark boots: slab debugging would change the timing.
 export ISER_VM_SLUB_DEBUG=${ISER_VM_SLUB_DEBUG-}
 export ISER_BENCH_ROUNDS=${ROUNDS:-1} ISER_BENCH_RUNTIME=${RUNTIME:-10}
-export ISER_BENCH_SESSIONS=1 ISER_BENCH_WORKLOADS=$workloads
+export ISER_BENCH_SESSIONS=1 ISER_BENCH_WORKLOADS=$workloads ISER_BENCH_MEM=0
 # Boot, set-up and teardown take a few guest minutes; each workload
 # RUNTIME seconds of guest time, which the instruction clock stretches.
 export ISER_VM_TIMEOUT=$((900 + ISER_BENCH_ROUNDS * ISER_BENCH_RUNTIME * 5 * 40))
