@@ -86,6 +86,12 @@ bench:
 scale:
 	tools/dev/scale.sh
 
+# make bench COST=1's instruction-counting QEMU plugin (a host tool, not
+# the module); make check builds it too, so that it cannot rot.
+build/insn-count.so: tools/dev/insn-count.c
+	mkdir -p build
+	gcc -O2 -Wall -Wextra -Werror -shared -fPIC -fvisibility=hidden -o $@ $< -lpthread
+
 # Install by hand into /lib/modules/$(KVER)/updates, plus the modprobe.d
 # alias that makes LIO's request for ib_isert load iser_target. DESTDIR
 # stages the files elsewhere (no depmod then). Without the kernel's

@@ -38,9 +38,7 @@ if [[ ${COST:-0} == 1 ]]; then
 		exit 1
 	}
 	# The instruction-counting QEMU plugin, for the target's guest.
-	mkdir -p build
-	gcc -O2 -Wall -Wextra -shared -fPIC -fvisibility=hidden -o build/insn-count.so \
-		tools/dev/insn-count.c -lpthread || {
+	make -s --no-print-directory build/insn-count.so || {
 		tap_not_ok "bench: build the instruction-counting plugin"
 		exit 1
 	}
