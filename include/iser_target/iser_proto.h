@@ -41,6 +41,12 @@
 
 /* PDUs the initiator may send outside the CmdSN window (NOP, TMF, ...). */
 #define ISER_RX_IMMEDIATE_EXTRA		16
+/*
+ * Receive buffers given back to the queue with one post call (one
+ * doorbell); the ring holds all but one of them beyond what the initiator
+ * may fill.
+ */
+#define ISER_RX_REPOST_BATCH		8
 #define ISER_MIN_QUEUE_DEPTH		16
 #define ISER_MAX_QUEUE_DEPTH		4096
 
@@ -261,7 +267,9 @@ enum iser_ka_action {
 enum iser_ka_action iser_keepalive_decide(u32 heard, u32 last_heard,
 					  bool probe_in_flight);
 
+u32 iser_rx_ring_min(u32 cmdsn_depth);
 u32 iser_rx_ring_size(u32 cmdsn_depth);
+u32 iser_rx_repost_batch(u32 ring, u32 cmdsn_depth);
 u32 iser_rx_ring_fit(u32 cmdsn_depth, u32 rq_size);
 u32 iser_rx_data_pages(u32 max_recv_dsl, u32 page_size);
 u32 iser_clamp_queue_depth(u32 depth);

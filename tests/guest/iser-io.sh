@@ -176,9 +176,10 @@ srq_session() {
 	login "$T2" "$PORTAL" >/dev/null && wait_disks "$T2" 2 || return 1
 	d=$(disk_of "$T2" iser 0)
 	c=$(grep -l "^target $T2\$" "$dbg"/connections/*/stats | head -n 1)
-	echo "disk $d, $(grep -h -E '^(shared_rx|rx_posted|rx_pages)' "$c" | xargs)," \
+	echo "disk $d, $(grep -h -E '^(shared_rx|rx_posted|rx_pages|rx_repost_batch)' "$c" | xargs)," \
 		"device: $(grep -h srq_buffers "$dbg"/devices/rxe0/stats)"
 	[[ -n $d ]] && grep -qx 'shared_rx 1' "$c" && grep -qx 'rx_posted 0' "$c" &&
+		grep -qx 'rx_repost_batch 0' "$c" &&
 		! grep -qx 'srq_buffers 0' "$dbg"/devices/rxe0/stats || rc=1
 	((rc == 0)) && verify "$d" 4k 128 8 && verify "$d" 1m 128 32 || rc=1
 	logout "$T2" "$PORTAL" >/dev/null || rc=1

@@ -167,7 +167,35 @@ tracepoints() {
 	echo 0 >"$ev/enable"
 	grep -m 2 iser_cmd_done $TRACE/trace
 	(($(grep -c iser_cmd_start $TRACE/trace) >= 20)) &&
-		(($(grep -c 'iser_cmd_done.*latency [0-9]* ns' $TRACE/trace) >= 20))
+		(($(grep -c 'iser_cmd_done.*latency [1-9][0-9]* ns' $TRACE/trace) >= 20))
+}
+
+# PDUs received, as the connection counted them.
+pdus_in() {
+	awk '$1 ~ /^pdu_in_/ { s += $2 } END { print s + 0 }' "$1"
+}
+
+# Consumed receive buffers go back to the queue 8 at a time, one post call
+# each (iser_rx_repost): with up to 7 held before and after, the buffers
+# reposted are within 7 of the PDUs received, and every batch is whole.
+batched_reposts() {
+	local d ev=$TRACE/events/iser_target/iser_rx_repost b n0 pdus posts other
+	d=$(conn_dir) || return 1
+	b=$(ctr "$d/stats" rx_repost_batch)
+	echo >$TRACE/trace
+	n0=$(pdus_in "$d/stats")
+	echo 1 >"$ev/enable"
+	(cd /tmp && fio --name=t --filename="/dev/$D" --ioengine=libaio \
+		--direct=1 --rw=randread --bs=4k --iodepth=1 --number_ios=64 \
+		--size=4M --output=/dev/null)
+	echo 0 >"$ev/enable"
+	pdus=$(($(pdus_in "$d/stats") - n0))
+	posts=$(grep -c 'iser_rx_repost:' $TRACE/trace)
+	other=$(grep 'iser_rx_repost:' $TRACE/trace | grep -vc "reposts $b receive buffers")
+	echo "rx_repost_batch $b; $pdus PDUs received, $posts post calls," \
+		"$other of another size"
+	((b == 8 && other == 0 && pdus >= 64)) &&
+		((posts * b >= pdus - (b - 1) && posts * b <= pdus + b - 1))
 }
 
 state_trace_on_logout() {
@@ -206,6 +234,7 @@ check "iser-stat lists the connection" tool_once
 check "iser-stat shows a live read rate" tool_rates
 check "iser-stat --json has connection and device counters" tool_json
 check "tracepoints fire for every command, with latency" tracepoints
+check "receive buffers reposted 8 per post call" batched_reposts
 check "state tracepoint on logout" state_trace_on_logout
 check "connection entry gone after logout; device totals kept" entry_gone
 iser_suite_teardown session

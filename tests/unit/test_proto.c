@@ -283,16 +283,33 @@ static void test_sizing(void)
 	check(iser_clamp_queue_depth(0) == ISER_MIN_QUEUE_DEPTH &&
 	      iser_clamp_queue_depth(100000) == ISER_MAX_QUEUE_DEPTH &&
 	      iser_clamp_queue_depth(512) == 512, "queue depth clamped");
-	check(iser_rx_ring_size(64) == 64 + ISER_RX_IMMEDIATE_EXTRA,
+	check(iser_rx_ring_min(64) == 64 + ISER_RX_IMMEDIATE_EXTRA &&
+	      iser_rx_ring_min(1) == ISER_MIN_QUEUE_DEPTH + ISER_RX_IMMEDIATE_EXTRA,
 	      "receive ring: window plus immediate PDUs");
+	check(iser_rx_ring_size(64) ==
+	      64 + ISER_RX_IMMEDIATE_EXTRA + ISER_RX_REPOST_BATCH - 1,
+	      "receive ring: and the buffers waiting for a batched repost");
 	check(iser_rx_ring_size(512) >= 512, "receive ring holds 512 commands");
-	check(iser_rx_ring_fit(64, 64 + ISER_RX_IMMEDIATE_EXTRA + 1) ==
-	      64 + ISER_RX_IMMEDIATE_EXTRA,
+	check(iser_rx_repost_batch(iser_rx_ring_size(64), 64) ==
+	      ISER_RX_REPOST_BATCH &&
+	      iser_rx_repost_batch(iser_rx_ring_size(64) + 5, 64) ==
+	      ISER_RX_REPOST_BATCH,
+	      "full batch when the ring has room for it");
+	check(iser_rx_repost_batch(iser_rx_ring_min(64), 64) == 1 &&
+	      iser_rx_repost_batch(iser_rx_ring_min(64) - 1, 64) == 1 &&
+	      iser_rx_repost_batch(0, 64) == 1,
+	      "no batching when the ring holds only what the initiator fills");
+	check(iser_rx_repost_batch(iser_rx_ring_min(64) + 2, 64) == 3 &&
+	      iser_rx_ring_min(64) + 2 - (iser_rx_repost_batch(
+		      iser_rx_ring_min(64) + 2, 64) - 1) == iser_rx_ring_min(64),
+	      "a partial batch never leaves fewer posted than the initiator fills");
+	check(iser_rx_ring_fit(64, iser_rx_ring_size(64) + 1) ==
+	      iser_rx_ring_size(64),
 	      "receive ring: the whole ring when the queue has room");
-	check(iser_rx_ring_fit(512, 128 + ISER_RX_IMMEDIATE_EXTRA + 1) ==
-	      128 + ISER_RX_IMMEDIATE_EXTRA &&
-	      iser_rx_ring_fit(64, 64 + ISER_RX_IMMEDIATE_EXTRA) ==
-	      64 + ISER_RX_IMMEDIATE_EXTRA - 1 && iser_rx_ring_fit(16, 0) == 0,
+	check(iser_rx_ring_fit(512, iser_rx_ring_size(128) + 1) ==
+	      iser_rx_ring_size(128) &&
+	      iser_rx_ring_fit(64, iser_rx_ring_size(64)) ==
+	      iser_rx_ring_size(64) - 1 && iser_rx_ring_fit(16, 0) == 0,
 	      "receive ring leaves the drain marker an entry");
 	check(iser_rx_data_pages(8192, 4096) == 2 &&
 	      iser_rx_data_pages(8193, 4096) == 3 &&

@@ -265,6 +265,9 @@ enum iser_wr_kind {
  * @segs: CPU view of the same pieces
  * @nsegs: pieces in use
  * @size: total bytes
+ * @cpu_len: leading bytes the CPU owns until iser_rx_buf_for_device()
+ * @rwr: receive work request, linked while the buffer waits for its
+ *	connection's next batch of reposts
  */
 struct iser_buf {
 	struct ib_cqe cqe;
@@ -272,6 +275,8 @@ struct iser_buf {
 	struct iser_seg segs[ISER_RX_MAX_SGE];
 	unsigned int nsegs;
 	u32 size;
+	u32 cpu_len;
+	struct ib_recv_wr rwr;
 };
 
 struct iser_np;
@@ -311,6 +316,10 @@ struct iser_np;
  * @rx: receive ring of the full feature phase
  * @rx_count: descriptors in @rx
  * @rx_pages: data pages per descriptor
+ * @rx_batch: consumed descriptors reposted with one post call
+ * @rx_held: consumed descriptors waiting for that post, linked by their
+ *	@rwr (receive completion context only)
+ * @rx_held_count: descriptors on @rx_held
  * @max_recv_data: largest data segment the target accepts
  * @tx_slots: send header slots, one per session tag
  * @tx_dma: DMA addresses of @tx_slots
@@ -389,6 +398,9 @@ struct iser_conn {
 	struct iser_buf *rx;
 	u32 rx_count;
 	u32 rx_pages;
+	u32 rx_batch;
+	struct ib_recv_wr *rx_held;
+	u32 rx_held_count;
 	u32 max_recv_data;
 
 	void **tx_slots;
@@ -467,7 +479,8 @@ enum iser_post {
  * @nopin_holds: a NOP-In that asks for a reply is released by the later of
  *	its send completion and the core's removal once the reply came (the
  *	reply may be received before the send completes); zero otherwise
- * @start_ns: when the SCSI command arrived, for its latency
+ * @start_ns: when the SCSI command arrived, for its latency; 0 when the
+ *	iser_cmd_done tracepoint was off then
  * @tas_status: the status is the core's TASK ABORTED answer to an abort
  *	from another I_T nexus; the core then drops the reference that a
  *	completed WRITE's status would drop
@@ -571,7 +584,8 @@ int iser_buf_alloc(struct iser_device *dev, struct iser_buf *buf,
 		   u32 hdr_len, u32 npages, enum dma_data_direction dir);
 void iser_buf_free(struct iser_device *dev, struct iser_buf *buf,
 		   enum dma_data_direction dir);
-void iser_rx_buf_for_cpu(struct iser_device *dev, struct iser_buf *buf);
+void iser_rx_buf_for_cpu(struct iser_device *dev, struct iser_buf *buf,
+			 u32 len);
 void iser_rx_buf_for_device(struct iser_device *dev, struct iser_buf *buf);
 int iser_rx_ring_alloc(struct iser_conn *conn, u32 count, u32 max_data);
 void iser_rx_ring_free(struct iser_conn *conn);

@@ -12,18 +12,43 @@
 
 #include "iser.h"
 
-/**
- * iser_rx_buf_for_cpu() - hand a received buffer to the CPU
- * @dev: the device it is mapped for
- * @buf: a receive or login request buffer
+/*
+ * Syncs the DMA ranges of the first @len bytes of @buf for the CPU, or for
+ * the device: only the bytes a receive wrote change hands, so that a
+ * command without data syncs its header slot alone.
  */
-void iser_rx_buf_for_cpu(struct iser_device *dev, struct iser_buf *buf)
+static void iser_rx_buf_sync(struct iser_device *dev, struct iser_buf *buf,
+			     u32 len, bool for_device)
 {
 	unsigned int i;
+	u32 n;
 
-	for (i = 0; i < buf->nsegs; i++)
-		ib_dma_sync_single_for_cpu(dev->ib_dev, buf->sge[i].addr,
-					   buf->segs[i].len, DMA_FROM_DEVICE);
+	for (i = 0; i < buf->nsegs && len; i++) {
+		n = min(len, buf->segs[i].len);
+		if (for_device)
+			ib_dma_sync_single_for_device(dev->ib_dev, buf->sge[i].addr,
+						      n, DMA_FROM_DEVICE);
+		else
+			ib_dma_sync_single_for_cpu(dev->ib_dev, buf->sge[i].addr,
+						   n, DMA_FROM_DEVICE);
+		len -= n;
+	}
+}
+
+/**
+ * iser_rx_buf_for_cpu() - hand the received part of a buffer to the CPU
+ * @dev: the device it is mapped for
+ * @buf: a receive or login request buffer
+ * @len: bytes the receive wrote; iser_rx_buf_for_device() gives the same
+ *	bytes back
+ */
+void iser_rx_buf_for_cpu(struct iser_device *dev, struct iser_buf *buf,
+			 u32 len)
+{
+	buf->cpu_len = min(len, buf->size);
+	if (ib_uses_virt_dma(dev->ib_dev))
+		return;
+	iser_rx_buf_sync(dev, buf, buf->cpu_len, false);
 }
 
 /**
@@ -34,11 +59,9 @@ void iser_rx_buf_for_cpu(struct iser_device *dev, struct iser_buf *buf)
  */
 void iser_rx_buf_for_device(struct iser_device *dev, struct iser_buf *buf)
 {
-	unsigned int i;
-
-	for (i = 0; i < buf->nsegs; i++)
-		ib_dma_sync_single_for_device(dev->ib_dev, buf->sge[i].addr,
-					      buf->segs[i].len, DMA_FROM_DEVICE);
+	if (!ib_uses_virt_dma(dev->ib_dev))
+		iser_rx_buf_sync(dev, buf, buf->cpu_len, true);
+	buf->cpu_len = 0;
 }
 
 /**
@@ -114,6 +137,8 @@ __iser_fault_point int iser_buf_alloc(struct iser_device *dev, struct iser_buf *
 		buf->sge[i].lkey = dev->pd->local_dma_lkey;
 		buf->size += len;
 	}
+	/* Zeroed by the CPU: the first post hands all of it to the device. */
+	buf->cpu_len = buf->size;
 	return 0;
 
 out_free:

@@ -89,7 +89,7 @@ static void iser_login_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 		iser_wc_failed(conn, wc, ISER_WR_LOGIN_RECV);
 		return;
 	}
-	iser_rx_buf_for_cpu(conn->dev, &conn->login_rx);
+	iser_rx_buf_for_cpu(conn->dev, &conn->login_rx, wc->byte_len);
 	iser_login_received(conn, wc->byte_len);
 }
 
@@ -128,7 +128,8 @@ void iser_login_srq_recv(struct iser_conn *conn, struct iser_buf *buf, u32 len)
 		iser_conn_fail(conn, "PDU when no login request may come");
 		return;
 	}
-	iser_rx_buf_for_cpu(conn->dev, lrx);
+	/* The CPU writes all of it: all of it goes back to the device. */
+	iser_rx_buf_for_cpu(conn->dev, lrx, lrx->size);
 	/* Both buffers are a header slot and the same number of pages. */
 	for (i = 0; i < lrx->nsegs && i < buf->nsegs && done < len; i++) {
 		u32 n = min3(len - done, lrx->segs[i].len, buf->segs[i].len);
@@ -299,9 +300,10 @@ static int iser_ffp_ring(struct iser_conn *conn, u32 window)
 {
 	u32 ring = iser_rx_ring_fit(window, conn->rq_size);
 
-	if (ring < iser_rx_ring_size(window))
+	if (ring < iser_rx_ring_min(window))
 		pr_warn_ratelimited("session queue depth %u is above the %u commands this connection's receive queue holds (module parameter queue_depth): commands beyond it wait for receive buffers\n",
 				    window, ring - ISER_RX_IMMEDIATE_EXTRA);
+	conn->rx_batch = iser_rx_repost_batch(ring, window);
 	return iser_rx_ring_alloc(conn, ring, conn->max_recv_data);
 }
 

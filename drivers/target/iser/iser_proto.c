@@ -291,19 +291,56 @@ u32 iser_clamp_queue_depth(u32 depth)
 }
 
 /**
+ * iser_rx_ring_min() - receive buffers the initiator may fill at once
+ * @cmdsn_depth: the session's CmdSN window
+ *
+ * One buffer per command the window admits, plus room for the PDUs that
+ * travel outside it (immediate NOP-Out, task management, Data-Out).
+ * Buffers go back to the queue as soon as a PDU is consumed, so the ring
+ * never has to cover a command's whole lifetime.
+ *
+ * Return: the number of buffers.
+ */
+u32 iser_rx_ring_min(u32 cmdsn_depth)
+{
+	return iser_clamp_queue_depth(cmdsn_depth) + ISER_RX_IMMEDIATE_EXTRA;
+}
+
+/**
  * iser_rx_ring_size() - receive descriptors for a full-feature connection
  * @cmdsn_depth: the session's CmdSN window
  *
- * One descriptor per command the window admits, plus room for the PDUs
- * that travel outside it (immediate NOP-Out, task management, Data-Out).
- * Descriptors are reposted as soon as a PDU is consumed, so the ring
- * never has to cover a command's whole lifetime.
+ * iser_rx_ring_min() and the ISER_RX_REPOST_BATCH - 1 consumed buffers
+ * that may wait for the next batched repost (iser_rx_repost_batch()).
  *
  * Return: the ring size.
  */
 u32 iser_rx_ring_size(u32 cmdsn_depth)
 {
-	return iser_clamp_queue_depth(cmdsn_depth) + ISER_RX_IMMEDIATE_EXTRA;
+	return iser_rx_ring_min(cmdsn_depth) + ISER_RX_REPOST_BATCH - 1;
+}
+
+/**
+ * iser_rx_repost_batch() - consumed receive buffers reposted together
+ * @ring: descriptors in the receive ring
+ * @cmdsn_depth: the session's CmdSN window
+ *
+ * Up to the batch less one buffer waits unposted, so the batch is one more
+ * than what @ring holds beyond iser_rx_ring_min(): the initiator never
+ * finds the queue short. 1 (each buffer reposted at once) for a ring that
+ * holds nothing more.
+ *
+ * Return: the batch, 1 to ISER_RX_REPOST_BATCH.
+ */
+u32 iser_rx_repost_batch(u32 ring, u32 cmdsn_depth)
+{
+	u32 need = iser_rx_ring_min(cmdsn_depth);
+
+	if (ring <= need)
+		return 1;
+	if (ring - need + 1 > ISER_RX_REPOST_BATCH)
+		return ISER_RX_REPOST_BATCH;
+	return ring - need + 1;
 }
 
 /**

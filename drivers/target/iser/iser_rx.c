@@ -2,7 +2,7 @@
 /*
  * iser_target: the receive side of the full feature phase. Every PDU is
  * validated against the bytes that arrived, its data is copied out, and
- * its buffer goes straight back to the receive queue.
+ * its buffer goes back to the receive queue with the next batch.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -39,20 +39,51 @@ int iser_post_recv(struct iser_conn *conn, struct iser_buf *buf)
  * iser_post_rx_ring() - post the whole full-feature receive ring
  * @conn: the connection
  *
- * Return: 0 or the first posting error.
+ * One post call for all of it; each descriptor's @rwr is set up here for
+ * good.
+ *
+ * Return: 0 or the posting error.
  */
 int iser_post_rx_ring(struct iser_conn *conn)
 {
+	struct iser_buf *buf;
 	u32 i;
-	int ret;
 
-	for (i = 0; i < conn->rx_count; i++) {
-		conn->rx[i].cqe.done = iser_recv_done;
-		ret = iser_post_recv(conn, &conn->rx[i]);
-		if (ret)
-			return ret;
+	conn->rx_held = NULL;
+	conn->rx_held_count = 0;
+	for (i = conn->rx_count; i-- > 0;) {
+		buf = &conn->rx[i];
+		buf->cqe.done = iser_recv_done;
+		buf->rwr.wr_cqe = &buf->cqe;
+		buf->rwr.sg_list = buf->sge;
+		buf->rwr.num_sge = buf->nsegs;
+		buf->rwr.next = i + 1 < conn->rx_count ? &conn->rx[i + 1].rwr : NULL;
+		iser_rx_buf_for_device(conn->dev, buf);
 	}
-	return 0;
+	return conn->rx_count ? ib_post_recv(conn->qp, &conn->rx[0].rwr, NULL) : 0;
+}
+
+/*
+ * Gives a consumed descriptor back to the receive queue. They go in
+ * batches of @rx_batch, one post call (one doorbell) each: the ring holds
+ * @rx_batch - 1 descriptors beyond what the initiator may fill
+ * (iser_rx_repost_batch()), so those waiting never leave it short. Only
+ * the connection's receive completions call this, one at a time.
+ */
+static int iser_rx_repost(struct iser_conn *conn, struct iser_buf *buf)
+{
+	struct ib_recv_wr *chain;
+
+	iser_rx_buf_for_device(conn->dev, buf);
+	buf->rwr.next = conn->rx_held;
+	conn->rx_held = &buf->rwr;
+	if (++conn->rx_held_count < conn->rx_batch)
+		return 0;
+	trace_iser_rx_repost(conn, conn->rx_held_count);
+	chain = conn->rx_held;
+	conn->rx_held = NULL;
+	conn->rx_held_count = 0;
+	return ib_post_recv(conn->qp, chain, NULL);
 }
 
 /*
@@ -121,7 +152,8 @@ static void iser_cmd_started(struct iser_conn *conn, struct iser_cmd *cmd,
 			WRITE_ONCE(conn->outstanding_max, n);
 	}
 	cmd->counted = true;
-	cmd->start_ns = ktime_get_ns();
+	/* The clock is read only for the latency of a traced command. */
+	cmd->start_ns = trace_iser_cmd_done_enabled() ? ktime_get_ns() : 0;
 	trace_iser_cmd_start(conn, be32_to_cpu((__force __be32)hdr->itt),
 			     hdr->cdb[0], be32_to_cpu(hdr->data_length), rd, wr);
 }
@@ -727,7 +759,7 @@ static int iser_rx_one(struct iser_conn *conn, struct iser_buf *buf, u32 len)
 	iser_heard(conn);
 	iser_stat_add(conn, ISER_S_BYTES_IN, len);
 
-	iser_rx_buf_for_cpu(conn->dev, buf);
+	iser_rx_buf_for_cpu(conn->dev, buf, len);
 	why = iser_parse_pdu(buf->segs[0].addr, buf->segs[0].len, len,
 			     conn->max_recv_data, &info);
 	if (why) {
@@ -758,10 +790,10 @@ static void iser_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	/* A refused PDU has already failed the connection: no repost. */
 	if (iser_rx_one(conn, buf, wc->byte_len) < 0)
 		return;
-	if (iser_post_recv(conn, buf)) {
-		pr_warn_ratelimited("conn %p: cannot repost a receive buffer\n",
+	if (iser_rx_repost(conn, buf)) {
+		pr_warn_ratelimited("conn %p: cannot repost receive buffers\n",
 				    conn);
-		iser_conn_fail(conn, "cannot repost a receive buffer");
+		iser_conn_fail(conn, "cannot repost receive buffers");
 	}
 }
 
@@ -784,7 +816,7 @@ void iser_srq_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	} else if (READ_ONCE(conn->state) == ISER_CONN_FULL) {
 		iser_rx_one(conn, buf, wc->byte_len);
 	} else {
-		iser_rx_buf_for_cpu(conn->dev, buf);
+		iser_rx_buf_for_cpu(conn->dev, buf, wc->byte_len);
 		iser_login_srq_recv(conn, buf, wc->byte_len);
 	}
 	if (iser_srq_post(conn->dev, buf))

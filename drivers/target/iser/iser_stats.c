@@ -101,6 +101,7 @@ static int iser_conn_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "max_recv_data %u\n", conn->max_recv_data);
 	seq_printf(m, "rx_posted %u\n", conn->rx_count);
 	seq_printf(m, "rx_pages %u\n", conn->rx_pages);
+	seq_printf(m, "rx_repost_batch %u\n", conn->srq ? 0 : conn->rx_batch);
 	seq_printf(m, "shared_rx %d\n", !!conn->srq);
 	seq_printf(m, "outstanding %d\n", atomic_read(&conn->outstanding));
 	seq_printf(m, "outstanding_max %d\n", READ_ONCE(conn->outstanding_max));

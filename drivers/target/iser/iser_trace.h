@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Tracepoints of iser_target: connection state changes, command start and
- * completion with latency, RDMA completion errors and closing reasons.
+ * completion with latency, batched receive reposts, RDMA completion errors
+ * and closing reasons.
  * Enable with: echo 1 > /sys/kernel/tracing/events/iser_target/enable
  */
 #undef TRACE_SYSTEM
@@ -100,6 +101,7 @@ TRACE_EVENT(iser_cmd_start,
 		      __entry->write ? " write" : "")
 );
 
+/* latency_ns is 0 for a command that started before the event was enabled. */
 TRACE_EVENT(iser_cmd_done,
 	    TP_PROTO(const struct iser_conn *conn, u32 itt, u8 status,
 		     u64 latency_ns),
@@ -115,6 +117,17 @@ TRACE_EVENT(iser_cmd_done,
 	    TP_printk("conn %p itt 0x%08x status 0x%02x latency %llu ns",
 		      __entry->conn, __entry->itt, __entry->status,
 		      __entry->latency_ns)
+);
+
+TRACE_EVENT(iser_rx_repost,
+	    TP_PROTO(const struct iser_conn *conn, u32 count),
+	    TP_ARGS(conn, count),
+	    TP_STRUCT__entry(__field(const void *, conn)
+			     __field(u32, count)),
+	    TP_fast_assign(__entry->conn = conn;
+			   __entry->count = count;),
+	    TP_printk("conn %p reposts %u receive buffers", __entry->conn,
+		      __entry->count)
 );
 
 TRACE_EVENT(iser_wc_error,

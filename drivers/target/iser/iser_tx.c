@@ -506,9 +506,11 @@ void iser_cmd_put(struct iser_cmd *cmd)
 		cmd->counted = false;
 		if (iser_stats_on())
 			atomic_dec(&cmd->conn->outstanding);
-		trace_iser_cmd_done(cmd->conn,
-				    be32_to_cpu((__force __be32)icmd->init_task_tag),
-				    se->scsi_status, ktime_get_ns() - cmd->start_ns);
+		if (trace_iser_cmd_done_enabled())
+			trace_iser_cmd_done(cmd->conn,
+					    be32_to_cpu((__force __be32)icmd->init_task_tag),
+					    se->scsi_status,
+					    cmd->start_ns ? ktime_get_ns() - cmd->start_ns : 0);
 	}
 	/* Every kind leaves the list first, a failed Logout included. */
 	iser_cmd_unlist(iconn, icmd);
