@@ -13,6 +13,13 @@
 # workload (default 4000), ROUNDS (default 2), TRANSPORTS (default
 # "ours stock").
 #
+# ICOUNT=1 measures 4 KiB latency at queue depth 1 for iser_target and
+# ib_isert in one guest on QEMU's instruction clock (ISER_VM_ICOUNT=1:
+# guest time is executed instructions, idle time skipped), RUNTIME
+# (default 2) guest seconds per run, ROUNDS (default 3); the table goes to
+# build/bench-icount.txt and build/bench-icount.json, build/bench.json is
+# left alone.
+#
 # Environment: QUICK=1; ROUNDS (default 3), RUNTIME seconds per run
 # (default 10), TRANSPORTS, KVER, ISER_VM_KVM; PROFILE="WORKLOAD ..." to
 # profile those workloads with perf for iser_target and ib_isert
@@ -53,6 +60,30 @@ if [[ ${COST:-0} == 1 ]]; then
 		rc=1
 	fi
 	tap_diag <build/cost.txt
+	exit "$rc"
+fi
+
+if [[ ${ICOUNT:-0} == 1 ]]; then
+	export ISER_VM_ICOUNT=1 ISER_BENCH_ROUNDS=${ROUNDS:-3}
+	export ISER_BENCH_RUNTIME=${RUNTIME:-2} ISER_BENCH_SESSIONS=4
+	export ISER_BENCH_TRANSPORTS=${TRANSPORTS:-"ours stock"}
+	export ISER_BENCH_WORKLOADS=${ISER_BENCH_WORKLOADS:-"rand-read-4k-qd1 rand-write-4k-qd1"}
+	kver=$(tools/dev/kver.sh) || exit 1
+	make -s --no-print-directory KVER="$kver" >/dev/null || {
+		tap_not_ok "bench: build iser_target for $kver"
+		exit 1
+	}
+	ISER_VM_TIMEOUT=1500 tests/vm/run-vm.sh tests/guest/bench.sh bench-icount
+	rc=$?
+	if python3 tools/dev/bench-report.py build/vm/out/bench-icount \
+		build/bench-icount.json "$ISER_BENCH_TRANSPORTS" "$ISER_BENCH_ROUNDS" \
+		>build/bench-icount.txt; then
+		tap_ok "bench: every latency on the instruction clock, in build/bench-icount.json"
+	else
+		tap_not_ok "bench: every latency on the instruction clock"
+		rc=1
+	fi
+	tap_diag <build/bench-icount.txt
 	exit "$rc"
 fi
 
