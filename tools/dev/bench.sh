@@ -34,16 +34,23 @@ cd "$repo" || exit 1
 # The other suites' slab debugging would be measured too.
 export ISER_VM_SLUB_DEBUG=${ISER_VM_SLUB_DEBUG-}
 
-# COST=1: the exact per-I/O verbs counts on the target alone instead
-# (tests/guest/cost.sh across two guests), merged into build/bench.json.
-if [[ ${COST:-0} == 1 ]]; then
-	export ISER_COST_IOS=${IOS:-4000} ISER_COST_ROUNDS=${ROUNDS:-2}
-	export ISER_COST_TRANSPORTS=${TRANSPORTS:-"ours stock"}
+# Builds iser_target for the guest's kernel, or stops the bench.
+build_module() {
+	local kver
+
 	kver=$(tools/dev/kver.sh) || exit 1
 	make -s --no-print-directory KVER="$kver" >/dev/null || {
 		tap_not_ok "bench: build iser_target for $kver"
 		exit 1
 	}
+}
+
+# COST=1: the exact per-I/O verbs counts on the target alone instead
+# (tests/guest/cost.sh across two guests), merged into build/bench.json.
+if [[ ${COST:-0} == 1 ]]; then
+	export ISER_COST_IOS=${IOS:-4000} ISER_COST_ROUNDS=${ROUNDS:-2}
+	export ISER_COST_TRANSPORTS=${TRANSPORTS:-"ours stock"}
+	build_module
 	# The instruction-counting QEMU plugin, for the target's guest.
 	make -s --no-print-directory build/insn-count.so || {
 		tap_not_ok "bench: build the instruction-counting plugin"
@@ -68,11 +75,7 @@ if [[ ${ICOUNT:-0} == 1 ]]; then
 	export ISER_BENCH_RUNTIME=${RUNTIME:-2} ISER_BENCH_SESSIONS=4
 	export ISER_BENCH_TRANSPORTS=${TRANSPORTS:-"ours stock"}
 	export ISER_BENCH_WORKLOADS=${ISER_BENCH_WORKLOADS:-"rand-read-4k-qd1 rand-write-4k-qd1"}
-	kver=$(tools/dev/kver.sh) || exit 1
-	make -s --no-print-directory KVER="$kver" >/dev/null || {
-		tap_not_ok "bench: build iser_target for $kver"
-		exit 1
-	}
+	build_module
 	ISER_VM_TIMEOUT=1500 tests/vm/run-vm.sh tests/guest/bench.sh bench-icount
 	rc=$?
 	if python3 tools/dev/bench-report.py build/vm/out/bench-icount \
@@ -103,11 +106,7 @@ else
 	export ISER_BENCH_TRANSPORTS=${TRANSPORTS:-"ours stock tcp loop nostats srq"}
 fi
 export ISER_BENCH_PROFILE=${PROFILE:-}
-kver=$(tools/dev/kver.sh) || exit 1
-make -s --no-print-directory KVER="$kver" >/dev/null || {
-	tap_not_ok "bench: build iser_target for $kver"
-	exit 1
-}
+build_module
 timeout_s=$((600 + ISER_BENCH_ROUNDS * ISER_BENCH_RUNTIME * 10 * 4 * 3))
 ISER_VM_TIMEOUT=$timeout_s tests/vm/run-vm.sh tests/guest/bench.sh bench
 rc=$?
