@@ -85,12 +85,14 @@ counters_match_fio() {
 		echo "$k +$(delta $k)"
 	done
 	local wbytes=$(($(delta bytes_immediate) + $(delta bytes_unsolicited) + $(delta bytes_data_out_rdma_read)))
-	echo "write bytes +$wbytes (immediate +$(delta bytes_immediate), rdma read +$(delta bytes_data_out_rdma_read))"
+	echo "write bytes +$wbytes (immediate +$(delta bytes_immediate), of which in place +$(delta bytes_immediate_in_place), rdma read +$(delta bytes_data_out_rdma_read))"
 	(($(delta cmd_write) == WRITES)) || rc=1
 	(($(delta cmd_read) == READS)) || rc=1
 	(($(delta pdu_out_scsi_rsp) == WRITES + READS)) || rc=1
 	(($(delta bytes_data_in_rdma_write) == READS * 65536)) || rc=1
 	((wbytes == WRITES * 4096)) || rc=1
+	# Each 4 KiB WRITE came whole as immediate data: lent, not copied.
+	(($(delta bytes_immediate_in_place) == WRITES * 4096)) || rc=1
 	(($(ctr "$a" outstanding) == 0)) || rc=1
 	(($(ctr "$a" outstanding_max) >= 1)) || rc=1
 	(($(ctr "$a" wc_errors) == 0 && $(ctr "$a" bad_pdus) == 0)) || rc=1
@@ -227,7 +229,7 @@ step rxe "Soft-RoCE rxe0/rxe1 over veth pair" rxe_setup
 step lio "LIO target with an iSER portal, debugfs and tracefs" setup
 step session "iSER session with a disk" session_nomerges
 check "one debugfs entry per connection, named initiator,portal,isid,cid" entry_named
-check "counters match fio: $WRITES writes, $READS reads, bytes exact" counters_match_fio
+check "counters match fio: $WRITES writes, $READS reads, bytes exact, 4 KiB writes used in place" counters_match_fio
 check "an idle connection is probed every ${KEEPALIVE} s and kept" idle_probed
 check "iser-stat lists the connection" tool_once
 [[ -s /tmp/iser-stat.out ]] && tap_diag </tmp/iser-stat.out

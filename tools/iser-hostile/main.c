@@ -111,7 +111,7 @@ static const struct scenario scenarios[] = {
 	{ "scsi", "drop", sc_scsi, 0,
 	  "log in, then a SCSI command (--dir --edtl --blocks --imm --final --stag --va --mr-len --ahs ...)" },
 	{ "dataout", "drop", sc_dataout, 0,
-	  "Data-Out for no task, or (--dir write) for a pending WRITE with --offset --data-len --dlen --ttt" },
+	  "Data-Out for no task, or (--dir write) for a pending WRITE with --offset --data-len --dlen --ttt --final --imm" },
 	{ "cmdsn-overrun", "survive", sc_cmdsn_overrun, 0,
 	  "the CmdSN window plus --count commands at once" },
 	{ "nop-flood", "survive", sc_nop_flood, 0, "--count NOP-Out pings" },

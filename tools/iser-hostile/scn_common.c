@@ -486,11 +486,22 @@ uint32_t pending_write(struct conn *c, uint32_t edtl)
 	/*
 	 * scsi_send() would send the Data-Out itself: build it here. With
 	 * --final 1 no unsolicited data follows and the target fetches all of
-	 * it by RDMA READ at once, so that the next PDU meets that READ.
+	 * it by RDMA READ at once, so that the next PDU meets that READ; with
+	 * --imm N too, the first N bytes come as immediate data, and with N
+	 * equal to EDTL nothing is left to fetch.
 	 */
 	{
 		bool fetch = o.final == 1;
+		uint32_t imm = 0;
 		struct pdu p;
+
+		if (fetch && o.imm > 0 && c->immediate_data) {
+			imm = (uint32_t)o.imm;
+			if (imm > edtl)
+				imm = edtl;
+			if (imm > c->cfg.datasz)
+				imm = (uint32_t)c->cfg.datasz;
+		}
 
 		r.itt = next_itt(c);
 		pdu_init(&p, OP_SCSI_CMD, CMD_WRITE | CMD_ATTR_SIMPLE |
@@ -501,10 +512,15 @@ uint32_t pending_write(struct conn *c, uint32_t edtl)
 		put32(p.bhs + B_CMDSN, c->cmdsn++);
 		put32(p.bhs + B_EXPSTATSN, c->exp_statsn);
 		memcpy(p.bhs + B_CDB, r.cdb, 16);
-		if (fetch || edtl > c->first_burst) {
+		if ((fetch && imm < edtl) || (!fetch && edtl > c->first_burst)) {
 			p.ih[0] |= ISER_FLAG_WSV;
 			put32(p.ih + 4, r.stag);
-			put64(p.ih + 8, r.va + (fetch ? 0 : c->first_burst));
+			put64(p.ih + 8, r.va + (fetch ? imm : c->first_burst));
+		}
+		if (imm) {
+			p.data = c->data;
+			p.datalen = imm;
+			put24(p.bhs + B_DLEN, imm);
 		}
 		if (pdu_send(c, &p))
 			return 0;

@@ -40,11 +40,17 @@
 #define __iser_fault_point
 #endif
 
-/* Bytes of each receive descriptor's header slot: iSER header, BHS, AHS. */
+/*
+ * Bytes of each receive descriptor's header slot: iSER header, BHS, AHS.
+ * A full-feature descriptor receives only the iSER header and BHS there,
+ * so that a data segment begins on a page of its own, and puts the rest
+ * of the slot after its pages, for what an AHS pushes past them.
+ */
 #define ISER_RX_HDR_SLOT	128
 /* Most data pages one receive descriptor may have. */
 #define ISER_RX_MAX_PAGES	8
-#define ISER_RX_MAX_SGE		(1 + ISER_RX_MAX_PAGES)
+/* The header slot, the pages, and the slot's tail. */
+#define ISER_RX_MAX_SGE		(2 + ISER_RX_MAX_PAGES)
 /* Pages of the login buffers: the largest login data segment, rounded up. */
 #define ISER_LOGIN_PAGES	iser_rx_data_pages(ISER_LOGIN_MAX_DATA, PAGE_SIZE)
 /* Send header slot: iSER header, BHS and a small payload (sense, reject). */
@@ -82,6 +88,8 @@
  * @ISER_S_CMD_WRITE: SCSI commands writing data (Data-Out)
  * @ISER_S_CMD_NODATA: SCSI commands without data
  * @ISER_S_IMM_BYTES: write bytes that came as immediate data
+ * @ISER_S_IMM_LENT_BYTES: of those, bytes the target core wrote from the
+ *	receive buffer itself, without a copy (iser_rx_lend())
  * @ISER_S_UNSOL_BYTES: write bytes that came in unsolicited Data-Out
  * @ISER_S_RDMA_WRITE_BYTES: read data sent by RDMA WRITE
  * @ISER_S_RDMA_READ_BYTES: write data fetched by RDMA READ
@@ -115,6 +123,7 @@ enum iser_stat {
 	ISER_S_CMD_WRITE,
 	ISER_S_CMD_NODATA,
 	ISER_S_IMM_BYTES,
+	ISER_S_IMM_LENT_BYTES,
 	ISER_S_UNSOL_BYTES,
 	ISER_S_RDMA_WRITE_BYTES,
 	ISER_S_RDMA_READ_BYTES,
@@ -266,6 +275,10 @@ enum iser_wr_kind {
  * @nsegs: pieces in use
  * @size: total bytes
  * @cpu_len: leading bytes the CPU owns until iser_rx_buf_for_device()
+ * @tail: the last piece is the header slot's unused end (see
+ *	ISER_RX_HDR_SLOT), not a page of its own
+ * @sgl: with @tail, one entry per data page: what a WRITE's immediate
+ *	data is lent to the target core as (iser_rx_lend()); else NULL
  * @rwr: receive work request, linked while the buffer waits for its
  *	connection's next batch of reposts
  */
@@ -276,6 +289,8 @@ struct iser_buf {
 	unsigned int nsegs;
 	u32 size;
 	u32 cpu_len;
+	bool tail;
+	struct scatterlist *sgl;
 	struct ib_recv_wr rwr;
 };
 
@@ -317,9 +332,14 @@ struct iser_np;
  * @rx_count: descriptors in @rx
  * @rx_pages: data pages per descriptor
  * @rx_batch: consumed descriptors reposted with one post call
+ * @rx_sgl: the descriptors' @sgl entries, in one allocation
+ * @rx_lock: protects @rx_held, @rx_held_count and @rx_closed: descriptors
+ *	come back from receive completions and, once lent, from the release
+ *	of their command
  * @rx_held: consumed descriptors waiting for that post, linked by their
- *	@rwr (receive completion context only)
+ *	@rwr
  * @rx_held_count: descriptors on @rx_held
+ * @rx_closed: the queue pair is being drained: nothing is posted any more
  * @max_recv_data: largest data segment the target accepts
  * @tx_slots: send header slots, one per session tag
  * @tx_dma: DMA addresses of @tx_slots
@@ -399,8 +419,11 @@ struct iser_conn {
 	u32 rx_count;
 	u32 rx_pages;
 	u32 rx_batch;
+	struct scatterlist *rx_sgl;
+	spinlock_t rx_lock;	/* rx_held, rx_held_count, rx_closed */
 	struct ib_recv_wr *rx_held;
 	u32 rx_held_count;
+	bool rx_closed;
 	u32 max_recv_data;
 
 	void **tx_slots;
@@ -486,6 +509,8 @@ enum iser_post {
  *	completed WRITE's status would drop
  * @counted: the command started: its completion is traced (and, with
  *	statistics on, counted off the outstanding ones)
+ * @rx_lent: the receive descriptor whose pages hold this WRITE's data, until
+ *	iser_rx_return() gives it back to the receive queue
  */
 struct iser_cmd {
 	struct iser_conn *conn;
@@ -509,6 +534,7 @@ struct iser_cmd {
 	u64 start_ns;
 	bool tas_status;
 	bool counted;
+	struct iser_buf *rx_lent;
 };
 
 /**
@@ -581,7 +607,8 @@ void iser_stats_exit(void);
 
 /* iser_buf.c */
 int iser_buf_alloc(struct iser_device *dev, struct iser_buf *buf,
-		   u32 hdr_len, u32 npages, enum dma_data_direction dir);
+		   u32 hdr_len, u32 npages, bool tail,
+		   enum dma_data_direction dir);
 void iser_buf_free(struct iser_device *dev, struct iser_buf *buf,
 		   enum dma_data_direction dir);
 void iser_rx_buf_for_cpu(struct iser_device *dev, struct iser_buf *buf,
@@ -607,13 +634,24 @@ int iser_post_login_recv(struct iser_conn *conn);
 void iser_get_rx_pdu(struct iscsit_conn *iconn);
 
 /* iser_rx.c */
+/* What receiving a PDU returns when its command keeps the buffer. */
+#define ISER_RX_LENT	1
 int iser_post_recv(struct iser_conn *conn, struct iser_buf *buf);
 int iser_post_rx_ring(struct iser_conn *conn);
+void iser_rx_close(struct iser_conn *conn);
+void __iser_rx_return(struct iser_cmd *cmd);
 void iser_srq_recv_done(struct ib_cq *cq, struct ib_wc *wc);
 void iser_spare_fill(struct iser_conn *conn);
 void iser_text_sent(struct iser_conn *conn, struct iscsit_cmd *icmd, bool more);
 void iser_text_send_done(struct iser_conn *conn, struct iscsit_cmd *icmd);
 void iser_text_forget(struct iser_conn *conn, struct iscsit_cmd *icmd);
+
+/* See __iser_rx_return(); most commands never hold a descriptor. */
+static inline void iser_rx_return(struct iser_cmd *cmd)
+{
+	if (READ_ONCE(cmd->rx_lent))
+		__iser_rx_return(cmd);
+}
 
 /* iser_tx.c */
 int iser_queue_data_in(struct iscsit_conn *iconn, struct iscsit_cmd *icmd);

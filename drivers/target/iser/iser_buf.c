@@ -64,6 +64,12 @@ void iser_rx_buf_for_device(struct iser_device *dev, struct iser_buf *buf)
 	buf->cpu_len = 0;
 }
 
+/* Bytes of the header slot's mapping: all of it when its tail is used. */
+static u32 iser_buf_slot_mapped(const struct iser_buf *buf)
+{
+	return buf->tail ? ISER_RX_HDR_SLOT : buf->segs[0].len;
+}
+
 /**
  * iser_buf_free() - unmap and free what iser_buf_alloc() set up
  * @dev: the device the buffer is mapped for
@@ -77,17 +83,22 @@ void iser_buf_free(struct iser_device *dev, struct iser_buf *buf,
 	unsigned int i;
 
 	for (i = 0; i < buf->nsegs; i++) {
-		if (!buf->segs[i].addr)
+		/* The tail lies within the slot: freed with it. */
+		if (!buf->segs[i].addr || (buf->tail && i == buf->nsegs - 1))
 			continue;
-		ib_dma_unmap_single(ibd, buf->sge[i].addr, buf->segs[i].len, dir);
-		if (i == 0)
-			kmem_cache_free(iser_hdr_cache, buf->segs[i].addr);
-		else
+		if (i == 0) {
+			ib_dma_unmap_single(ibd, buf->sge[0].addr,
+					    iser_buf_slot_mapped(buf), dir);
+			kmem_cache_free(iser_hdr_cache, buf->segs[0].addr);
+		} else {
+			ib_dma_unmap_single(ibd, buf->sge[i].addr, PAGE_SIZE, dir);
 			free_page((unsigned long)buf->segs[i].addr);
+		}
 		buf->segs[i].addr = NULL;
 	}
 	buf->nsegs = 0;
 	buf->size = 0;
+	buf->tail = false;
 }
 
 /**
@@ -96,25 +107,32 @@ void iser_buf_free(struct iser_device *dev, struct iser_buf *buf,
  * @buf: the buffer to set up
  * @hdr_len: bytes of the leading header slot
  * @npages: whole pages that follow it
+ * @tail: the slot's last ISER_RX_HDR_SLOT - @hdr_len bytes follow the
+ *	pages, as one more piece (a receive buffer whose data segment
+ *	begins on a page)
  * @dir: DMA_FROM_DEVICE for receive, DMA_TO_DEVICE for send
  *
  * Return: 0 or -ENOMEM; on failure nothing stays allocated.
  */
 __iser_fault_point int iser_buf_alloc(struct iser_device *dev, struct iser_buf *buf,
-			    u32 hdr_len, u32 npages, enum dma_data_direction dir)
+				      u32 hdr_len, u32 npages, bool tail,
+				      enum dma_data_direction dir)
 {
 	struct ib_device *ibd = dev->ib_dev;
 	unsigned int i;
 
-	if (WARN_ON_ONCE(npages + 1 > ISER_RX_MAX_SGE ||
+	tail = tail && hdr_len < ISER_RX_HDR_SLOT;
+	if (WARN_ON_ONCE(npages + 1 + tail > ISER_RX_MAX_SGE ||
 			 hdr_len > ISER_RX_HDR_SLOT))
 		return -EINVAL;
 
 	memset(buf->segs, 0, sizeof(buf->segs));
-	buf->nsegs = npages + 1;
+	buf->nsegs = npages + 1 + tail;
 	buf->size = 0;
-	for (i = 0; i < buf->nsegs; i++) {
+	buf->tail = tail;
+	for (i = 0; i <= npages; i++) {
 		u32 len = i ? PAGE_SIZE : hdr_len;
+		u32 mapped = i || !tail ? len : ISER_RX_HDR_SLOT;
 		void *p;
 		u64 dma;
 
@@ -122,7 +140,7 @@ __iser_fault_point int iser_buf_alloc(struct iser_device *dev, struct iser_buf *
 			kmem_cache_zalloc(iser_hdr_cache, GFP_KERNEL);
 		if (!p)
 			goto out_free;
-		dma = ib_dma_map_single(ibd, p, len, dir);
+		dma = ib_dma_map_single(ibd, p, mapped, dir);
 		if (ib_dma_mapping_error(ibd, dma)) {
 			if (i)
 				free_page((unsigned long)p);
@@ -136,6 +154,15 @@ __iser_fault_point int iser_buf_alloc(struct iser_device *dev, struct iser_buf *
 		buf->sge[i].length = len;
 		buf->sge[i].lkey = dev->pd->local_dma_lkey;
 		buf->size += len;
+	}
+	if (tail) {
+		/* Within the slot's mapping: nothing more to map or free. */
+		buf->segs[i].addr = (u8 *)buf->segs[0].addr + hdr_len;
+		buf->segs[i].len = ISER_RX_HDR_SLOT - hdr_len;
+		buf->sge[i].addr = buf->sge[0].addr + hdr_len;
+		buf->sge[i].length = buf->segs[i].len;
+		buf->sge[i].lkey = dev->pd->local_dma_lkey;
+		buf->size += buf->segs[i].len;
 	}
 	/* Zeroed by the CPU: the first post hands all of it to the device. */
 	buf->cpu_len = buf->size;
@@ -161,7 +188,9 @@ void iser_rx_ring_free(struct iser_conn *conn)
 	for (i = 0; i < conn->rx_count; i++)
 		iser_buf_free(conn->dev, &conn->rx[i], DMA_FROM_DEVICE);
 	kvfree(conn->rx);
+	kvfree(conn->rx_sgl);
 	conn->rx = NULL;
+	conn->rx_sgl = NULL;
 	conn->rx_count = 0;
 }
 
@@ -171,27 +200,47 @@ void iser_rx_ring_free(struct iser_conn *conn)
  * @count: descriptors
  * @max_data: largest data segment the target accepts
  *
- * Return: 0 or -ENOMEM.
+ * Where the queue pair takes one scatter entry more than the pages, a
+ * descriptor receives the iSER header and BHS alone in its header slot:
+ * the data segment then starts on a page, and a WRITE's immediate data
+ * can be lent to the target core instead of copied (iser_rx_lend()).
+ *
+ * Return: 0 or a negative errno; on failure nothing stays allocated.
  */
 __iser_fault_point int iser_rx_ring_alloc(struct iser_conn *conn, u32 count, u32 max_data)
 {
+	int ret = -ENOMEM;
+	bool tail;
 	u32 i;
-	int ret;
 
 	conn->rx_pages = iser_rx_data_pages(max_data, PAGE_SIZE);
+	tail = conn->rx_pages + 1 <= conn->max_rx_pages;
 	conn->rx = kvcalloc(count, sizeof(*conn->rx), GFP_KERNEL);
 	if (!conn->rx)
 		return -ENOMEM;
 	conn->rx_count = count;
+	if (tail) {
+		conn->rx_sgl = kvcalloc(count * conn->rx_pages,
+					sizeof(*conn->rx_sgl), GFP_KERNEL);
+		if (!conn->rx_sgl)
+			goto out_free;
+	}
 	for (i = 0; i < count; i++) {
-		ret = iser_buf_alloc(conn->dev, &conn->rx[i], ISER_RX_HDR_SLOT,
-				     conn->rx_pages, DMA_FROM_DEVICE);
-		if (ret) {
-			iser_rx_ring_free(conn);
-			return ret;
-		}
+		struct iser_buf *buf = &conn->rx[i];
+
+		ret = iser_buf_alloc(conn->dev, buf,
+				     tail ? ISER_HEADERS_LEN : ISER_RX_HDR_SLOT,
+				     conn->rx_pages, tail, DMA_FROM_DEVICE);
+		if (ret)
+			goto out_free;
+		if (tail)
+			buf->sgl = &conn->rx_sgl[i * conn->rx_pages];
 	}
 	return 0;
+
+out_free:
+	iser_rx_ring_free(conn);
+	return ret;
 }
 
 ALLOW_ERROR_INJECTION(iser_rx_ring_alloc, ERRNO);

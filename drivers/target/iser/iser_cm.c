@@ -190,8 +190,10 @@ static void iser_conn_release(struct work_struct *work)
 		WARN_ON_ONCE(!iser_conn_set_state(conn, ISER_CONN_CLOSING));
 	if (READ_ONCE(conn->state) < ISER_CONN_CLOSED)
 		WARN_ON_ONCE(!iser_conn_set_state(conn, ISER_CONN_CLOSED));
-	if (conn->qp)
+	if (conn->qp) {
+		iser_rx_close(conn);
 		ib_drain_qp(conn->qp);
+	}
 	/* The CM identifier goes first: no event may find a freed QP. */
 	rdma_destroy_id(conn->cm_id);
 	iser_conn_free_queues(conn);
@@ -561,6 +563,7 @@ static __iser_fault_point struct iser_conn *iser_conn_alloc(struct iser_np *inp,
 	kref_init(&conn->ref);
 	spin_lock_init(&conn->lock);
 	spin_lock_init(&conn->sq_lock);
+	spin_lock_init(&conn->rx_lock);
 	INIT_LIST_HEAD(&conn->sq_wait);
 	INIT_LIST_HEAD(&conn->np_node);
 	init_waitqueue_head(&conn->state_wq);
@@ -651,11 +654,11 @@ static int iser_connect_request(struct rdma_cm_id *cm_id,
 				      dev->ib_dev->attrs.max_qp_init_rd_atom);
 
 	ret = iser_buf_alloc(dev, &conn->login_rx, ISER_RX_HDR_SLOT,
-			     ISER_LOGIN_PAGES, DMA_FROM_DEVICE);
+			     ISER_LOGIN_PAGES, false, DMA_FROM_DEVICE);
 	if (ret)
 		goto out_free;
 	ret = iser_buf_alloc(dev, &conn->login_tx, ISER_HEADERS_LEN,
-			     ISER_LOGIN_PAGES, DMA_TO_DEVICE);
+			     ISER_LOGIN_PAGES, false, DMA_TO_DEVICE);
 	if (ret)
 		goto out_free;
 	ret = iser_create_qp(conn);
@@ -1141,6 +1144,7 @@ void iser_wait_conn(struct iscsit_conn *iconn)
 	 */
 	wait_event(conn->state_wq, iser_core_calls_done(conn));
 	iser_sq_close(conn);
+	iser_rx_close(conn);
 	rdma_disconnect(conn->cm_id);
 	ib_drain_qp(conn->qp);
 	/*

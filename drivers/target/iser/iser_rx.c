@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * iser_target: the receive side of the full feature phase. Every PDU is
- * validated against the bytes that arrived, its data is copied out, and
- * its buffer goes back to the receive queue with the next batch.
+ * validated against the bytes that arrived, and its buffer goes back to
+ * the receive queue with the next batch: at once, once its data is copied
+ * out, or, when the target core writes a WRITE's immediate data from the
+ * buffer itself, with the command's response.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -16,6 +18,15 @@
 
 static void iser_recv_done(struct ib_cq *cq, struct ib_wc *wc);
 
+/* Sets up @buf's receive work request, followed by @next. */
+static void iser_rx_wr_init(struct iser_buf *buf, struct ib_recv_wr *next)
+{
+	buf->rwr.wr_cqe = &buf->cqe;
+	buf->rwr.sg_list = buf->sge;
+	buf->rwr.num_sge = buf->nsegs;
+	buf->rwr.next = next;
+}
+
 /**
  * iser_post_recv() - post one receive buffer
  * @conn: the connection
@@ -25,14 +36,9 @@ static void iser_recv_done(struct ib_cq *cq, struct ib_wc *wc);
  */
 int iser_post_recv(struct iser_conn *conn, struct iser_buf *buf)
 {
-	struct ib_recv_wr wr = {
-		.wr_cqe = &buf->cqe,
-		.sg_list = buf->sge,
-		.num_sge = buf->nsegs,
-	};
-
+	iser_rx_wr_init(buf, NULL);
 	iser_rx_buf_for_device(conn->dev, buf);
-	return ib_post_recv(conn->qp, &wr, NULL);
+	return ib_post_recv(conn->qp, &buf->rwr, NULL);
 }
 
 /**
@@ -51,13 +57,10 @@ int iser_post_rx_ring(struct iser_conn *conn)
 
 	conn->rx_held = NULL;
 	conn->rx_held_count = 0;
-	for (i = conn->rx_count; i-- > 0;) {
+	for (i = 0; i < conn->rx_count; i++) {
 		buf = &conn->rx[i];
 		buf->cqe.done = iser_recv_done;
-		buf->rwr.wr_cqe = &buf->cqe;
-		buf->rwr.sg_list = buf->sge;
-		buf->rwr.num_sge = buf->nsegs;
-		buf->rwr.next = i + 1 < conn->rx_count ? &conn->rx[i + 1].rwr : NULL;
+		iser_rx_wr_init(buf, i + 1 < conn->rx_count ? &conn->rx[i + 1].rwr : NULL);
 		iser_rx_buf_for_device(conn->dev, buf);
 	}
 	return conn->rx_count ? ib_post_recv(conn->qp, &conn->rx[0].rwr, NULL) : 0;
@@ -67,23 +70,70 @@ int iser_post_rx_ring(struct iser_conn *conn)
  * Gives a consumed descriptor back to the receive queue. They go in
  * batches of @rx_batch, one post call (one doorbell) each: the ring holds
  * @rx_batch - 1 descriptors beyond what the initiator may fill
- * (iser_rx_repost_batch()), so those waiting never leave it short. Only
- * the connection's receive completions call this, one at a time.
+ * (iser_rx_repost_batch()), so those waiting never leave it short. A lent
+ * descriptor counts among its command's, which the initiator may not
+ * replace before it sees the response. Once the drain began, nothing is
+ * posted: a receive posted after it would complete on a freed queue.
  */
 static int iser_rx_repost(struct iser_conn *conn, struct iser_buf *buf)
 {
 	struct ib_recv_wr *chain;
+	unsigned long flags;
+	int ret = 0;
 
 	iser_rx_buf_for_device(conn->dev, buf);
+	spin_lock_irqsave(&conn->rx_lock, flags);
+	if (conn->rx_closed)
+		goto out_unlock;
 	buf->rwr.next = conn->rx_held;
 	conn->rx_held = &buf->rwr;
 	if (++conn->rx_held_count < conn->rx_batch)
-		return 0;
+		goto out_unlock;
 	trace_iser_rx_repost(conn, conn->rx_held_count);
 	chain = conn->rx_held;
 	conn->rx_held = NULL;
 	conn->rx_held_count = 0;
-	return ib_post_recv(conn->qp, chain, NULL);
+	ret = ib_post_recv(conn->qp, chain, NULL);
+out_unlock:
+	spin_unlock_irqrestore(&conn->rx_lock, flags);
+	return ret;
+}
+
+/**
+ * iser_rx_close() - post no receive any more, before the drain
+ * @conn: the connection
+ */
+void iser_rx_close(struct iser_conn *conn)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&conn->rx_lock, flags);
+	conn->rx_closed = true;
+	spin_unlock_irqrestore(&conn->rx_lock, flags);
+}
+
+/**
+ * __iser_rx_return() - give a command's lent receive descriptor back
+ * @cmd: the command; nothing happens when it has none any more
+ *
+ * Called when the response is built, before it is posted, so that the
+ * descriptor is on the receive queue before the initiator may reuse its
+ * place in the command window; and from every path that releases a
+ * command without a response. The target core is done with the data by
+ * then: it answers a WRITE only once the WRITE ran or will never run.
+ */
+void __iser_rx_return(struct iser_cmd *cmd)
+{
+	struct iser_buf *buf = xchg(&cmd->rx_lent, NULL);
+	struct iser_conn *conn = cmd->conn;
+
+	if (!buf)
+		return;
+	if (iser_rx_repost(conn, buf)) {
+		pr_warn_ratelimited("conn %p: cannot repost receive buffers\n",
+				    conn);
+		iser_conn_fail(conn, "cannot repost receive buffers");
+	}
 }
 
 /*
@@ -257,6 +307,42 @@ static __iser_fault_point char *iser_dup_data(const struct iser_buf *buf,
 
 ALLOW_ERROR_INJECTION(iser_dup_data, NULL);
 
+/*
+ * A WRITE whose data all came immediate, into the pages of @buf and
+ * nothing else: the target core writes it from there (no page of its own
+ * to allocate and zero, no copy), and the descriptor stays with the
+ * command until iser_rx_return(). Unsolicited Data-Out must not follow,
+ * or it would be copied into a descriptor that may be posted again. At
+ * ErrorRecoveryLevel 2 a command may outlive its connection (connection
+ * recovery gives it to another), and the ring with it: nothing is lent.
+ * Return: true when lent.
+ */
+static bool iser_rx_lend(struct iser_buf *buf, const struct iser_pdu_info *info,
+			 struct iscsit_cmd *icmd)
+{
+	struct se_cmd *se = &icmd->se_cmd;
+	u32 len = se->data_length;
+	u32 n, i;
+
+	if (!icmd->immediate_data || !buf->sgl || icmd->unsolicited_data ||
+	    icmd->conn->sess->sess_ops->ErrorRecoveryLevel >= 2 ||
+	    icmd->sense_reason || se->data_direction != DMA_TO_DEVICE ||
+	    !len || icmd->first_burst_len != len || info->data_len != len ||
+	    info->data_off != buf->segs[0].len ||
+	    len > (buf->nsegs - 2) * PAGE_SIZE)
+		return false;
+	n = DIV_ROUND_UP(len, PAGE_SIZE);
+	sg_init_table(buf->sgl, n);
+	for (i = 0; i < n; i++)
+		sg_set_page(&buf->sgl[i], virt_to_page(buf->segs[1 + i].addr),
+			    min_t(u32, len - i * PAGE_SIZE, PAGE_SIZE), 0);
+	se->t_data_sg = buf->sgl;
+	se->t_data_nents = n;
+	se->se_cmd_flags |= SCF_PASSTHROUGH_SG_TO_MEM_NOALLOC;
+	iser_cmd(icmd)->rx_lent = buf;
+	return true;
+}
+
 /* Checks the command's STags before the core sees it; see iser_check_rdma(). */
 static enum iser_reason iser_check_scsi_cmd(struct iser_conn *conn,
 					    const struct iscsi_scsi_req *hdr,
@@ -276,6 +362,10 @@ static enum iser_reason iser_check_scsi_cmd(struct iser_conn *conn,
 	return iser_check_rdma(info, rd, wr, edtl, covered);
 }
 
+/*
+ * Return: 0, ISER_RX_LENT when the command keeps @buf, or negative when it
+ * failed the connection.
+ */
 static int iser_rx_scsi_cmd(struct iser_conn *conn, struct iser_buf *buf,
 			    const struct iser_pdu_info *info, u8 *hdrs)
 {
@@ -283,7 +373,7 @@ static int iser_rx_scsi_cmd(struct iser_conn *conn, struct iser_buf *buf,
 	struct iscsit_conn *iconn = conn->iconn;
 	struct iscsit_cmd *icmd;
 	enum iser_reason why;
-	bool dump;
+	bool dump, lent;
 	u32 imm;
 	int rc;
 
@@ -302,17 +392,21 @@ static int iser_rx_scsi_cmd(struct iser_conn *conn, struct iser_buf *buf,
 	if (rc < 0)
 		return 0;
 	iser_cmd_started(conn, iser_cmd(icmd), hdr);
+	/* Before the core allocates the data pages, which this spares. */
+	lent = iser_rx_lend(buf, info, icmd);
 	rc = iscsit_process_scsi_cmd(iconn, icmd, hdr);
 	if (rc < 0)
-		return 0;
+		return lent ? ISER_RX_LENT : 0;
 	dump = rc > 0;
 	if (!icmd->immediate_data)
 		return 0;
 
 	if (!dump) {
 		imm = icmd->first_burst_len;
-		if (imm > info->data_len ||
-		    iser_copy_data(buf, info, icmd, 0, imm)) {
+		if (lent) {
+			iser_stat_add(conn, ISER_S_IMM_LENT_BYTES, imm);
+		} else if (imm > info->data_len ||
+			   iser_copy_data(buf, info, icmd, 0, imm)) {
 			iser_bad_pdu(conn, hdrs, "immediate data does not fit the command");
 			return -EINVAL;
 		}
@@ -331,7 +425,7 @@ static int iser_rx_scsi_cmd(struct iser_conn *conn, struct iser_buf *buf,
 		iscsit_set_unsolicited_dataout(icmd);
 	else if (dump)
 		target_put_sess_cmd(&icmd->se_cmd);
-	return 0;
+	return lent ? ISER_RX_LENT : 0;
 }
 
 /*
@@ -700,7 +794,8 @@ static int iser_rx_dispatch(struct iser_conn *conn, struct iser_buf *buf,
 		icmd = iser_new_task(conn, info, hdrs, &ret);
 		if (!icmd)
 			return ret;
-		return iscsit_handle_task_mgt_cmd(iconn, icmd, hdrs);
+		ret = iscsit_handle_task_mgt_cmd(iconn, icmd, hdrs);
+		return ret < 0 ? ret : 0;
 	case ISCSI_OP_LOGOUT:
 		iser_stat_inc(conn, ISER_S_PDU_LOGOUT);
 		icmd = iser_new_task(conn, info, hdrs, &ret);
@@ -748,8 +843,9 @@ static int iser_rx_pdu(struct iser_conn *conn, struct iser_buf *buf,
 }
 
 /*
- * One PDU of @len bytes in @buf, in the full feature phase. Return: 0, or
- * negative when it failed the connection.
+ * One PDU of @len bytes in @buf, in the full feature phase. Return: 0,
+ * ISER_RX_LENT when a command keeps @buf, or negative when it failed the
+ * connection.
  */
 static int iser_rx_one(struct iser_conn *conn, struct iser_buf *buf, u32 len)
 {
@@ -780,6 +876,7 @@ static void iser_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 {
 	struct iser_conn *conn = wc->qp->qp_context;
 	struct iser_buf *buf = container_of(wc->wr_cqe, struct iser_buf, cqe);
+	int ret;
 
 	if (unlikely(wc->status != IB_WC_SUCCESS)) {
 		iser_wc_failed(conn, wc, ISER_WR_RECV);
@@ -787,8 +884,12 @@ static void iser_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	}
 	if (READ_ONCE(conn->state) != ISER_CONN_FULL)
 		return;
-	/* A refused PDU has already failed the connection: no repost. */
-	if (iser_rx_one(conn, buf, wc->byte_len) < 0)
+	/*
+	 * A refused PDU has already failed the connection: no repost. A lent
+	 * buffer is the command's; it may even be back on the queue already.
+	 */
+	ret = iser_rx_one(conn, buf, wc->byte_len);
+	if (ret < 0 || ret == ISER_RX_LENT)
 		return;
 	if (iser_rx_repost(conn, buf)) {
 		pr_warn_ratelimited("conn %p: cannot repost receive buffers\n",

@@ -92,7 +92,7 @@ __iser_fault_point int iser_srq_create(struct iser_device *dev)
 		return -ENOMEM;
 	for (i = 0; i < count; i++) {
 		ret = iser_buf_alloc(dev, &dev->srq_bufs[i], ISER_RX_HDR_SLOT,
-				     pages, DMA_FROM_DEVICE);
+				     pages, false, DMA_FROM_DEVICE);
 		if (ret)
 			goto out_bufs;
 		dev->srq_bufs[i].cqe.done = iser_srq_recv_done;

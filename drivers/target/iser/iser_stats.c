@@ -30,6 +30,7 @@ static const char * const iser_stat_names[ISER_S_MAX] = {
 	[ISER_S_CMD_WRITE]	= "cmd_write",
 	[ISER_S_CMD_NODATA]	= "cmd_nodata",
 	[ISER_S_IMM_BYTES]	= "bytes_immediate",
+	[ISER_S_IMM_LENT_BYTES]	= "bytes_immediate_in_place",
 	[ISER_S_UNSOL_BYTES]	= "bytes_unsolicited",
 	[ISER_S_RDMA_WRITE_BYTES] = "bytes_data_in_rdma_write",
 	[ISER_S_RDMA_READ_BYTES] = "bytes_data_out_rdma_read",

@@ -323,6 +323,7 @@ int iser_queue_status(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
 	int ret;
 
 	cmd->tas_status = (READ_ONCE(icmd->se_cmd.transport_state) & tas) == tas;
+	iser_rx_return(cmd);
 	ret = iser_build_status(cmd);
 	if (ret)
 		return ret;
@@ -501,6 +502,7 @@ void iser_cmd_put(struct iser_cmd *cmd)
 	struct iscsit_conn *iconn = icmd->conn;
 	struct se_cmd *se = &icmd->se_cmd;
 
+	iser_rx_return(cmd);
 	iser_payload_unmap(cmd);
 	if (cmd->counted) {
 		cmd->counted = false;
@@ -801,8 +803,10 @@ void iser_aborted_task(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
 	iser_cmd_unlist(iconn, icmd);
 	if (icmd->data_direction == DMA_TO_DEVICE)
 		iscsit_stop_dataout_timer(icmd);
-	if (cmd->conn)
+	if (cmd->conn) {
+		iser_rx_return(cmd);
 		iser_rw_destroy(cmd);
+	}
 }
 
 /**
@@ -821,6 +825,7 @@ void iser_unmap_cmd(struct iscsit_conn *iconn, struct iscsit_cmd *icmd)
 
 	if (!cmd->conn)
 		return;
+	iser_rx_return(cmd);
 	iser_payload_unmap(cmd);
 	iser_rw_destroy(cmd);
 }
