@@ -64,9 +64,14 @@ void iser_rx_buf_for_device(struct iser_device *dev, struct iser_buf *buf)
 	buf->cpu_len = 0;
 }
 
-/* Bytes of the header slot's mapping: all of it when its tail is used. */
-static u32 iser_buf_slot_mapped(const struct iser_buf *buf)
+/*
+ * Bytes mapped for piece @i: a page, or the header slot, all of it when its
+ * tail is used.
+ */
+static u32 iser_buf_mapped(const struct iser_buf *buf, unsigned int i)
 {
+	if (i)
+		return PAGE_SIZE;
 	return buf->tail ? ISER_RX_HDR_SLOT : buf->segs[0].len;
 }
 
@@ -86,14 +91,12 @@ void iser_buf_free(struct iser_device *dev, struct iser_buf *buf,
 		/* The tail lies within the slot: freed with it. */
 		if (!buf->segs[i].addr || (buf->tail && i == buf->nsegs - 1))
 			continue;
-		if (i == 0) {
-			ib_dma_unmap_single(ibd, buf->sge[0].addr,
-					    iser_buf_slot_mapped(buf), dir);
-			kmem_cache_free(iser_hdr_cache, buf->segs[0].addr);
-		} else {
-			ib_dma_unmap_single(ibd, buf->sge[i].addr, PAGE_SIZE, dir);
+		ib_dma_unmap_single(ibd, buf->sge[i].addr, iser_buf_mapped(buf, i),
+				    dir);
+		if (i)
 			free_page((unsigned long)buf->segs[i].addr);
-		}
+		else
+			kmem_cache_free(iser_hdr_cache, buf->segs[0].addr);
 		buf->segs[i].addr = NULL;
 	}
 	buf->nsegs = 0;
@@ -132,7 +135,6 @@ __iser_fault_point int iser_buf_alloc(struct iser_device *dev, struct iser_buf *
 	buf->tail = tail;
 	for (i = 0; i <= npages; i++) {
 		u32 len = i ? PAGE_SIZE : hdr_len;
-		u32 mapped = i || !tail ? len : ISER_RX_HDR_SLOT;
 		void *p;
 		u64 dma;
 
@@ -140,7 +142,8 @@ __iser_fault_point int iser_buf_alloc(struct iser_device *dev, struct iser_buf *
 			kmem_cache_zalloc(iser_hdr_cache, GFP_KERNEL);
 		if (!p)
 			goto out_free;
-		dma = ib_dma_map_single(ibd, p, mapped, dir);
+		buf->segs[i].len = len;
+		dma = ib_dma_map_single(ibd, p, iser_buf_mapped(buf, i), dir);
 		if (ib_dma_mapping_error(ibd, dma)) {
 			if (i)
 				free_page((unsigned long)p);
@@ -149,7 +152,6 @@ __iser_fault_point int iser_buf_alloc(struct iser_device *dev, struct iser_buf *
 			goto out_free;
 		}
 		buf->segs[i].addr = p;
-		buf->segs[i].len = len;
 		buf->sge[i].addr = dma;
 		buf->sge[i].length = len;
 		buf->sge[i].lkey = dev->pd->local_dma_lkey;

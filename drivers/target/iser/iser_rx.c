@@ -73,9 +73,10 @@ int iser_post_rx_ring(struct iser_conn *conn)
  * (iser_rx_repost_batch()), so those waiting never leave it short. A lent
  * descriptor counts among its command's, which the initiator may not
  * replace before it sees the response. Once the drain began, nothing is
- * posted: a receive posted after it would complete on a freed queue.
+ * posted: a receive posted after it would complete on a freed queue. A
+ * failed post fails the connection.
  */
-static int iser_rx_repost(struct iser_conn *conn, struct iser_buf *buf)
+static void iser_rx_repost(struct iser_conn *conn, struct iser_buf *buf)
 {
 	struct ib_recv_wr *chain;
 	unsigned long flags;
@@ -96,7 +97,11 @@ static int iser_rx_repost(struct iser_conn *conn, struct iser_buf *buf)
 	ret = ib_post_recv(conn->qp, chain, NULL);
 out_unlock:
 	spin_unlock_irqrestore(&conn->rx_lock, flags);
-	return ret;
+	if (unlikely(ret)) {
+		pr_warn_ratelimited("conn %p: cannot repost receive buffers\n",
+				    conn);
+		iser_conn_fail(conn, "cannot repost receive buffers");
+	}
 }
 
 /**
@@ -125,15 +130,9 @@ void iser_rx_close(struct iser_conn *conn)
 void __iser_rx_return(struct iser_cmd *cmd)
 {
 	struct iser_buf *buf = xchg(&cmd->rx_lent, NULL);
-	struct iser_conn *conn = cmd->conn;
 
-	if (!buf)
-		return;
-	if (iser_rx_repost(conn, buf)) {
-		pr_warn_ratelimited("conn %p: cannot repost receive buffers\n",
-				    conn);
-		iser_conn_fail(conn, "cannot repost receive buffers");
-	}
+	if (buf)
+		iser_rx_repost(cmd->conn, buf);
 }
 
 /*
@@ -889,13 +888,8 @@ static void iser_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	 * buffer is the command's; it may even be back on the queue already.
 	 */
 	ret = iser_rx_one(conn, buf, wc->byte_len);
-	if (ret < 0 || ret == ISER_RX_LENT)
-		return;
-	if (iser_rx_repost(conn, buf)) {
-		pr_warn_ratelimited("conn %p: cannot repost receive buffers\n",
-				    conn);
-		iser_conn_fail(conn, "cannot repost receive buffers");
-	}
+	if (ret >= 0 && ret != ISER_RX_LENT)
+		iser_rx_repost(conn, buf);
 }
 
 /**
