@@ -481,6 +481,15 @@ run_scenario() {
 	if [[ $pattern == - ]]; then
 		dmesg_new >/tmp/dmesg.new
 		tap_ok "$name: kernel log line (none required)"
+	elif [[ $pattern == '!'* ]]; then
+		sleep "$((2 * SLOW))"
+		dmesg_new >/tmp/dmesg.new
+		if grep -qE "${pattern#!}" /tmp/dmesg.new; then
+			tap_not_ok "$name: no kernel log line /${pattern#!}/"
+			grep -E "${pattern#!}" /tmp/dmesg.new | head -n 2 | tap_diag
+		else
+			tap_ok "$name: no kernel log line /${pattern#!}/"
+		fi
 	else
 		local i found=0
 		for ((i = 0; i < 20; i++)); do

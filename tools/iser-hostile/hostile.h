@@ -68,6 +68,7 @@ struct opts {
 	const char *text_data;	/* data of its second Text Request */
 	const char *target_attr; /* param|acl/NAME=VALUE set on the target */
 	const char *logout_then; /* what follows a Logout Request at once */
+	int logout_reason;	/* the Logout Request's reason code */
 	/* the fuzzer */
 	bool fuzz;
 	uint64_t fuzz_seed;

@@ -140,7 +140,7 @@ static const struct scenario scenarios[] = {
 	{ "keepalive-refused", "drop", sc_keepalive_refused, 0,
 	  "set iser_target's keepalive_secs to 2 (on this host), log in, take remote write access off the queue pair and stay silent" },
 	{ "logout-then", "drop", sc_logout_then, 0,
-	  "Logout Request, then at once --logout-then logout|read|text|nop" },
+	  "Logout Request (--logout-reason), then at once --logout-then logout|read|text|nop|nothing" },
 	{ "text", "drop", sc_text, 0,
 	  "Text Requests by --text-mode: twice live-itt two continue reset cont-data cont-ttt cont-final cont-imm cont-twice reject-vanish" },
 };
@@ -188,7 +188,7 @@ enum {
 	OPT_BLOCKS, OPT_ITT, OPT_TTT, OPT_OFFSET, OPT_IMM, OPT_FINAL, OPT_DIR,
 	OPT_STAG, OPT_VA, OPT_MR_LEN, OPT_DELAY, OPT_KEYS, OPT_LIST,
 	OPT_TWO_STAGE, OPT_IRDSL, OPT_TEXT_MODE, OPT_TEXT_DATA, OPT_TARGET_ATTR,
-	OPT_LOGOUT_THEN, OPT_STALLED, OPT_FUZZ, OPT_PDUS, OPT_SECS, OPT_RECORD,
+	OPT_LOGOUT_THEN, OPT_LOGOUT_REASON, OPT_STALLED, OPT_FUZZ, OPT_PDUS, OPT_SECS, OPT_RECORD,
 	OPT_REPLAY, OPT_START, OPT_KEEP, OPT_CONNS, OPT_CONNS_WAIT,
 };
 
@@ -239,6 +239,7 @@ static const struct option longopts[] = {
 	{ "text-data", required_argument, NULL, OPT_TEXT_DATA },
 	{ "target-attr", required_argument, NULL, OPT_TARGET_ATTR },
 	{ "logout-then", required_argument, NULL, OPT_LOGOUT_THEN },
+	{ "logout-reason", required_argument, NULL, OPT_LOGOUT_REASON },
 	{ "fuzz", required_argument, NULL, OPT_FUZZ },
 	{ "pdus", required_argument, NULL, OPT_PDUS },
 	{ "secs", required_argument, NULL, OPT_SECS },
@@ -365,6 +366,9 @@ int main(int argc, char **argv)
 		case OPT_TEXT_DATA: o.text_data = optarg; break;
 		case OPT_TARGET_ATTR: o.target_attr = optarg; break;
 		case OPT_LOGOUT_THEN: o.logout_then = optarg; break;
+		case OPT_LOGOUT_REASON:
+			o.logout_reason = (int)num(optarg, "--logout-reason");
+			break;
 		case OPT_FUZZ: o.fuzz = true; o.fuzz_seed = unum(optarg, "--fuzz"); break;
 		case OPT_PDUS: o.fuzz_pdus = unum(optarg, "--pdus"); break;
 		case OPT_SECS: o.fuzz_secs = atof(optarg); break;

@@ -780,7 +780,8 @@ int sc_logout_then(struct result *res)
 	for (i = 0; i < 2; i++) {
 		if (i && strcmp(then, "logout"))
 			break;
-		pdu_init(&p, OP_LOGOUT | OP_IMMEDIATE, FLAG_FINAL);
+		pdu_init(&p, OP_LOGOUT | OP_IMMEDIATE,
+			 FLAG_FINAL | (o.logout_reason & 0x7f));
 		put32(p.bhs + B_ITT, next_itt(c));
 		put16(p.bhs + 20, c->cid);
 		put32(p.bhs + B_CMDSN, c->cmdsn);
@@ -799,13 +800,14 @@ int sc_logout_then(struct result *res)
 		uint8_t ping[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 
 		nop_send(c, next_itt(c), ping, sizeof(ping));
-	} else if (strcmp(then, "logout")) {
+	} else if (strcmp(then, "logout") && strcmp(then, "nothing")) {
 		set_out(res, OUT_ERROR, 0);
 		note(res, "unknown --logout-then %s", then);
 		conn_free(c);
 		return 0;
 	}
-	note(res, "Logout Request, then at once: %s", then);
+	note(res, "Logout Request (reason %d), then at once: %s",
+	     o.logout_reason, then);
 	wait_cm_down(c, t + o.timeout, res);
 	if (c->state == C_DOWN)
 		dropped(c, t, res);

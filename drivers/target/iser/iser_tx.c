@@ -560,10 +560,37 @@ void iser_cmd_put(struct iser_cmd *cmd)
 	}
 }
 
+/*
+ * A Logout that closes the session's last connection (reason "close the
+ * connection", its own CID) leaves the session failed, waiting for
+ * DefaultTime2Retain: the core's handler clears the mark that would close
+ * it with the connection. Its timer then closes the session from softirq
+ * context, where the target core takes a mutex and, by lockdep, inverts
+ * its lock order (Documentation/security.rst, ISER-2026-12). Below
+ * ErrorRecoveryLevel 2 nothing of the session can be recovered: close it
+ * with the connection, as the core does when such a connection fails.
+ */
+static void iser_logout_last_conn(struct iscsit_cmd *icmd)
+{
+	struct iscsit_conn *iconn = icmd->conn;
+	struct iscsit_session *sess = iconn->sess;
+
+	if (icmd->logout_reason != ISCSI_LOGOUT_REASON_CLOSE_CONNECTION ||
+	    icmd->logout_cid != iconn->cid ||
+	    icmd->logout_response != ISCSI_LOGOUT_SUCCESS ||
+	    sess->sess_ops->ErrorRecoveryLevel == 2 ||
+	    atomic_read(&sess->nconn) != 1)
+		return;
+	pr_debug("conn %p: last connection logged out, closing session %u with it\n",
+		 iconn->context, sess->sid);
+	atomic_set(&sess->session_fall_back_to_erl0, 1);
+}
+
 static void iser_logout_work(struct work_struct *work)
 {
 	struct iser_cmd *cmd = container_of(work, struct iser_cmd, ctrl_work);
 
+	iser_logout_last_conn(cmd->icmd);
 	iscsit_logout_post_handler(cmd->icmd, cmd->icmd->conn);
 }
 
