@@ -267,6 +267,14 @@ enum iser_ka_action {
 enum iser_ka_action iser_keepalive_decide(u32 heard, u32 last_heard,
 					  bool probe_in_flight);
 
+/*
+ * At most ISER_SQ_SIGNAL_EVERY - 1 SCSI Responses in a row go unsignalled:
+ * the completion of the next signalled send stands for them all.
+ */
+#define ISER_SQ_SIGNAL_EVERY	8
+
+bool iser_sq_signal(u32 run, u32 avail, u32 size);
+
 u32 iser_rx_ring_min(u32 cmdsn_depth);
 u32 iser_rx_ring_size(u32 cmdsn_depth);
 u32 iser_rx_repost_batch(u32 ring, u32 cmdsn_depth);

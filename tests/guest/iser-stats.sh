@@ -52,6 +52,19 @@ ctr() {
 	awk -v k="$2" '$1 == k { print $2 }' "$1"
 }
 
+# Most responses go without a completion of their own; a later one, or a
+# completion marker a clock tick after the initiator went quiet, releases
+# their commands. Waits up to 2 s (scaled) for every command of the
+# connection in directory $1 to be released.
+all_released() {
+	for _ in $(seq "$(polls 8)"); do
+		(($(ctr "$1/stats" outstanding) == 0)) && return 0
+		sleep 0.25
+	done
+	echo "outstanding $(ctr "$1/stats" outstanding) after 2 s"
+	return 1
+}
+
 entry_named() {
 	local d
 	d=$(conn_dir) || {
@@ -77,6 +90,7 @@ counters_match_fio() {
 		fio --name=r --filename="/dev/$D" --ioengine=libaio --direct=1 \
 			--rw=randread --bs=64k --iodepth=8 --number_ios=$READS --size=64M \
 			--output=/dev/null) || return 1
+	all_released "$d" || return 1
 	cp "$d/stats" "$a"
 	delta() {
 		echo $(($(ctr "$a" "$1") - $(ctr "$b" "$1")))
@@ -96,7 +110,34 @@ counters_match_fio() {
 	(($(ctr "$a" outstanding) == 0)) || rc=1
 	(($(ctr "$a" outstanding_max) >= 1)) || rc=1
 	(($(ctr "$a" wc_errors) == 0 && $(ctr "$a" bad_pdus) == 0)) || rc=1
+	# Of 8 responses in a row, 7 go unsignalled (ISER_SQ_SIGNAL_EVERY);
+	# a NOP-In or a queue half held ends a run early.
+	echo "send_unsignalled +$(delta send_unsignalled) of $((WRITES + READS)) responses," \
+		"sq_completion_markers +$(delta sq_completion_markers)"
+	(($(delta send_unsignalled) * 8 >= (WRITES + READS) * 6)) || rc=1
 	return $rc
+}
+
+# One 4 KiB write on a quiet connection: its response goes unsignalled,
+# and a completion marker (or, by chance, the NOP-In answering an
+# open-iscsi ping) must release its command at once.
+quiet_write_released() {
+	local d b a
+	d=$(conn_dir) || return 1
+	all_released "$d" || return 1
+	b=$(mktemp)
+	a=$(mktemp)
+	cp "$d/stats" "$b"
+	dd if=/dev/zero of="/dev/$D" bs=4k count=1 oflag=direct status=none || return 1
+	all_released "$d" || return 1
+	cp "$d/stats" "$a"
+	delta() {
+		echo $(($(ctr "$a" "$1") - $(ctr "$b" "$1")))
+	}
+	echo "send_unsignalled +$(delta send_unsignalled), sq_completion_markers" \
+		"+$(delta sq_completion_markers), pdu_out_nop_in +$(delta pdu_out_nop_in)"
+	(($(delta cmd_write) == 1 && $(delta send_unsignalled) == 1)) &&
+		(($(delta sq_completion_markers) >= 1 || $(delta pdu_out_nop_in) >= 1))
 }
 
 # A live initiator without I/O is probed in each KEEPALIVE interval in
@@ -166,6 +207,7 @@ tracepoints() {
 	(cd /tmp && fio --name=t --filename="/dev/$D" --ioengine=libaio \
 		--direct=1 --rw=randread --bs=4k --iodepth=1 --number_ios=20 \
 		--size=4M --output=/dev/null)
+	all_released "$(conn_dir)"
 	echo 0 >"$ev/enable"
 	grep -m 2 iser_cmd_done $TRACE/trace
 	(($(grep -c iser_cmd_start $TRACE/trace) >= 20)) &&
@@ -230,6 +272,7 @@ step lio "LIO target with an iSER portal, debugfs and tracefs" setup
 step session "iSER session with a disk" session_nomerges
 check "one debugfs entry per connection, named initiator,portal,isid,cid" entry_named
 check "counters match fio: $WRITES writes, $READS reads, bytes exact, 4 KiB writes used in place" counters_match_fio
+check "a quiet connection's last response is released within 2 s" quiet_write_released
 check "an idle connection is probed every ${KEEPALIVE} s and kept" idle_probed
 check "iser-stat lists the connection" tool_once
 [[ -s /tmp/iser-stat.out ]] && tap_diag </tmp/iser-stat.out

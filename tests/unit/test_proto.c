@@ -486,6 +486,24 @@ static void test_keepalive(void)
 	      "keepalive: the count wrapping is still something heard");
 }
 
+static void test_sq_signal(void)
+{
+	u32 run, n = 0;
+
+	check(!iser_sq_signal(0, 100, 100),
+	      "sq signal: the first response after a signalled one goes unsignalled");
+	for (run = 0; !iser_sq_signal(run, 100, 100); run++)
+		n++;
+	check(n == ISER_SQ_SIGNAL_EVERY - 1,
+	      "sq signal: at most SIGNAL_EVERY - 1 in a row go unsignalled");
+	check(iser_sq_signal(0, 49, 100),
+	      "sq signal: less than half the queue free signals at once");
+	check(!iser_sq_signal(0, 50, 100),
+	      "sq signal: half the queue free is enough to skip");
+	check(iser_sq_signal(ISER_SQ_SIGNAL_EVERY - 1, 100, 100),
+	      "sq signal: the response after a full run is signalled");
+}
+
 int main(void)
 {
 	test_wire_layout();
@@ -498,6 +516,7 @@ int main(void)
 	test_reasons();
 	test_text();
 	test_keepalive();
+	test_sq_signal();
 	test_login_clock();
 	printf("1..%d\n", n_run);
 	fprintf(stderr, "unit: %d passed, %d failed\n", n_run - n_fail, n_fail);

@@ -65,10 +65,11 @@
 /* Send queue entries kept for control PDUs, never used by data. */
 #define ISER_SQ_CTRL_RESERVE	32
 /*
- * Send queue entries outside every pool: ib_drain_qp()'s marker, and the
- * one keepalive probe a connection has in flight at most.
+ * Send queue entries outside every pool: ib_drain_qp()'s marker, the one
+ * keepalive probe and the one completion marker a connection has in
+ * flight at most.
  */
-#define ISER_SQ_OUTSIDE		2
+#define ISER_SQ_OUTSIDE		3
 #define ISER_MAX_KEEPALIVE_SECS	3600
 #define ISER_MIN_SRQ_SIZE	64
 #define ISER_MAX_SRQ_SIZE	16384
@@ -107,6 +108,9 @@
  * @ISER_S_WC_ERRORS: work requests that failed otherwise
  * @ISER_S_BAD_PDUS: PDUs refused as malformed or not allowed
  * @ISER_S_KEEPALIVE_PROBES: keepalive probes posted (iser_keepalive_fn())
+ * @ISER_S_SEND_UNSIGNALLED: SCSI Responses posted without a completion
+ * @ISER_S_SQ_MARKERS: completion markers posted for unsignalled responses
+ *	that waited a clock tick (iser_sq_mark_fn())
  * @ISER_S_MAX: number of counters
  */
 enum iser_stat {
@@ -141,6 +145,8 @@ enum iser_stat {
 	ISER_S_WC_ERRORS,
 	ISER_S_BAD_PDUS,
 	ISER_S_KEEPALIVE_PROBES,
+	ISER_S_SEND_UNSIGNALLED,
+	ISER_S_SQ_MARKERS,
 	ISER_S_MAX
 };
 
@@ -255,6 +261,8 @@ enum iser_conn_state {
  * @ISER_WR_RDMA_READ: RDMA READ of a WRITE's data
  * @ISER_WR_RDMA_WRITE: RDMA WRITE of a READ's data
  * @ISER_WR_KEEPALIVE: zero-length RDMA WRITE probing an idle connection
+ * @ISER_WR_SQ_MARKER: zero-length RDMA WRITE whose completion stands for
+ *	unsignalled responses before it
  */
 enum iser_wr_kind {
 	ISER_WR_LOGIN_RECV,
@@ -264,6 +272,7 @@ enum iser_wr_kind {
 	ISER_WR_RDMA_READ,
 	ISER_WR_RDMA_WRITE,
 	ISER_WR_KEEPALIVE,
+	ISER_WR_SQ_MARKER,
 };
 
 /**
@@ -344,7 +353,8 @@ struct iser_np;
  * @tx_slots: send header slots, one per session tag
  * @tx_dma: DMA addresses of @tx_slots
  * @tx_count: number of slots
- * @sq_lock: protects @sq_avail, @sq_ctrl, @sq_wait and @sq_closed
+ * @sq_lock: protects @sq_avail, @sq_ctrl, @sq_wait, @sq_closed and the
+ *	unsignalled responses' fields below
  * @sq_avail: send queue entries free for data transfers
  * @sq_ctrl: send queue entries free for control PDUs
  * @sq_wait: commands waiting for send queue entries, in order
@@ -352,6 +362,16 @@ struct iser_np;
  * @sq_closed: teardown began: nothing is posted any more. The posting
  *	path's view of CLOSING, under @sq_lock so that a post and the close
  *	are ordered without @lock on the I/O path
+ * @sq_unsig: SCSI Responses posted unsignalled and not yet released, in
+ *	posting order, linked by their @wait_node
+ * @sq_seq: number of the latest numbered send post
+ * @sq_run: unsignalled responses posted since the last signalled send
+ * @sq_mark: posts a completion marker behind responses that waited
+ * @sq_mark_cqe: completion of the marker
+ * @sq_mark_seq: the marker's send number
+ * @sq_arm_seq: @sq_seq when @sq_mark was armed
+ * @sq_mark_armed: @sq_mark is queued
+ * @sq_mark_posted: a marker is in flight
  * @max_rx_pages: data pages a receive may scatter to on this queue pair
  * @rq_size: receive queue entries of the queue pair
  * @hdr_scratch: contiguous copy of a BHS whose AHS overflows the header slot
@@ -436,6 +456,15 @@ struct iser_conn {
 	struct list_head sq_wait;
 	u32 sq_size;
 	bool sq_closed;
+	struct list_head sq_unsig;
+	u32 sq_seq;
+	u32 sq_run;
+	struct delayed_work sq_mark;
+	struct ib_cqe sq_mark_cqe;
+	u32 sq_mark_seq;
+	u32 sq_arm_seq;
+	bool sq_mark_armed;
+	bool sq_mark_posted;
 
 	u32 max_rx_pages;
 	u32 rq_size;
@@ -496,7 +525,10 @@ enum iser_post {
  * @payload_len: its length
  * @credits: send queue entries this command holds
  * @post: what to post when it waits for send queue entries
- * @wait_node: entry in the connection's send queue wait list
+ * @wait_node: entry in the connection's send queue wait list, or, once
+ *	posted unsignalled, in its @sq_unsig
+ * @sq_seq: send number of the command's SEND (under the conn's @sq_lock)
+ * @unsig: the SEND was posted unsignalled and the command is on @sq_unsig
  * @ctrl: the command is a control PDU (may use the control reserve)
  * @ctrl_work: runs the core's logout handling off the completion context
  * @nopin_holds: a NOP-In that asks for a reply is released by the later of
@@ -504,6 +536,7 @@ enum iser_post {
  *	reply may be received before the send completes); zero otherwise
  * @start_ns: when the SCSI command arrived, for its latency; 0 when the
  *	iser_cmd_done tracepoint was off then
+ * @rsp_ns: when its response was posted, if @start_ns is set; 0 before
  * @tas_status: the status is the core's TASK ABORTED answer to an abort
  *	from another I_T nexus; the core then drops the reference that a
  *	completed WRITE's status would drop
@@ -528,10 +561,13 @@ struct iser_cmd {
 	u32 credits;
 	enum iser_post post;
 	struct list_head wait_node;
+	u32 sq_seq;
+	bool unsig;
 	bool ctrl;
 	struct work_struct ctrl_work;
 	atomic_t nopin_holds;
 	u64 start_ns;
+	u64 rsp_ns;
 	bool tas_status;
 	bool counted;
 	struct iser_buf *rx_lent;
@@ -669,6 +705,7 @@ void iser_cmd_unlist(struct iscsit_conn *iconn, struct iscsit_cmd *icmd);
 void iser_sq_close(struct iser_conn *conn);
 void iser_np_login_arrived(struct iser_conn *conn);
 void iser_sq_flush(struct iser_conn *conn);
+void iser_sq_init(struct iser_conn *conn);
 void iser_free_rejected_writes(struct iser_conn *conn);
 void iser_list_unsent_rejects(struct iser_conn *conn);
 void iser_keepalive_start(struct iser_conn *conn);

@@ -65,6 +65,7 @@ static const char * const iser_wr_kind_names[] = {
 	[ISER_WR_RDMA_READ]	= "RDMA READ of write data",
 	[ISER_WR_RDMA_WRITE]	= "RDMA WRITE of read data",
 	[ISER_WR_KEEPALIVE]	= "keepalive probe",
+	[ISER_WR_SQ_MARKER]	= "completion marker",
 };
 
 /* Allowed transitions: each state lists the states it may move to. */
@@ -180,6 +181,7 @@ static void iser_conn_release(struct work_struct *work)
 
 	cancel_delayed_work_sync(&conn->login_deadline);
 	cancel_delayed_work_sync(&conn->keepalive);
+	cancel_delayed_work_sync(&conn->sq_mark);
 	/* First: a reader of the entry looks at the CM identifier. */
 	iser_stats_conn_del(conn);
 	/*
@@ -564,7 +566,7 @@ static __iser_fault_point struct iser_conn *iser_conn_alloc(struct iser_np *inp,
 	spin_lock_init(&conn->lock);
 	spin_lock_init(&conn->sq_lock);
 	spin_lock_init(&conn->rx_lock);
-	INIT_LIST_HEAD(&conn->sq_wait);
+	iser_sq_init(conn);
 	INIT_LIST_HEAD(&conn->np_node);
 	init_waitqueue_head(&conn->state_wq);
 	INIT_WORK(&conn->release_work, iser_conn_release);

@@ -48,6 +48,8 @@ static const char * const iser_stat_names[ISER_S_MAX] = {
 	[ISER_S_WC_ERRORS]	= "wc_errors",
 	[ISER_S_BAD_PDUS]	= "bad_pdus",
 	[ISER_S_KEEPALIVE_PROBES] = "keepalive_probes",
+	[ISER_S_SEND_UNSIGNALLED] = "send_unsignalled",
+	[ISER_S_SQ_MARKERS]	= "sq_completion_markers",
 };
 
 static struct dentry *iser_debugfs_root;

@@ -46,6 +46,7 @@ TRACE_DEFINE_ENUM(ISER_WR_SEND);
 TRACE_DEFINE_ENUM(ISER_WR_RDMA_READ);
 TRACE_DEFINE_ENUM(ISER_WR_RDMA_WRITE);
 TRACE_DEFINE_ENUM(ISER_WR_KEEPALIVE);
+TRACE_DEFINE_ENUM(ISER_WR_SQ_MARKER);
 
 #define iser_show_wr_kind(k)					\
 	__print_symbolic(k,					\
@@ -55,7 +56,8 @@ TRACE_DEFINE_ENUM(ISER_WR_KEEPALIVE);
 			 { ISER_WR_SEND, "send" },			\
 			 { ISER_WR_RDMA_READ, "RDMA READ of write data" }, \
 			 { ISER_WR_RDMA_WRITE, "RDMA WRITE of read data" }, \
-			 { ISER_WR_KEEPALIVE, "keepalive probe" })
+			 { ISER_WR_KEEPALIVE, "keepalive probe" },	\
+			 { ISER_WR_SQ_MARKER, "completion marker" })
 
 /*
  * The close reason is free text, some of it from other code: it is copied

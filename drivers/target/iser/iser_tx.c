@@ -4,7 +4,9 @@
  * header slots mapped once per connection; read data goes with RDMA WRITE
  * chained to the response, write data comes with RDMA READ. Send queue
  * entries are counted: a command that finds too few waits, in order, for
- * earlier completions instead of failing.
+ * earlier completions instead of failing. Most SCSI Responses go
+ * unsignalled: a reliable connection completes its sends in order, so the
+ * completion of a later signalled send stands for theirs.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -17,6 +19,7 @@
 
 static void iser_send_done(struct ib_cq *cq, struct ib_wc *wc);
 static void iser_read_done(struct ib_cq *cq, struct ib_wc *wc);
+static void iser_sq_arm(struct iser_conn *conn);
 
 static u32 iser_port(struct iser_conn *conn)
 {
@@ -69,13 +72,41 @@ static void iser_rdma_err_cqes(struct iser_cmd *cmd, struct ib_send_wr *first,
 			wr->wr_cqe = &cmd->rdma_err_cqe;
 }
 
+/* Is send number @a older than @b? They wrap. */
+static bool iser_seq_before(u32 a, u32 b)
+{
+	return (s32)(a - b) < 0;
+}
+
+/*
+ * Numbers a posted SEND and, if it went unsignalled, lists its command
+ * until a later completion stands for it. Called with sq_lock held.
+ */
+static void iser_sq_posted(struct iser_conn *conn, struct iser_cmd *cmd)
+{
+	cmd->sq_seq = ++conn->sq_seq;
+	/* A traced command's latency ends here, however late its release. */
+	if (unlikely(cmd->start_ns))
+		cmd->rsp_ns = ktime_get_ns();
+	if (cmd->send_wr.send_flags & IB_SEND_SIGNALED) {
+		conn->sq_run = 0;
+		return;
+	}
+	cmd->unsig = true;
+	list_add_tail(&cmd->wait_node, &conn->sq_unsig);
+	conn->sq_run++;
+	iser_stat_inc(conn, ISER_S_SEND_UNSIGNALLED);
+	iser_sq_arm(conn);
+}
+
 /**
  * iser_post_now() - post the work requests @cmd prepared
  * @cmd: the command; its conn's sq_lock is held and its credits are taken
  *
  * A chain that fails part way leaves its first work requests posted, with
  * no completion to say when they end: after any failure the caller closes
- * the send queue and leaves the command mapped until the drain.
+ * the send queue and leaves the command mapped until the drain. A SCSI
+ * Response goes unsignalled unless iser_sq_signal() says otherwise.
  *
  * Return: 0 or the error of ib_post_send().
  */
@@ -83,21 +114,28 @@ static __iser_fault_point int iser_post_now(struct iser_cmd *cmd)
 {
 	struct iser_conn *conn = cmd->conn;
 	struct ib_send_wr *first;
+	int ret;
 
-	switch (cmd->post) {
-	case ISER_POST_DATA_IN:
-		first = rdma_rw_ctx_wrs(&cmd->rw, conn->qp, iser_port(conn),
-					NULL, &cmd->send_wr);
-		iser_rdma_err_cqes(cmd, first, &cmd->send_wr);
-		return ib_post_send(conn->qp, first, NULL);
-	case ISER_POST_DATA_OUT:
+	if (cmd->post == ISER_POST_DATA_OUT) {
 		first = rdma_rw_ctx_wrs(&cmd->rw, conn->qp, iser_port(conn),
 					&cmd->rw_cqe, NULL);
 		iser_rdma_err_cqes(cmd, first, NULL);
 		return ib_post_send(conn->qp, first, NULL);
-	default:
-		return ib_post_send(conn->qp, &cmd->send_wr, NULL);
 	}
+	if (cmd->icmd->iscsi_opcode == ISCSI_OP_SCSI_CMD &&
+	    !iser_sq_signal(conn->sq_run, conn->sq_avail, conn->sq_size))
+		cmd->send_wr.send_flags &= ~IB_SEND_SIGNALED;
+	if (cmd->post == ISER_POST_DATA_IN) {
+		first = rdma_rw_ctx_wrs(&cmd->rw, conn->qp, iser_port(conn),
+					NULL, &cmd->send_wr);
+		iser_rdma_err_cqes(cmd, first, &cmd->send_wr);
+	} else {
+		first = &cmd->send_wr;
+	}
+	ret = ib_post_send(conn->qp, first, NULL);
+	if (!ret)
+		iser_sq_posted(conn, cmd);
+	return ret;
 }
 
 ALLOW_ERROR_INJECTION(iser_post_now, ERRNO);
@@ -172,21 +210,72 @@ static int iser_post(struct iser_cmd *cmd)
 	return -ESHUTDOWN;
 }
 
-/* Gives back a completed command's entries and posts who waited for them. */
-static void iser_sq_put(struct iser_cmd *done)
+/* Gives back @done's send queue entries. Called with sq_lock held. */
+static void iser_sq_give(struct iser_conn *conn, struct iser_cmd *done)
 {
-	struct iser_conn *conn = done->conn;
+	if (done->ctrl)
+		conn->sq_ctrl += done->credits;
+	else
+		conn->sq_avail += done->credits;
+	done->credits = 0;
+}
+
+/*
+ * Moves to @out the unsignalled responses posted before send number @seq,
+ * which have completed, and gives back their entries. Called with sq_lock
+ * held.
+ */
+static void iser_sq_collect(struct iser_conn *conn, u32 seq,
+			    struct list_head *out)
+{
+	struct iser_cmd *cmd, *tmp;
+
+	list_for_each_entry_safe(cmd, tmp, &conn->sq_unsig, wait_node) {
+		if (!iser_seq_before(cmd->sq_seq, seq))
+			break;
+		list_move_tail(&cmd->wait_node, out);
+		cmd->unsig = false;
+		iser_sq_give(conn, cmd);
+	}
+}
+
+/*
+ * Releases the responses iser_sq_collect() gathered, as their own
+ * completion would have: @ok when the completion that stands for them
+ * succeeded.
+ */
+static void iser_sq_release(struct list_head *done, bool ok)
+{
+	struct iser_cmd *cmd, *tmp;
+
+	list_for_each_entry_safe(cmd, tmp, done, wait_node) {
+		list_del_init(&cmd->wait_node);
+		iser_payload_unmap(cmd);
+		iser_rw_destroy(cmd);
+		if (ok)
+			cmd->icmd->i_state = ISTATE_SENT_STATUS;
+		iser_cmd_put(cmd);
+	}
+}
+
+/*
+ * Gives back the entries of @done, if any, and, with @out, of the
+ * unsignalled responses posted before send number @seq (moved to @out for
+ * iser_sq_release()), then posts who waited for entries.
+ */
+static void iser_sq_put(struct iser_conn *conn, struct iser_cmd *done,
+			u32 seq, struct list_head *out)
+{
 	struct iser_cmd *cmd, *tmp;
 	unsigned long flags;
 	bool failed = false;
 	int ret;
 
 	spin_lock_irqsave(&conn->sq_lock, flags);
-	if (done->ctrl)
-		conn->sq_ctrl += done->credits;
-	else
-		conn->sq_avail += done->credits;
-	done->credits = 0;
+	if (done)
+		iser_sq_give(conn, done);
+	if (out)
+		iser_sq_collect(conn, seq, out);
 	list_for_each_entry_safe(cmd, tmp, &conn->sq_wait, wait_node) {
 		if (conn->sq_closed)
 			break;
@@ -440,7 +529,7 @@ static void iser_read_done(struct ib_cq *cq, struct ib_wc *wc)
 	struct iscsit_cmd *icmd = cmd->icmd;
 	struct iser_conn *conn = cmd->conn;
 
-	iser_sq_put(cmd);
+	iser_sq_put(conn, cmd, 0, NULL);
 	if (unlikely(wc->status != IB_WC_SUCCESS)) {
 		iser_wc_failed(conn, wc, ISER_WR_RDMA_READ);
 		iser_cmd_put(cmd);
@@ -512,7 +601,8 @@ void iser_cmd_put(struct iser_cmd *cmd)
 			trace_iser_cmd_done(cmd->conn,
 					    be32_to_cpu((__force __be32)icmd->init_task_tag),
 					    se->scsi_status,
-					    cmd->start_ns ? ktime_get_ns() - cmd->start_ns : 0);
+					    cmd->start_ns ? (cmd->rsp_ns ?: ktime_get_ns()) -
+							    cmd->start_ns : 0);
 	}
 	/* Every kind leaves the list first, a failed Logout included. */
 	iser_cmd_unlist(iconn, icmd);
@@ -602,8 +692,18 @@ static void iser_send_done(struct ib_cq *cq, struct ib_wc *wc)
 	struct iser_conn *conn = cmd->conn;
 	bool err = wc->status != IB_WC_SUCCESS;
 	struct iscsi_text_rsp *trsp;
+	LIST_HEAD(done);
 
-	iser_sq_put(cmd);
+	/* Only a failed unsignalled send completes: it stands for itself. */
+	if (unlikely(cmd->unsig)) {
+		iser_sq_put(conn, NULL, cmd->sq_seq + 1, &done);
+		iser_wc_failed(conn, wc, ISER_WR_SEND);
+		iser_sq_release(&done, false);
+		return;
+	}
+	iser_sq_put(conn, cmd, cmd->sq_seq, &done);
+	if (!list_empty(&done))
+		iser_sq_release(&done, !err);
 	iser_payload_unmap(cmd);
 	iser_rw_destroy(cmd);
 	if (unlikely(err))
@@ -875,23 +975,121 @@ void iser_sq_close(struct iser_conn *conn)
 }
 
 /**
- * iser_sq_flush() - release commands still waiting for send queue entries
- * @conn: the connection, already drained: nothing will post them any more
+ * iser_sq_flush() - release commands still waiting for send queue entries,
+ * and unsignalled responses no completion stood for
+ * @conn: the connection, already drained: nothing will post them any more,
+ *	and every work request has ended
  */
 void iser_sq_flush(struct iser_conn *conn)
 {
 	struct iser_cmd *cmd, *tmp;
 	unsigned long flags;
+	LIST_HEAD(unsig);
 	LIST_HEAD(drop);
 
 	spin_lock_irqsave(&conn->sq_lock, flags);
 	list_splice_init(&conn->sq_wait, &drop);
+	iser_sq_collect(conn, conn->sq_seq + 1, &unsig);
 	spin_unlock_irqrestore(&conn->sq_lock, flags);
 
+	iser_sq_release(&unsig, false);
 	list_for_each_entry_safe(cmd, tmp, &drop, wait_node) {
 		list_del_init(&cmd->wait_node);
 		iser_cmd_put(cmd);
 	}
+}
+
+/*
+ * Makes sure a completion will stand for the unsignalled responses: in a
+ * clock tick, iser_sq_mark_fn() posts a marker behind those that still
+ * wait then. Called with sq_lock held.
+ */
+static void iser_sq_arm(struct iser_conn *conn)
+{
+	if (conn->sq_mark_armed)
+		return;
+	conn->sq_mark_armed = true;
+	conn->sq_arm_seq = conn->sq_seq;
+	queue_delayed_work(iser_wq, &conn->sq_mark, 1);
+}
+
+static void iser_sq_mark_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct iser_conn *conn = wc->qp->qp_context;
+	bool ok = wc->status == IB_WC_SUCCESS;
+	unsigned long flags;
+	LIST_HEAD(done);
+	u32 seq;
+
+	spin_lock_irqsave(&conn->sq_lock, flags);
+	conn->sq_mark_posted = false;
+	seq = conn->sq_mark_seq;
+	spin_unlock_irqrestore(&conn->sq_lock, flags);
+	iser_sq_put(conn, NULL, seq, &done);
+	if (unlikely(!ok))
+		iser_wc_failed(conn, wc, ISER_WR_SQ_MARKER);
+	iser_sq_release(&done, ok);
+}
+
+/**
+ * iser_sq_mark_fn() - stand in for the completions of unsignalled responses
+ * that waited a clock tick
+ * @work: the connection's marker work
+ *
+ * When no signalled send follows them soon (the initiator went quiet, or
+ * its queue depth is below ISER_SQ_SIGNAL_EVERY), their commands would
+ * hold their tasks and the target core's references. A zero-length RDMA
+ * WRITE, as the keepalive probe, completes behind them and releases them;
+ * it has a send queue entry kept for it (ISER_SQ_OUTSIDE).
+ */
+static void iser_sq_mark_fn(struct work_struct *work)
+{
+	struct iser_conn *conn = container_of(to_delayed_work(work),
+					      struct iser_conn, sq_mark);
+	struct ib_rdma_wr wr = {};
+	struct iser_cmd *oldest;
+	unsigned long flags;
+	int ret = 0;
+
+	wr.wr.opcode = IB_WR_RDMA_WRITE;
+	wr.wr.wr_cqe = &conn->sq_mark_cqe;
+	wr.wr.send_flags = IB_SEND_SIGNALED;
+	spin_lock_irqsave(&conn->sq_lock, flags);
+	conn->sq_mark_armed = false;
+	oldest = list_first_entry_or_null(&conn->sq_unsig, struct iser_cmd,
+					  wait_node);
+	if (!oldest || conn->sq_closed)
+		goto out_unlock;
+	/* Younger ones, or a marker already on its way: look again later. */
+	if (conn->sq_mark_posted || iser_seq_before(conn->sq_arm_seq, oldest->sq_seq)) {
+		iser_sq_arm(conn);
+		goto out_unlock;
+	}
+	ret = ib_post_send(conn->qp, &wr.wr, NULL);
+	if (ret) {
+		iser_sq_broken(conn, ret);
+		goto out_unlock;
+	}
+	conn->sq_mark_posted = true;
+	conn->sq_mark_seq = ++conn->sq_seq;
+	conn->sq_run = 0;
+	iser_stat_inc(conn, ISER_S_SQ_MARKERS);
+out_unlock:
+	spin_unlock_irqrestore(&conn->sq_lock, flags);
+	if (ret)
+		iser_conn_fail(conn, "cannot post a work request");
+}
+
+/**
+ * iser_sq_init() - set up the unsignalled responses' bookkeeping
+ * @conn: a new connection
+ */
+void iser_sq_init(struct iser_conn *conn)
+{
+	INIT_LIST_HEAD(&conn->sq_wait);
+	INIT_LIST_HEAD(&conn->sq_unsig);
+	INIT_DELAYED_WORK(&conn->sq_mark, iser_sq_mark_fn);
+	conn->sq_mark_cqe.done = iser_sq_mark_done;
 }
 
 /* See iser_list_unsent_rejects(): one of the core's two queues. */
