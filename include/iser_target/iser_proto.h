@@ -273,7 +273,23 @@ enum iser_ka_action iser_keepalive_decide(u32 heard, u32 last_heard,
  */
 #define ISER_SQ_SIGNAL_EVERY	8
 
-bool iser_sq_signal(u32 run, u32 avail, u32 size);
+/**
+ * iser_sq_signal() - must a SCSI Response's send ask for a completion
+ * @run: unsignalled responses posted since the last signalled send
+ * @avail: send queue entries free for data transfers, after this post
+ * @size: send queue entries data transfers can use at most
+ *
+ * An unsignalled response keeps its entries until a later completion
+ * stands for it. With half the queue held so, a waiting command could
+ * stall until the initiator goes quiet and a completion marker follows:
+ * signal then. Inline: it runs for every response.
+ *
+ * Return: true to signal.
+ */
+static inline bool iser_sq_signal(u32 run, u32 avail, u32 size)
+{
+	return run + 1 >= ISER_SQ_SIGNAL_EVERY || avail < size / 2;
+}
 
 u32 iser_rx_ring_min(u32 cmdsn_depth);
 u32 iser_rx_ring_size(u32 cmdsn_depth);

@@ -109,8 +109,8 @@
  * @ISER_S_BAD_PDUS: PDUs refused as malformed or not allowed
  * @ISER_S_KEEPALIVE_PROBES: keepalive probes posted (iser_keepalive_fn())
  * @ISER_S_SEND_UNSIGNALLED: SCSI Responses posted without a completion
- * @ISER_S_SQ_MARKERS: completion markers posted for unsignalled responses
- *	that waited a clock tick (iser_sq_mark_fn())
+ * @ISER_S_SQ_MARKERS: completion markers posted behind unsignalled
+ *	responses once a clock tick passed without a post (iser_sq_mark_fn())
  * @ISER_S_MAX: number of counters
  */
 enum iser_stat {
@@ -366,10 +366,12 @@ struct iser_np;
  *	posting order, linked by their @wait_node
  * @sq_seq: number of the latest numbered send post
  * @sq_run: unsignalled responses posted since the last signalled send
- * @sq_mark: posts a completion marker behind responses that waited
+ * @sq_mark: posts a completion marker behind unsignalled responses once a
+ *	clock tick passed without a post
  * @sq_mark_cqe: completion of the marker
  * @sq_mark_seq: the marker's send number
- * @sq_arm_seq: @sq_seq when @sq_mark was armed
+ * @sq_arm_seq: @sq_seq when @sq_mark was armed: unchanged when it runs
+ *	means nothing was posted meanwhile
  * @sq_mark_armed: @sq_mark is queued
  * @sq_mark_posted: a marker is in flight
  * @max_rx_pages: data pages a receive may scatter to on this queue pair

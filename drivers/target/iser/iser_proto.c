@@ -535,20 +535,3 @@ enum iser_ka_action iser_keepalive_decide(u32 heard, u32 last_heard,
 		return ISER_KA_HEARD;
 	return probe_in_flight ? ISER_KA_SILENT : ISER_KA_PROBE;
 }
-
-/**
- * iser_sq_signal() - must a SCSI Response's send ask for a completion
- * @run: unsignalled responses posted since the last signalled send
- * @avail: send queue entries free for data transfers, after this post
- * @size: send queue entries data transfers can use at most
- *
- * An unsignalled response keeps its entries until a later completion
- * stands for it. With half the queue held so, a waiting command would
- * stall until the completion marker's clock tick: signal then.
- *
- * Return: true to signal.
- */
-bool iser_sq_signal(u32 run, u32 avail, u32 size)
-{
-	return run + 1 >= ISER_SQ_SIGNAL_EVERY || avail < size / 2;
-}

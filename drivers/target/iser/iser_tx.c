@@ -1000,9 +1000,9 @@ void iser_sq_flush(struct iser_conn *conn)
 }
 
 /*
- * Makes sure a completion will stand for the unsignalled responses: in a
- * clock tick, iser_sq_mark_fn() posts a marker behind those that still
- * wait then. Called with sq_lock held.
+ * Makes sure a completion will stand for the unsignalled responses: after
+ * a clock tick in which nothing was posted, iser_sq_mark_fn() posts a
+ * marker behind them. Called with sq_lock held.
  */
 static void iser_sq_arm(struct iser_conn *conn)
 {
@@ -1033,21 +1033,21 @@ static void iser_sq_mark_done(struct ib_cq *cq, struct ib_wc *wc)
 
 /**
  * iser_sq_mark_fn() - stand in for the completions of unsignalled responses
- * that waited a clock tick
+ * once the connection went quiet
  * @work: the connection's marker work
  *
- * When no signalled send follows them soon (the initiator went quiet, or
- * its queue depth is below ISER_SQ_SIGNAL_EVERY), their commands would
- * hold their tasks and the target core's references. A zero-length RDMA
- * WRITE, as the keepalive probe, completes behind them and releases them;
- * it has a send queue entry kept for it (ISER_SQ_OUTSIDE).
+ * While responses keep being posted, the next signalled one comes within
+ * ISER_SQ_SIGNAL_EVERY of them. When a whole clock tick passed without a
+ * post, none may come, and their commands would hold their tasks and the
+ * target core's references: a zero-length RDMA WRITE, as the keepalive
+ * probe, completes behind them and releases them. It has a send queue
+ * entry kept for it (ISER_SQ_OUTSIDE).
  */
 static void iser_sq_mark_fn(struct work_struct *work)
 {
 	struct iser_conn *conn = container_of(to_delayed_work(work),
 					      struct iser_conn, sq_mark);
 	struct ib_rdma_wr wr = {};
-	struct iser_cmd *oldest;
 	unsigned long flags;
 	int ret = 0;
 
@@ -1056,12 +1056,10 @@ static void iser_sq_mark_fn(struct work_struct *work)
 	wr.wr.send_flags = IB_SEND_SIGNALED;
 	spin_lock_irqsave(&conn->sq_lock, flags);
 	conn->sq_mark_armed = false;
-	oldest = list_first_entry_or_null(&conn->sq_unsig, struct iser_cmd,
-					  wait_node);
-	if (!oldest || conn->sq_closed)
+	if (list_empty(&conn->sq_unsig) || conn->sq_closed)
 		goto out_unlock;
-	/* Younger ones, or a marker already on its way: look again later. */
-	if (conn->sq_mark_posted || iser_seq_before(conn->sq_arm_seq, oldest->sq_seq)) {
+	/* Posts since the last look, or a marker on its way: look again. */
+	if (conn->sq_mark_posted || conn->sq_seq != conn->sq_arm_seq) {
 		iser_sq_arm(conn);
 		goto out_unlock;
 	}
