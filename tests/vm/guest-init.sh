@@ -34,6 +34,8 @@ if ! mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 iserout "$out"; t
 	echo "guest-init: cannot mount the output share on $out" >/dev/console
 	poweroff -f
 fi
+# run-vm.sh boots once more a guest that died before this line.
+: >"$out/booted"
 
 set -a
 # shellcheck source=/dev/null

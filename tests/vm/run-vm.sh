@@ -62,9 +62,6 @@ out=$repo/build/vm/out/$name
 timeout=$(sed -n 's/^# vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$script" | head -n 1)
 timeout=${ISER_VM_TIMEOUT:-$((${timeout:-600} * ${ISER_VM_SLOW:-1}))}
 
-rm -rf "$out"
-mkdir -p "$out"
-
 # job_env KVER ROLE DIR: what guest-init.sh reads from the output share
 # DIR.
 job_env() {
@@ -146,64 +143,96 @@ counting() {
 	printf '%s\n' -plugin "file=$ISER_VM_INSN_COUNT,dir=$1" -cpu max,cx16=off
 }
 
+# launch: boot the topology's guest(s) once, in the foreground; sets
+# qemu_rc (and t_rc, the target's, for a pair).
+launch() {
+	rm -rf "$out"
+	mkdir -p "$out"
+	qemu_rc=0
+	if [[ $topology == one ]]; then
+		job_env "$kver" one "$out" >"$out/job.env"
+		tap_diag "vm:$name: kernel $kver under $mode, timeout ${timeout}s, output in ${out#"$repo"/}"
+		mapfile -t plugin < <(counting "$out")
+		guest "$kver" "$out" 2 "${plugin[@]}" -nic none || qemu_rc=$?
+	elif [[ $topology == two ]]; then
+		t_kver=${ISER_TARGET_KVER:-$kver}
+		i_kver=${ISER_INITIATOR_KVER:-$kver}
+		tout=$out/target
+		pair=$out/pair
+		mkdir -p "$tout" "$pair"
+		job_env "$t_kver" target "$tout" >"$tout/job.env"
+		job_env "$i_kver" initiator "$out" >"$out/job.env"
+		# Built here, not by both guests at once into the same cache file.
+		"$here/mkinitramfs.sh" "$t_kver" >/dev/null
+		"$here/mkinitramfs.sh" "$i_kver" >/dev/null
+		# A stream socket netdev loses no frame. (Over a UDP one, which may,
+		# rxe warned once in rxe_completer, an error completion with a success
+		# status, during basic's verify.) A Unix one, not TCP: QEMU does not
+		# set TCP_NODELAY, and Nagle's algorithm meeting the peer's delayed
+		# ACK held frames for up to 40 ms (50 ms per 4 KiB read at queue
+		# depth 1, where a Unix socket takes about 1 ms).
+		# Under /tmp: a socket's path has at most 107 bytes.
+		linkdir=$(mktemp -d /tmp/iser-link.XXXXXX)
+		link=$linkdir/s
+		# The request directory of pair-agent.sh, shared by both, uncached.
+		share=(-virtfs "local,path=$pair,mount_tag=iserpair,security_model=none")
+		tap_diag "vm:$name: target kernel $t_kver, initiator kernel $i_kver, under $mode, one vCPU each, timeout ${timeout}s, output in ${out#"$repo"/}"
+		# "target-gone" tells the initiator's requests to stop waiting.
+		mapfile -t plugin < <(counting "$tout")
+		{
+			t_rc=0
+			guest "$t_kver" "$tout" 1 "${share[@]}" "${plugin[@]}" -nic none \
+				-netdev "stream,id=n0,server=on,addr.type=unix,addr.path=$link" \
+				-device virtio-net-pci,netdev=n0,mac=52:54:00:15:00:01 || t_rc=$?
+			echo "$t_rc" >"$pair/target-gone"
+		} &
+		tpid=$!
+		# The initiator's QEMU connects at start: the target's must listen
+		# (flag __SO_ACCEPTCON in /proc/net/unix).
+		for _ in $(seq 100); do
+			awk -v p="$link" '$4 == "00010000" && $8 == p { f = 1 } END { exit !f }' \
+				/proc/net/unix && break
+			sleep 0.1
+		done
+		guest "$i_kver" "$out" 1 "${share[@]}" -nic none \
+			-netdev "stream,id=n0,server=off,addr.type=unix,addr.path=$link" \
+			-device virtio-net-pci,netdev=n0,mac=52:54:00:15:00:02 || qemu_rc=$?
+		# The agent ends on this file, if the suite did not end it.
+		touch "$pair/exit"
+		wait "$tpid"
+		rm -rf "$linkdir"
+		t_rc=$(<"$pair/target-gone")
+	else
+		echo "run-vm.sh: ISER_TOPOLOGY must be one or two, not '$topology'" >&2
+		exit 2
+	fi
+}
+
+# died_in_boot DIR RC: that guest stopped, not on the timeout, before
+# guest-init.sh mounted its output share and wrote "booted". The module
+# and the suite had not run: the kernel itself died in boot (once in CI,
+# stop 36: an oops in try_to_wake_up() under cpu_latency_qos_init(), on
+# Debian's 6.12.118 under multi-threaded TCG).
+died_in_boot() {
+	(($2 != 124)) && [[ ! -e $1/booted ]]
+}
+
 start=$SECONDS
-qemu_rc=0
-if [[ $topology == one ]]; then
-	job_env "$kver" one "$out" >"$out/job.env"
-	tap_diag "vm:$name: kernel $kver under $mode, timeout ${timeout}s, output in ${out#"$repo"/}"
-	mapfile -t plugin < <(counting "$out")
-	guest "$kver" "$out" 2 "${plugin[@]}" -nic none || qemu_rc=$?
-elif [[ $topology == two ]]; then
-	t_kver=${ISER_TARGET_KVER:-$kver}
-	i_kver=${ISER_INITIATOR_KVER:-$kver}
-	tout=$out/target
-	pair=$out/pair
-	mkdir -p "$tout" "$pair"
-	job_env "$t_kver" target "$tout" >"$tout/job.env"
-	job_env "$i_kver" initiator "$out" >"$out/job.env"
-	# Built here, not by both guests at once into the same cache file.
-	"$here/mkinitramfs.sh" "$t_kver" >/dev/null
-	"$here/mkinitramfs.sh" "$i_kver" >/dev/null
-	# A stream socket netdev loses no frame. (Over a UDP one, which may,
-	# rxe warned once in rxe_completer, an error completion with a success
-	# status, during basic's verify.) A Unix one, not TCP: QEMU does not
-	# set TCP_NODELAY, and Nagle's algorithm meeting the peer's delayed
-	# ACK held frames for up to 40 ms (50 ms per 4 KiB read at queue
-	# depth 1, where a Unix socket takes about 1 ms).
-	# Under /tmp: a socket's path has at most 107 bytes.
-	linkdir=$(mktemp -d /tmp/iser-link.XXXXXX)
-	link=$linkdir/s
-	# The request directory of pair-agent.sh, shared by both, uncached.
-	share=(-virtfs "local,path=$pair,mount_tag=iserpair,security_model=none")
-	tap_diag "vm:$name: target kernel $t_kver, initiator kernel $i_kver, under $mode, one vCPU each, timeout ${timeout}s, output in ${out#"$repo"/}"
-	# "target-gone" tells the initiator's requests to stop waiting.
-	mapfile -t plugin < <(counting "$tout")
-	{
-		t_rc=0
-		guest "$t_kver" "$tout" 1 "${share[@]}" "${plugin[@]}" -nic none \
-			-netdev "stream,id=n0,server=on,addr.type=unix,addr.path=$link" \
-			-device virtio-net-pci,netdev=n0,mac=52:54:00:15:00:01 || t_rc=$?
-		echo "$t_rc" >"$pair/target-gone"
-	} &
-	tpid=$!
-	# The initiator's QEMU connects at start: the target's must listen
-	# (flag __SO_ACCEPTCON in /proc/net/unix).
-	for _ in $(seq 100); do
-		awk -v p="$link" '$4 == "00010000" && $8 == p { f = 1 } END { exit !f }' \
-			/proc/net/unix && break
-		sleep 0.1
-	done
-	guest "$i_kver" "$out" 1 "${share[@]}" -nic none \
-		-netdev "stream,id=n0,server=off,addr.type=unix,addr.path=$link" \
-		-device virtio-net-pci,netdev=n0,mac=52:54:00:15:00:02 || qemu_rc=$?
-	# The agent ends on this file, if the suite did not end it.
-	touch "$pair/exit"
-	wait "$tpid"
-	rm -rf "$linkdir"
-	t_rc=$(<"$pair/target-gone")
-else
-	echo "run-vm.sh: ISER_TOPOLOGY must be one or two, not '$topology'" >&2
-	exit 2
+launch
+if died_in_boot "$out" "$qemu_rc" ||
+	{ [[ $topology == two ]] && died_in_boot "$tout" "$t_rc"; }; then
+	# Booted once more, never more often; the failed boot's consoles are
+	# kept beside the output directory.
+	failed=$out.failed-boot
+	rm -rf "$failed"
+	mkdir -p "$failed"
+	cp "$out/console.log" "$failed/" 2>/dev/null || true
+	if [[ $topology == two ]]; then
+		cp "$tout/console.log" "$failed/target-console.log" 2>/dev/null || true
+	fi
+	tap_diag "vm:$name: a guest's kernel died in boot, before its init ran and before this module was loaded; booting again, once (consoles in ${failed#"$repo"/})"
+	grep -hE -m 3 'BUG|Oops|panic|RIP:|EFLAGS' "$failed"/*console.log | tap_diag || true
+	launch
 fi
 tap_diag "vm:$name: guest ran for $((SECONDS - start))s"
 
