@@ -32,12 +32,15 @@
  * tag or a refused post allocates nothing. Injection needs the function
  * out of line; kernels without FUNCTION_ERROR_INJECTION (Debian's) cannot
  * inject, and there the compiler inlines as it likes, so the I/O path
- * pays nothing for its fault points.
+ * pays nothing for its fault points. A hot one with several callers, which
+ * the compiler would keep out of line, is inlined there on purpose.
  */
 #ifdef CONFIG_FUNCTION_ERROR_INJECTION
 #define __iser_fault_point	noinline
+#define __iser_hot_fault_point	noinline
 #else
 #define __iser_fault_point
+#define __iser_hot_fault_point	__always_inline
 #endif
 
 /*
@@ -649,9 +652,41 @@ int iser_buf_alloc(struct iser_device *dev, struct iser_buf *buf,
 		   enum dma_data_direction dir);
 void iser_buf_free(struct iser_device *dev, struct iser_buf *buf,
 		   enum dma_data_direction dir);
-void iser_rx_buf_for_cpu(struct iser_device *dev, struct iser_buf *buf,
-			 u32 len);
-void iser_rx_buf_for_device(struct iser_device *dev, struct iser_buf *buf);
+void iser_rx_buf_sync(struct iser_device *dev, struct iser_buf *buf, u32 len,
+		      bool for_device);
+
+/**
+ * iser_rx_buf_for_cpu() - hand the received part of a buffer to the CPU
+ * @dev: the device it is mapped for
+ * @buf: a receive or login request buffer
+ * @len: bytes the receive wrote; iser_rx_buf_for_device() gives the same
+ *	bytes back
+ *
+ * Inline, as its twin: once per PDU, and a device without DMA mapping
+ * (Soft-RoCE, Soft-iWARP) has nothing to sync.
+ */
+static inline void iser_rx_buf_for_cpu(struct iser_device *dev,
+				       struct iser_buf *buf, u32 len)
+{
+	buf->cpu_len = min(len, buf->size);
+	if (!ib_uses_virt_dma(dev->ib_dev))
+		iser_rx_buf_sync(dev, buf, buf->cpu_len, false);
+}
+
+/**
+ * iser_rx_buf_for_device() - hand a receive buffer back to the device
+ *	before it is posted
+ * @dev: the device it is mapped for
+ * @buf: a receive or login request buffer
+ */
+static inline void iser_rx_buf_for_device(struct iser_device *dev,
+					  struct iser_buf *buf)
+{
+	if (!ib_uses_virt_dma(dev->ib_dev))
+		iser_rx_buf_sync(dev, buf, buf->cpu_len, true);
+	buf->cpu_len = 0;
+}
+
 int iser_rx_ring_alloc(struct iser_conn *conn, u32 count, u32 max_data);
 void iser_rx_ring_free(struct iser_conn *conn);
 int iser_tx_slots_alloc(struct iser_conn *conn, u32 count);
@@ -682,7 +717,21 @@ void iser_srq_recv_done(struct ib_cq *cq, struct ib_wc *wc);
 void iser_spare_fill(struct iser_conn *conn);
 void iser_text_sent(struct iser_conn *conn, struct iscsit_cmd *icmd, bool more);
 void iser_text_send_done(struct iser_conn *conn, struct iscsit_cmd *icmd);
-void iser_text_forget(struct iser_conn *conn, struct iscsit_cmd *icmd);
+void __iser_text_forget(struct iser_conn *conn, struct iscsit_cmd *icmd);
+
+/**
+ * iser_text_forget() - a task is being released
+ * @conn: its connection
+ * @icmd: the task; if it is the Text task, the connection has none now
+ *
+ * Inline: it is called for every command, and almost none is that task.
+ */
+static inline void iser_text_forget(struct iser_conn *conn,
+				    struct iscsit_cmd *icmd)
+{
+	if (READ_ONCE(conn->text_task) == icmd)
+		__iser_text_forget(conn, icmd);
+}
 
 /* See __iser_rx_return(); most commands never hold a descriptor. */
 static inline void iser_rx_return(struct iser_cmd *cmd)

@@ -12,13 +12,19 @@
 
 #include "iser.h"
 
-/*
- * Syncs the DMA ranges of the first @len bytes of @buf for the CPU, or for
- * the device: only the bytes a receive wrote change hands, so that a
- * command without data syncs its header slot alone.
+/**
+ * iser_rx_buf_sync() - sync the DMA ranges of the first @len bytes of @buf
+ * @dev: the device it is mapped for
+ * @buf: a receive or login request buffer
+ * @len: bytes to sync: only those a receive wrote change hands, so that a
+ *	command without data syncs its header slot alone
+ * @for_device: for the device, or else for the CPU
+ *
+ * Called by iser_rx_buf_for_cpu() and iser_rx_buf_for_device() on a
+ * device that DMA-maps.
  */
-static void iser_rx_buf_sync(struct iser_device *dev, struct iser_buf *buf,
-			     u32 len, bool for_device)
+void iser_rx_buf_sync(struct iser_device *dev, struct iser_buf *buf, u32 len,
+		      bool for_device)
 {
 	unsigned int i;
 	u32 n;
@@ -33,35 +39,6 @@ static void iser_rx_buf_sync(struct iser_device *dev, struct iser_buf *buf,
 						   n, DMA_FROM_DEVICE);
 		len -= n;
 	}
-}
-
-/**
- * iser_rx_buf_for_cpu() - hand the received part of a buffer to the CPU
- * @dev: the device it is mapped for
- * @buf: a receive or login request buffer
- * @len: bytes the receive wrote; iser_rx_buf_for_device() gives the same
- *	bytes back
- */
-void iser_rx_buf_for_cpu(struct iser_device *dev, struct iser_buf *buf,
-			 u32 len)
-{
-	buf->cpu_len = min(len, buf->size);
-	if (ib_uses_virt_dma(dev->ib_dev))
-		return;
-	iser_rx_buf_sync(dev, buf, buf->cpu_len, false);
-}
-
-/**
- * iser_rx_buf_for_device() - hand a receive buffer back to the device
- *	before it is posted
- * @dev: the device it is mapped for
- * @buf: a receive or login request buffer
- */
-void iser_rx_buf_for_device(struct iser_device *dev, struct iser_buf *buf)
-{
-	if (!ib_uses_virt_dma(dev->ib_dev))
-		iser_rx_buf_sync(dev, buf, buf->cpu_len, true);
-	buf->cpu_len = 0;
 }
 
 /*

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Pure protocol logic of the iSER target; see iser_proto.h.
+ * Pure protocol logic of the iSER target; see iser_proto.h, which holds
+ * the checks run for every PDU, inline.
  *
- * Every length that comes from the network is checked here against the
- * bytes that really arrived before anything else looks at it.
+ * Every length that comes from the network is checked here or there
+ * against the bytes that really arrived before anything else looks at it.
  */
 #include "iser_proto.h"
 
@@ -81,73 +82,6 @@ void iser_build_cm_rep(bool use_sie, struct iser_cm_hdr *rep)
 }
 
 /**
- * iser_parse_pdu() - validate a received SEND and decode its headers
- * @hdrs: the first bytes of the receive buffer (iSER header, BHS, ...)
- * @hdrs_len: how many contiguous bytes @hdrs holds
- * @byte_len: bytes the SEND really delivered
- * @max_data: largest data segment allowed in this phase
- * @info: the decoded headers
- *
- * Checks, in order: enough bytes for the iSER header and BHS, a known
- * iSER opcode with no reserved flag bits, then that the AHS and data
- * segment the BHS declares were all received and fit @max_data.
- *
- * Return: ISER_OK or the reason the PDU must be refused.
- */
-enum iser_reason iser_parse_pdu(const void *hdrs, u32 hdrs_len, u32 byte_len,
-				u32 max_data, struct iser_pdu_info *info)
-{
-	const struct iser_ctrl *ih = hdrs;
-	const struct iscsi_hdr *bhs = (const void *)(ih + 1);
-	u8 flags;
-	u64 need;
-
-	memset(info, 0, sizeof(*info));
-	if (byte_len < ISER_HDR_LEN || hdrs_len < ISER_HEADERS_LEN)
-		return ISER_ERR_SHORT;
-
-	flags = ih->flags;
-	info->opcode = flags & ISER_OPCODE_MASK;
-	switch (info->opcode) {
-	case ISCSI_CTRL:
-		break;
-	case ISER_HELLO:
-	case ISER_HELLORPLY:
-		return ISER_ERR_HELLO;
-	default:
-		return ISER_ERR_OPCODE;
-	}
-	if (flags & ~(ISER_OPCODE_MASK | ISER_CTRL_FLAGS_MASK))
-		return ISER_ERR_FLAGS;
-	if (byte_len < ISER_HEADERS_LEN)
-		return ISER_ERR_SHORT;
-
-	info->wsv = flags & ISER_WSV;
-	info->rsv = flags & ISER_RSV;
-	/* The header is packed: the compiler loads its fields unaligned. */
-	if (info->wsv) {
-		info->write_stag = be32_to_cpu(ih->write_stag);
-		info->write_va = be64_to_cpu(ih->write_va);
-	}
-	if (info->rsv) {
-		info->read_stag = be32_to_cpu(ih->read_stag);
-		info->read_va = be64_to_cpu(ih->read_va);
-	}
-
-	info->iscsi_opcode = bhs->opcode & ISCSI_OPCODE_MASK;
-	info->ahs_len = (u32)bhs->hlength * 4;
-	info->data_len = ntoh24(bhs->dlength);
-	info->data_off = ISER_HEADERS_LEN + info->ahs_len;
-
-	if (info->data_len > max_data)
-		return ISER_ERR_TOO_BIG;
-	need = (u64)info->data_off + info->data_len;
-	if (need > byte_len)
-		return ISER_ERR_TRUNCATED;
-	return ISER_OK;
-}
-
-/**
  * iser_check_ahs() - check the entries of a SCSI command's AHS
  * @ahs: the additional header segments, right after the BHS
  * @ahs_len: their total length from the BHS (already received)
@@ -177,40 +111,6 @@ enum iser_reason iser_check_ahs(const void *ahs, u32 ahs_len)
 		if (size > ahs_len - off)
 			return ISER_ERR_AHS;
 		off += size;
-	}
-	return ISER_OK;
-}
-
-/**
- * iser_check_rdma() - check a command's STags against its transfer
- * @info: the command's decoded headers
- * @data_in: the command reads (target RDMA-WRITEs to the initiator)
- * @data_out: the command writes (target RDMA-READs from the initiator)
- * @xfer_len: expected data transfer length of the command
- * @done_len: write bytes already received as immediate or unsolicited data
- *
- * The target moves data only through an STag the initiator advertised,
- * and never at an address that wraps: the HCA checks the bounds of the
- * STag itself, so this is all a lying initiator leaves to check here.
- *
- * Return: ISER_OK or the reason to refuse the command.
- */
-enum iser_reason iser_check_rdma(const struct iser_pdu_info *info,
-				 bool data_in, bool data_out, u32 xfer_len,
-				 u32 done_len)
-{
-	if (data_in && xfer_len) {
-		if (!info->rsv)
-			return ISER_ERR_NO_STAG;
-		if (info->read_va + xfer_len < info->read_va)
-			return ISER_ERR_STAG_RANGE;
-	}
-	/* The write address already points past the unsolicited part. */
-	if (data_out && xfer_len > done_len) {
-		if (!info->wsv)
-			return ISER_ERR_NO_STAG;
-		if (info->write_va + (xfer_len - done_len) < info->write_va)
-			return ISER_ERR_STAG_RANGE;
 	}
 	return ISER_OK;
 }

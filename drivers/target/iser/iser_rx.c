@@ -74,9 +74,9 @@ int iser_post_rx_ring(struct iser_conn *conn)
  * descriptor counts among its command's, which the initiator may not
  * replace before it sees the response. Once the drain began, nothing is
  * posted: a receive posted after it would complete on a freed queue. A
- * failed post fails the connection.
+ * failed post fails the connection. Inline: once per PDU.
  */
-static void iser_rx_repost(struct iser_conn *conn, struct iser_buf *buf)
+static __always_inline void iser_rx_repost(struct iser_conn *conn, struct iser_buf *buf)
 {
 	struct ib_recv_wr *chain;
 	unsigned long flags;
@@ -185,9 +185,10 @@ static int iser_copy_data(struct iser_buf *buf,
 			      iser_copy_to_sg, &c);
 }
 
-/* Counts and traces a SCSI command the core accepted. */
-static void iser_cmd_started(struct iser_conn *conn, struct iser_cmd *cmd,
-			     const struct iscsi_scsi_req *hdr)
+/* Counts and traces a SCSI command the core accepted. Inline: each one. */
+static __always_inline void iser_cmd_started(struct iser_conn *conn,
+					     struct iser_cmd *cmd,
+					     const struct iscsi_scsi_req *hdr)
 {
 	bool rd = hdr->flags & ISCSI_FLAG_CMD_READ;
 	bool wr = hdr->flags & ISCSI_FLAG_CMD_WRITE;
@@ -212,8 +213,8 @@ static void iser_cmd_started(struct iser_conn *conn, struct iser_cmd *cmd,
  * a CQ shared with other connections, and only completions on that same CQ
  * give tasks back. NULL when the session has none left.
  */
-static __iser_fault_point struct iscsit_cmd *iser_alloc_cmd(struct iser_conn *conn,
-						  const struct iser_pdu_info *info)
+static __iser_hot_fault_point struct iscsit_cmd *
+iser_alloc_cmd(struct iser_conn *conn, const struct iser_pdu_info *info)
 {
 	struct iscsit_cmd *icmd;
 	struct iser_cmd *cmd;
@@ -276,11 +277,11 @@ static bool iser_reject_immediate(struct iser_conn *conn, const u8 *bhs)
  * A task for a new PDU. Without one, an immediate PDU is answered with a
  * Reject and *@err is 0; otherwise the initiator ignores the command
  * window (the session has twice the window plus a few tasks), the
- * connection is dropped and *@err is -ENOMEM.
+ * connection is dropped and *@err is -ENOMEM. Inline: once per command.
  */
-static struct iscsit_cmd *iser_new_task(struct iser_conn *conn,
-					const struct iser_pdu_info *info,
-					const u8 *bhs, int *err)
+static __always_inline struct iscsit_cmd *
+iser_new_task(struct iser_conn *conn, const struct iser_pdu_info *info,
+	      const u8 *bhs, int *err)
 {
 	struct iscsit_cmd *icmd = iser_alloc_cmd(conn, info);
 
@@ -314,10 +315,11 @@ ALLOW_ERROR_INJECTION(iser_dup_data, NULL);
  * or it would be copied into a descriptor that may be posted again. At
  * ErrorRecoveryLevel 2 a command may outlive its connection (connection
  * recovery gives it to another), and the ring with it: nothing is lent.
- * Return: true when lent.
+ * Inline: it is asked of every SCSI command. Return: true when lent.
  */
-static bool iser_rx_lend(struct iser_buf *buf, const struct iser_pdu_info *info,
-			 struct iscsit_cmd *icmd)
+static __always_inline bool iser_rx_lend(struct iser_buf *buf,
+					 const struct iser_pdu_info *info,
+					 struct iscsit_cmd *icmd)
 {
 	struct se_cmd *se = &icmd->se_cmd;
 	u32 len = se->data_length;
@@ -342,10 +344,13 @@ static bool iser_rx_lend(struct iser_buf *buf, const struct iser_pdu_info *info,
 	return true;
 }
 
-/* Checks the command's STags before the core sees it; see iser_check_rdma(). */
-static enum iser_reason iser_check_scsi_cmd(struct iser_conn *conn,
-					    const struct iscsi_scsi_req *hdr,
-					    const struct iser_pdu_info *info)
+/*
+ * Checks the command's STags before the core sees it; see
+ * iser_check_rdma(). Inline: every SCSI command.
+ */
+static __always_inline enum iser_reason
+iser_check_scsi_cmd(struct iser_conn *conn, const struct iscsi_scsi_req *hdr,
+		    const struct iser_pdu_info *info)
 {
 	struct iscsi_sess_ops *ops = conn->iconn->sess->sess_ops;
 	u32 edtl = be32_to_cpu(hdr->data_length);
@@ -363,10 +368,12 @@ static enum iser_reason iser_check_scsi_cmd(struct iser_conn *conn,
 
 /*
  * Return: 0, ISER_RX_LENT when the command keeps @buf, or negative when it
- * failed the connection.
+ * failed the connection. Inline in iser_rx_dispatch(), its only caller.
  */
-static int iser_rx_scsi_cmd(struct iser_conn *conn, struct iser_buf *buf,
-			    const struct iser_pdu_info *info, u8 *hdrs)
+static __always_inline int iser_rx_scsi_cmd(struct iser_conn *conn,
+					    struct iser_buf *buf,
+					    const struct iser_pdu_info *info,
+					    u8 *hdrs)
 {
 	struct iscsi_scsi_req *hdr = (struct iscsi_scsi_req *)hdrs;
 	struct iscsit_conn *iconn = conn->iconn;
@@ -376,7 +383,8 @@ static int iser_rx_scsi_cmd(struct iser_conn *conn, struct iser_buf *buf,
 	u32 imm;
 	int rc;
 
-	why = iser_check_ahs(hdrs + ISCSI_HDR_LEN, info->ahs_len);
+	why = info->ahs_len ? iser_check_ahs(hdrs + ISCSI_HDR_LEN, info->ahs_len) :
+			      ISER_OK;
 	if (!why)
 		why = iser_check_scsi_cmd(conn, hdr, info);
 	if (why) {
@@ -736,16 +744,14 @@ void iser_text_send_done(struct iser_conn *conn, struct iscsit_cmd *icmd)
 }
 
 /**
- * iser_text_forget() - a task is being released
+ * __iser_text_forget() - the Text task is being released
  * @conn: its connection
- * @icmd: the task; if it is the Text task, the connection has none now
+ * @icmd: the task, which iser_text_forget() saw as the Text task
  */
-void iser_text_forget(struct iser_conn *conn, struct iscsit_cmd *icmd)
+void __iser_text_forget(struct iser_conn *conn, struct iscsit_cmd *icmd)
 {
 	unsigned long flags;
 
-	if (READ_ONCE(conn->text_task) != icmd)
-		return;
 	spin_lock_irqsave(&conn->lock, flags);
 	if (conn->text_task == icmd) {
 		conn->text_task = NULL;
@@ -768,8 +774,11 @@ static const char *iser_check_snack(const struct iscsit_conn *iconn)
 	return "SNACK, which iSER does not serve (nothing to retransmit)";
 }
 
-static int iser_rx_dispatch(struct iser_conn *conn, struct iser_buf *buf,
-			    const struct iser_pdu_info *info, u8 *hdrs)
+/* Inline, as iser_rx_pdu(), its only caller. */
+static __always_inline int iser_rx_dispatch(struct iser_conn *conn,
+					    struct iser_buf *buf,
+					    const struct iser_pdu_info *info,
+					    u8 *hdrs)
 {
 	struct iscsit_conn *iconn = conn->iconn;
 	struct iscsit_cmd *icmd;
@@ -812,8 +821,10 @@ static int iser_rx_dispatch(struct iser_conn *conn, struct iser_buf *buf,
 	}
 }
 
-static int iser_rx_pdu(struct iser_conn *conn, struct iser_buf *buf,
-		       const struct iser_pdu_info *info)
+/* Inline, as iser_rx_one(), its only caller. */
+static __always_inline int iser_rx_pdu(struct iser_conn *conn,
+				       struct iser_buf *buf,
+				       const struct iser_pdu_info *info)
 {
 	struct iscsit_conn *iconn = conn->iconn;
 	u8 op = info->iscsi_opcode;
@@ -844,9 +855,9 @@ static int iser_rx_pdu(struct iser_conn *conn, struct iser_buf *buf,
 /*
  * One PDU of @len bytes in @buf, in the full feature phase. Return: 0,
  * ISER_RX_LENT when a command keeps @buf, or negative when it failed the
- * connection.
+ * connection. Inlined in both receive completions: it runs for every PDU.
  */
-static int iser_rx_one(struct iser_conn *conn, struct iser_buf *buf, u32 len)
+static __always_inline int iser_rx_one(struct iser_conn *conn, struct iser_buf *buf, u32 len)
 {
 	struct iser_pdu_info info;
 	enum iser_reason why;

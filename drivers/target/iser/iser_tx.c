@@ -26,7 +26,8 @@ static u32 iser_port(struct iser_conn *conn)
 	return conn->cm_id->port_num;
 }
 
-static void iser_rw_destroy(struct iser_cmd *cmd)
+/* Inline: called twice per command, the second time with nothing to do. */
+static __always_inline void iser_rw_destroy(struct iser_cmd *cmd)
 {
 	struct se_cmd *se = &cmd->icmd->se_cmd;
 
@@ -80,9 +81,10 @@ static bool iser_seq_before(u32 a, u32 b)
 
 /*
  * Numbers a posted SEND and, if it went unsignalled, lists its command
- * until a later completion stands for it. Called with sq_lock held.
+ * until a later completion stands for it. Called with sq_lock held, inline
+ * in iser_post_now().
  */
-static void iser_sq_posted(struct iser_conn *conn, struct iser_cmd *cmd)
+static __always_inline void iser_sq_posted(struct iser_conn *conn, struct iser_cmd *cmd)
 {
 	cmd->sq_seq = ++conn->sq_seq;
 	/* A traced command's latency ends here, however late its release. */
@@ -110,7 +112,7 @@ static void iser_sq_posted(struct iser_conn *conn, struct iser_cmd *cmd)
  *
  * Return: 0 or the error of ib_post_send().
  */
-static __iser_fault_point int iser_post_now(struct iser_cmd *cmd)
+static __iser_hot_fault_point int iser_post_now(struct iser_cmd *cmd)
 {
 	struct iser_conn *conn = cmd->conn;
 	struct ib_send_wr *first;
@@ -295,8 +297,11 @@ static void iser_sq_put(struct iser_conn *conn, struct iser_cmd *done,
 		iser_conn_fail(conn, "cannot post a work request");
 }
 
-/* Start of the send header slot of @icmd: iSER header, then the BHS. */
-static u8 *iser_slot(struct iser_cmd *cmd)
+/*
+ * Start of the send header slot of @icmd: iSER header, then the BHS.
+ * Inline: once per response.
+ */
+static __always_inline u8 *iser_slot(struct iser_cmd *cmd)
 {
 	struct iser_conn *conn = cmd->conn;
 	u32 tag = cmd->icmd->se_cmd.map_tag;
@@ -313,10 +318,11 @@ static u8 *iser_slot(struct iser_cmd *cmd)
 /*
  * Prepares the SEND of the PDU in @icmd's slot: @inline_len payload bytes
  * already follow the BHS in the slot, and @payload, if any, is mapped as a
- * second piece.
+ * second piece. Inline: once per response.
  */
-static int iser_prep_send(struct iser_cmd *cmd, u32 inline_len,
-			  void *payload, u32 payload_len, bool ctrl)
+static __always_inline int iser_prep_send(struct iser_cmd *cmd,
+					  u32 inline_len, void *payload,
+					  u32 payload_len, bool ctrl)
 {
 	struct iser_conn *conn = cmd->conn;
 	struct ib_device *ibd = conn->dev->ib_dev;
@@ -370,8 +376,11 @@ static int iser_prep_send(struct iser_cmd *cmd, u32 inline_len,
 	return 0;
 }
 
-/* Builds a SCSI Response, with sense data inline in the slot. */
-static int iser_build_status(struct iser_cmd *cmd)
+/*
+ * Builds a SCSI Response, with sense data inline in the slot. Inline in
+ * its two callers: once per command.
+ */
+static __always_inline int iser_build_status(struct iser_cmd *cmd)
 {
 	struct iscsit_cmd *icmd = cmd->icmd;
 	struct se_cmd *se = &icmd->se_cmd;
@@ -1000,6 +1009,28 @@ void iser_sq_flush(struct iser_conn *conn)
 }
 
 /*
+ * Posts a zero-length RDMA WRITE completing on @cqe, signalled. It names
+ * no buffer or key, so the initiator's adapter acknowledges it without
+ * its software: the keepalive probe and the completion marker. Called
+ * with sq_lock held, on an entry kept for it (ISER_SQ_OUTSIDE); a failure
+ * closes the send queue, and the caller fails the connection.
+ */
+static int iser_post_empty_write(struct iser_conn *conn, struct ib_cqe *cqe)
+{
+	struct ib_rdma_wr wr = {
+		.wr.opcode = IB_WR_RDMA_WRITE,
+		.wr.wr_cqe = cqe,
+		.wr.send_flags = IB_SEND_SIGNALED,
+	};
+	int ret;
+
+	ret = ib_post_send(conn->qp, &wr.wr, NULL);
+	if (ret)
+		iser_sq_broken(conn, ret);
+	return ret;
+}
+
+/*
  * Makes sure a completion will stand for the unsignalled responses: after
  * a clock tick in which nothing was posted, iser_sq_mark_fn() posts a
  * marker behind them. Called with sq_lock held.
@@ -1039,21 +1070,16 @@ static void iser_sq_mark_done(struct ib_cq *cq, struct ib_wc *wc)
  * While responses keep being posted, the next signalled one comes within
  * ISER_SQ_SIGNAL_EVERY of them. When a whole clock tick passed without a
  * post, none may come, and their commands would hold their tasks and the
- * target core's references: a zero-length RDMA WRITE, as the keepalive
- * probe, completes behind them and releases them. It has a send queue
- * entry kept for it (ISER_SQ_OUTSIDE).
+ * target core's references: an empty RDMA WRITE completes behind them and
+ * releases them.
  */
 static void iser_sq_mark_fn(struct work_struct *work)
 {
 	struct iser_conn *conn = container_of(to_delayed_work(work),
 					      struct iser_conn, sq_mark);
-	struct ib_rdma_wr wr = {};
 	unsigned long flags;
 	int ret = 0;
 
-	wr.wr.opcode = IB_WR_RDMA_WRITE;
-	wr.wr.wr_cqe = &conn->sq_mark_cqe;
-	wr.wr.send_flags = IB_SEND_SIGNALED;
 	spin_lock_irqsave(&conn->sq_lock, flags);
 	conn->sq_mark_armed = false;
 	if (list_empty(&conn->sq_unsig) || conn->sq_closed)
@@ -1063,11 +1089,9 @@ static void iser_sq_mark_fn(struct work_struct *work)
 		iser_sq_arm(conn);
 		goto out_unlock;
 	}
-	ret = ib_post_send(conn->qp, &wr.wr, NULL);
-	if (ret) {
-		iser_sq_broken(conn, ret);
+	ret = iser_post_empty_write(conn, &conn->sq_mark_cqe);
+	if (ret)
 		goto out_unlock;
-	}
 	conn->sq_mark_posted = true;
 	conn->sq_mark_seq = ++conn->sq_seq;
 	conn->sq_run = 0;
@@ -1168,20 +1192,17 @@ void iser_keepalive_start(struct iser_conn *conn)
  * initiator for a keepalive interval
  * @work: the connection's keepalive work
  *
- * The probe is a zero-length RDMA WRITE: it names no buffer or key, so the
- * initiator's adapter acknowledges it without its software, and a live
- * initiator never sees it. One that is gone cannot acknowledge it:
+ * The probe is an empty RDMA WRITE, which a live initiator's software
+ * never sees. One that is gone cannot acknowledge it:
  * a probe still unanswered a whole interval later, with nothing else heard
  * meanwhile, drops the connection. The adapter's own retries are not
  * waited for: the Linux initiator asks for a retry count of 7, which
- * Soft-RoCE takes as retrying for ever. One probe at most is in flight, on
- * a send queue entry kept for it (ISER_SQ_OUTSIDE).
+ * Soft-RoCE takes as retrying for ever. One probe at most is in flight.
  */
 void iser_keepalive_fn(struct work_struct *work)
 {
 	struct iser_conn *conn = container_of(to_delayed_work(work),
 					      struct iser_conn, keepalive);
-	struct ib_rdma_wr wr = {};
 	unsigned int secs = READ_ONCE(iser_keepalive_secs);
 	enum iser_ka_action act;
 	unsigned long flags;
@@ -1192,17 +1213,11 @@ void iser_keepalive_fn(struct work_struct *work)
 	if (READ_ONCE(conn->state) != ISER_CONN_FULL)
 		return;
 	heard = READ_ONCE(conn->heard);
-	wr.wr.opcode = IB_WR_RDMA_WRITE;
-	wr.wr.wr_cqe = &conn->ka_cqe;
-	wr.wr.send_flags = IB_SEND_SIGNALED;
 	spin_lock_irqsave(&conn->sq_lock, flags);
 	act = iser_keepalive_decide(heard, conn->ka_heard, conn->ka_posted);
 	if (act == ISER_KA_PROBE && !conn->sq_closed) {
-		ret = ib_post_send(conn->qp, &wr.wr, NULL);
-		if (ret)
-			iser_sq_broken(conn, ret);
-		else
-			posted = true;
+		ret = iser_post_empty_write(conn, &conn->ka_cqe);
+		posted = !ret;
 		conn->ka_posted = posted;
 	}
 	spin_unlock_irqrestore(&conn->sq_lock, flags);
