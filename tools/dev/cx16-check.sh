@@ -25,7 +25,8 @@ if ! tap_run "build cx16-flags (static)" gcc -O2 -Wall -Wextra -Werror -static \
 	tap_totals
 	exit 1
 fi
-export ISER_VM_ICOUNT=${ICOUNT:-1} ISER_VM_SLUB_DEBUG=
+# The instruction under test must exist in the guest.
+export ISER_VM_ICOUNT=${ICOUNT:-1} ISER_VM_SLUB_DEBUG='' ISER_VM_CX16=1
 export ISER_CX16_BIN=$repo/build/cx16/cx16-flags ISER_CX16_SECS=${SECS:-20}
 tap_relay_cmd "" tests/vm/run-vm.sh tests/guest/cx16-flags.sh cx16-flags
 tap_plan
