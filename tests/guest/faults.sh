@@ -128,7 +128,7 @@ tap_diag "$(transport_banner)"
 step transport "select transport iser_target" select_transport
 step rxe "Soft-RoCE rxe0/rxe1 over veth pair" rxe_setup
 step lio "LIO target with an iSER portal" lio_setup_simple "$T" 64
-step served "iser_target serves iSER, ib_isert not loaded" transport_loaded
+step served "$TRANSPORT_MOD serves iSER (ISER_IMPL=$ISER_IMPL)" transport_loaded
 # The initiator queues I/O for up to two minutes while it recovers, so a
 # fault shorter than that costs time, not errors.
 step iscsid "iscsid running, two-minute recovery window" initiator_prepare "$T" 120

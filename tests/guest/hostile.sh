@@ -599,7 +599,7 @@ step transport "select transport iser_target" select_transport
 step rxe "Soft-RoCE rxe0/rxe1 over veth pair" rxe_setup
 step uverbs "user-space verbs and RDMA CM (ib_uverbs, rdma_ucm)" rdma_user
 step lio "LIO target: LUN 0 for Linux, LUN 1 for the tool, InitialR2T=No" setup_target
-step served "iser_target serves iSER, ib_isert not loaded" transport_loaded
+step served "$TRANSPORT_MOD serves iSER (ISER_IMPL=$ISER_IMPL)" transport_loaded
 step linux "Linux iSER session to LUN 0" linux_session
 step bg "background crc32c-verified load on the Linux session" bg_start
 if [[ $ISER_IMPL == stock ]]; then

@@ -224,7 +224,7 @@ tap_diag "$(transport_banner)"
 step transport "select transport iser_target" select_transport
 step rxe "Soft-RoCE rxe0/rxe1 over veth pair" rxe_setup
 step lio "LIO: 2 targets x 2 LUNs over configfs, iSER portal" setup_targets
-step served "iser_target serves iSER, ib_isert not loaded" transport_loaded
+step served "$TRANSPORT_MOD serves iSER (ISER_IMPL=$ISER_IMPL)" transport_loaded
 step iscsid "iscsid running, second iSER interface" initiator_big_io
 step discovery "iSER discovery lists both targets" discover_both
 step login "iSER login to $T1, 2 LUNs" login_t1

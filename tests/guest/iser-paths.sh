@@ -295,7 +295,7 @@ tap_diag "$(transport_banner)"
 step transport "select transport iser_target" select_transport
 step rxe "Soft-RoCE rxe0/rxe1 over veth pair" rxe_setup
 step lio "LIO target with two iSER portals" setup
-step served "iser_target serves iSER, ib_isert not loaded" transport_loaded
+step served "$TRANSPORT_MOD serves iSER (ISER_IMPL=$ISER_IMPL)" transport_loaded
 step iscsid "iscsid running" initiator_start
 step plain "plain login, verify, logout" session_roundtrip "$T" "$PORTAL"
 check "CHAP: wrong secret refused" wrong_secret_refused

@@ -215,7 +215,7 @@ tap_diag "$(transport_banner)"
 step transport "select transport iser_target" tgt select_transport
 step rxe "Soft-RoCE rxe0/rxe1 over $(rxe_link_name)" rxe_setup
 step lio "LIO target with an iSER portal" tgt lio_setup_simple "$T" 64
-step served "iser_target serves iSER, ib_isert not loaded" tgt transport_loaded
+step served "$TRANSPORT_MOD serves iSER (ISER_IMPL=$ISER_IMPL)" tgt transport_loaded
 # Short recovery so that a lost session gives up or comes back quickly.
 step iscsid "iscsid running, short recovery timeouts" initiator_prepare "$T" 30
 step session "first session verifies" fresh_verify

@@ -180,7 +180,7 @@ tap_diag "$(transport_banner); $N sessions, ${SOAK}s"
 step transport "select transport iser_target" select_transport
 step rxe "Soft-RoCE rxe0/rxe1 over veth pair" rxe_setup
 step lio "LIO target with an iSER portal" lio_setup_simple "$T" $((N * REGION_MB))
-step served "iser_target serves iSER, ib_isert not loaded" transport_loaded
+step served "$TRANSPORT_MOD serves iSER (ISER_IMPL=$ISER_IMPL)" transport_loaded
 step sessions "$N sessions logged in" sessions_up
 check "${SOAK}s of verified writes, a fault 30 s after each recovery: zero data errors" soak
 [[ -s /tmp/soak/summary ]] && tap_diag </tmp/soak/summary
