@@ -180,7 +180,40 @@ iser_parse_pdu(const void *hdrs, u32 hdrs_len, u32 byte_len, u32 max_data,
 	return ISER_OK;
 }
 
-enum iser_reason iser_check_ahs(const void *ahs, u32 ahs_len);
+/**
+ * iser_check_ahs() - check the entries of a SCSI command's AHS
+ * @ahs: the additional header segments, right after the BHS
+ * @ahs_len: their total length from the BHS (already received)
+ *
+ * Each entry is AHSLength (2 bytes), AHSType, then AHSLength bytes that
+ * start with the byte after AHSType (RFC 7143 section 11.2.1.2), padded
+ * to 4. An extended-CDB entry needs at least its reserved byte: the core
+ * copies AHSLength - 1 bytes of CDB from it. Inline: it runs for every
+ * SCSI command, almost always with no AHS.
+ *
+ * Return: ISER_OK or ISER_ERR_AHS.
+ */
+static inline enum iser_reason iser_check_ahs(const void *ahs, u32 ahs_len)
+{
+	const u8 *p = ahs;
+	u32 off = 0;
+
+	while (off < ahs_len) {
+		u32 len, size;
+
+		if (ahs_len - off < 4)
+			return ISER_ERR_AHS;
+		len = get_unaligned_be16(p + off);
+		if ((p[off + 2] & ISER_AHS_CODE_MASK) == ISCSI_AHSTYPE_CDB &&
+		    len < 1)
+			return ISER_ERR_AHS;
+		size = (3 + len + 3) & ~3U;
+		if (size > ahs_len - off)
+			return ISER_ERR_AHS;
+		off += size;
+	}
+	return ISER_OK;
+}
 
 /**
  * iser_check_rdma() - check a command's STags against its transfer

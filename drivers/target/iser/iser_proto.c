@@ -82,40 +82,6 @@ void iser_build_cm_rep(bool use_sie, struct iser_cm_hdr *rep)
 }
 
 /**
- * iser_check_ahs() - check the entries of a SCSI command's AHS
- * @ahs: the additional header segments, right after the BHS
- * @ahs_len: their total length from the BHS (already received)
- *
- * Each entry is AHSLength (2 bytes), AHSType, then AHSLength bytes that
- * start with the byte after AHSType (RFC 7143 section 11.2.1.2), padded
- * to 4. An extended-CDB entry needs at least its reserved byte: the core
- * copies AHSLength - 1 bytes of CDB from it.
- *
- * Return: ISER_OK or ISER_ERR_AHS.
- */
-enum iser_reason iser_check_ahs(const void *ahs, u32 ahs_len)
-{
-	const u8 *p = ahs;
-	u32 off = 0;
-
-	while (off < ahs_len) {
-		u32 len, size;
-
-		if (ahs_len - off < 4)
-			return ISER_ERR_AHS;
-		len = get_unaligned_be16(p + off);
-		if ((p[off + 2] & ISER_AHS_CODE_MASK) == ISCSI_AHSTYPE_CDB &&
-		    len < 1)
-			return ISER_ERR_AHS;
-		size = (3 + len + 3) & ~3U;
-		if (size > ahs_len - off)
-			return ISER_ERR_AHS;
-		off += size;
-	}
-	return ISER_OK;
-}
-
-/**
  * iser_segs_walk() - visit a byte range of a segmented buffer
  * @segs: the segments, in order
  * @nsegs: how many there are

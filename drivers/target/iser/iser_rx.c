@@ -383,8 +383,7 @@ static __always_inline int iser_rx_scsi_cmd(struct iser_conn *conn,
 	u32 imm;
 	int rc;
 
-	why = info->ahs_len ? iser_check_ahs(hdrs + ISCSI_HDR_LEN, info->ahs_len) :
-			      ISER_OK;
+	why = iser_check_ahs(hdrs + ISCSI_HDR_LEN, info->ahs_len);
 	if (!why)
 		why = iser_check_scsi_cmd(conn, hdr, info);
 	if (why) {
