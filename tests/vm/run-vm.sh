@@ -90,8 +90,12 @@ job_env() {
 # once (2026-12-07, the cost bench's initiator), under plain multi-threaded
 # TCG, crashing the guest whatever the transport (Documentation/testing.rst,
 # "What the test bed hits"). SLUB then takes its locked path instead.
+# Under the counting plugin never: there it corrupted RFLAGS once in 24
+# measurements.
 cpu=max
-[[ ${ISER_VM_CX16:-0} == 1 ]] || cpu+=,cx16=off
+if [[ ${ISER_VM_CX16:-0} != 1 || -n ${ISER_VM_INSN_COUNT:-} ]]; then
+	cpu+=,cx16=off
+fi
 if [[ ${ISER_VM_KVM:-0} == 1 ]]; then
 	accel=(-accel kvm -cpu host)
 	mode=KVM
@@ -143,11 +147,9 @@ guest() {
 
 # counting DIR: QEMU's arguments that load ISER_VM_INSN_COUNT, the
 # instruction-counting plugin (tools/dev/insn-count.c), answering in DIR.
-# Never with CMPXCHG16B: under the plugin QEMU corrupted RFLAGS after it
-# once in 24 measurements (Documentation/testing.rst).
 counting() {
 	[[ -n ${ISER_VM_INSN_COUNT:-} ]] || return 0
-	printf '%s\n' -plugin "file=$ISER_VM_INSN_COUNT,dir=$1" -cpu max,cx16=off
+	printf '%s\n' -plugin "file=$ISER_VM_INSN_COUNT,dir=$1"
 }
 
 # launch: boot the topology's guest(s) once, in the foreground; sets
