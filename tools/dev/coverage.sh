@@ -8,8 +8,10 @@
 # lcov adds them up over the suites and writes
 #   build/coverage/index.html   genhtml's report, line by line
 #   build/coverage/summary.txt  lines, functions and branches, per file
-# of drivers/target/iser/*.c. The goal (issue 17) is 90 % of lines and
-# 75 % of branches; each is a check, so that a shortfall shows.
+# of drivers/target/iser/*.c and of the inline functions in
+# include/iser_target/*.h (the receive path's parsing lives there). The
+# goal (issue 17) is 90 % of lines and 75 % of branches; each is a check,
+# so that a shortfall shows.
 # TAP, ending with "N passed, N failed, N skipped"; non-zero on failure.
 #
 # All suites take about five hours, so a run may be split: each suite's
@@ -72,9 +74,41 @@ capture() {
 	return "$rc"
 }
 
-# percent KIND: the rate lcov's summary gives for lines or branches.
+# percent KIND INFO: the rate lcov's summary of INFO gives for lines or
+# branches.
 percent() {
-	sed -n "s/^ *$1\.*: \([0-9.]*\)%.*/\1/p" "$out/summary.txt" | head -n 1
+	lcov --rc lcov_branch_coverage=1 --summary "$2" 2>&1 |
+		sed -n "s/^ *$1\.*: \([0-9.]*\)%.*/\1/p" | head -n 1
+}
+
+# Branches that kernel macros add on a line of ours, not the module's
+# source: the per-CPU add's size switch and the stats key in
+# iser_stat_add(), the ratelimit state of pr_*_ratelimited(), the dynamic
+# debug key of pr_debug(), lockdep's assertion. The goal is judged without
+# them; summary.txt gives gcov's own count as well.
+macro_branches='iser_stat_(add|inc)\(|pr_[a-z]+_ratelimited\(|pr_debug\(|lockdep_assert_held\('
+
+# source_branches IN OUT: IN without the branch records of lines that
+# match $macro_branches, with each file's branch totals counted again.
+source_branches() {
+	awk -v re="$macro_branches" '
+	/^SF:/ {
+		f = substr($0, 4); delete text; n = 0
+		while ((getline l < f) > 0)
+			text[++n] = l
+		close(f); brf = brh = 0
+	}
+	/^BRDA:/ {
+		split(substr($0, 6), b, ",")
+		if (text[b[1]] ~ re)
+			next
+		brf++
+		if (b[4] != "-" && b[4] > 0)
+			brh++
+	}
+	/^BRF:/ { print "BRF:" brf; next }
+	/^BRH:/ { print "BRH:" brh; next }
+	{ print }' "$1" >"$2"
 }
 
 report() {
@@ -87,16 +121,19 @@ report() {
 		infos+=(--add-tracefile "$f")
 	done
 	lcov "${lc[@]}" "${infos[@]}" --output-file "$out/data/all.info" &&
-		lcov "${lc[@]}" --extract "$out/data/all.info" "$repo/$src/*.c" \
-			--output-file "$out/module.info" &&
+		lcov "${lc[@]}" --extract "$out/data/all.info" "$repo/$src/*.[ch]" \
+			"$repo/include/iser_target/*.h" --output-file "$out/module.info" &&
+		source_branches "$out/module.info" "$out/source.info" &&
 		genhtml --branch-coverage --quiet --title "iser_target $(git rev-parse --short HEAD 2>/dev/null)" \
 			--output-directory "$out" "$out/module.info" || return 1
 	{
 		echo "iser_target coverage at $(git rev-parse --short HEAD 2>/dev/null) ($(date -u +%F)), suites: $suites"
-		lcov --rc lcov_branch_coverage=1 --summary "$out/module.info" 2>&1 |
+		lcov --rc lcov_branch_coverage=1 --summary "$out/source.info" 2>&1 |
 			grep -E 'lines|functions|branches'
+		echo "branches as gcov counts them, with those of kernel macros: $(percent branches "$out/module.info")%"
+		echo "(without the branches of lines matching $macro_branches)"
 		echo
-		lcov --rc lcov_branch_coverage=1 --list "$out/module.info" 2>&1
+		lcov --rc lcov_branch_coverage=1 --list "$out/source.info" 2>&1
 	} >"$out/summary.txt"
 }
 
@@ -111,9 +148,11 @@ if [[ ${COVERAGE_ONLY:-0} != 1 ]]; then
 	for suite in $suites; do
 		rm -rf "build/vm/out/$suite@debug/gcov"
 	done
-	ISER_DEBUG_GCOV=1 ISER_FUZZ_SECS=${ISER_FUZZ_SECS:-600} SUITES=$suites \
-		tap_relay_cmd "" tests/run-debug.sh
+	# One suite at a time, each tagged as it ends, so that a run stopped
+	# half way keeps what its finished suites counted.
 	for suite in $suites; do
+		ISER_DEBUG_GCOV=1 ISER_FUZZ_SECS=${ISER_FUZZ_SECS:-600} SUITES=$suite \
+			tap_relay_cmd "" tests/run-debug.sh
 		[[ -d build/vm/out/$suite@debug/gcov ]] &&
 			echo "$src_hash" >"build/vm/out/$suite@debug/gcov/SOURCES"
 	done
@@ -125,8 +164,8 @@ for suite in $suites; do
 done
 if tap_run "coverage: report in $out/index.html and $out/summary.txt" report; then
 	tap_diag <"$out/summary.txt"
-	lines=$(percent lines)
-	branches=$(percent branches)
+	lines=$(percent lines "$out/source.info")
+	branches=$(percent branches "$out/source.info")
 	if awk -v p="${lines:-0}" 'BEGIN { exit !(p >= 90) }'; then
 		tap_ok "coverage: ${lines}% of lines reached (goal 90%)"
 	else

@@ -76,7 +76,7 @@ int iser_post_rx_ring(struct iser_conn *conn)
  * posted: a receive posted after it would complete on a freed queue. A
  * failed post fails the connection. Inline: once per PDU.
  */
-static __always_inline void iser_rx_repost(struct iser_conn *conn, struct iser_buf *buf)
+static __iser_hot void iser_rx_repost(struct iser_conn *conn, struct iser_buf *buf)
 {
 	struct ib_recv_wr *chain;
 	unsigned long flags;
@@ -186,7 +186,7 @@ static int iser_copy_data(struct iser_buf *buf,
 }
 
 /* Counts and traces a SCSI command the core accepted. Inline: each one. */
-static __always_inline void iser_cmd_started(struct iser_conn *conn,
+static __iser_hot void iser_cmd_started(struct iser_conn *conn,
 					     struct iser_cmd *cmd,
 					     const struct iscsi_scsi_req *hdr)
 {
@@ -279,7 +279,7 @@ static bool iser_reject_immediate(struct iser_conn *conn, const u8 *bhs)
  * window (the session has twice the window plus a few tasks), the
  * connection is dropped and *@err is -ENOMEM. Inline: once per command.
  */
-static __always_inline struct iscsit_cmd *
+static __iser_hot struct iscsit_cmd *
 iser_new_task(struct iser_conn *conn, const struct iser_pdu_info *info,
 	      const u8 *bhs, int *err)
 {
@@ -317,7 +317,7 @@ ALLOW_ERROR_INJECTION(iser_dup_data, NULL);
  * recovery gives it to another), and the ring with it: nothing is lent.
  * Inline: it is asked of every SCSI command. Return: true when lent.
  */
-static __always_inline bool iser_rx_lend(struct iser_buf *buf,
+static __iser_hot bool iser_rx_lend(struct iser_buf *buf,
 					 const struct iser_pdu_info *info,
 					 struct iscsit_cmd *icmd)
 {
@@ -348,7 +348,7 @@ static __always_inline bool iser_rx_lend(struct iser_buf *buf,
  * Checks the command's STags before the core sees it; see
  * iser_check_rdma(). Inline: every SCSI command.
  */
-static __always_inline enum iser_reason
+static __iser_hot enum iser_reason
 iser_check_scsi_cmd(struct iser_conn *conn, const struct iscsi_scsi_req *hdr,
 		    const struct iser_pdu_info *info)
 {
@@ -370,7 +370,7 @@ iser_check_scsi_cmd(struct iser_conn *conn, const struct iscsi_scsi_req *hdr,
  * Return: 0, ISER_RX_LENT when the command keeps @buf, or negative when it
  * failed the connection. Inline in iser_rx_dispatch(), its only caller.
  */
-static __always_inline int iser_rx_scsi_cmd(struct iser_conn *conn,
+static __iser_hot int iser_rx_scsi_cmd(struct iser_conn *conn,
 					    struct iser_buf *buf,
 					    const struct iser_pdu_info *info,
 					    u8 *hdrs)
@@ -774,7 +774,7 @@ static const char *iser_check_snack(const struct iscsit_conn *iconn)
 }
 
 /* Inline, as iser_rx_pdu(), its only caller. */
-static __always_inline int iser_rx_dispatch(struct iser_conn *conn,
+static __iser_hot int iser_rx_dispatch(struct iser_conn *conn,
 					    struct iser_buf *buf,
 					    const struct iser_pdu_info *info,
 					    u8 *hdrs)
@@ -821,7 +821,7 @@ static __always_inline int iser_rx_dispatch(struct iser_conn *conn,
 }
 
 /* Inline, as iser_rx_one(), its only caller. */
-static __always_inline int iser_rx_pdu(struct iser_conn *conn,
+static __iser_hot int iser_rx_pdu(struct iser_conn *conn,
 				       struct iser_buf *buf,
 				       const struct iser_pdu_info *info)
 {
@@ -856,7 +856,7 @@ static __always_inline int iser_rx_pdu(struct iser_conn *conn,
  * ISER_RX_LENT when a command keeps @buf, or negative when it failed the
  * connection. Inlined in both receive completions: it runs for every PDU.
  */
-static __always_inline int iser_rx_one(struct iser_conn *conn, struct iser_buf *buf, u32 len)
+static __iser_hot int iser_rx_one(struct iser_conn *conn, struct iser_buf *buf, u32 len)
 {
 	struct iser_pdu_info info;
 	enum iser_reason why;

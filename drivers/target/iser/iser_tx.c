@@ -27,7 +27,7 @@ static u32 iser_port(struct iser_conn *conn)
 }
 
 /* Inline: called twice per command, the second time with nothing to do. */
-static __always_inline void iser_rw_destroy(struct iser_cmd *cmd)
+static __iser_hot void iser_rw_destroy(struct iser_cmd *cmd)
 {
 	struct se_cmd *se = &cmd->icmd->se_cmd;
 
@@ -84,7 +84,7 @@ static bool iser_seq_before(u32 a, u32 b)
  * until a later completion stands for it. Called with sq_lock held, inline
  * in iser_post_now().
  */
-static __always_inline void iser_sq_posted(struct iser_conn *conn, struct iser_cmd *cmd)
+static __iser_hot void iser_sq_posted(struct iser_conn *conn, struct iser_cmd *cmd)
 {
 	cmd->sq_seq = ++conn->sq_seq;
 	/* A traced command's latency ends here, however late its release. */
@@ -301,7 +301,7 @@ static void iser_sq_put(struct iser_conn *conn, struct iser_cmd *done,
  * Start of the send header slot of @icmd: iSER header, then the BHS.
  * Inline: once per response.
  */
-static __always_inline u8 *iser_slot(struct iser_cmd *cmd)
+static __iser_hot u8 *iser_slot(struct iser_cmd *cmd)
 {
 	struct iser_conn *conn = cmd->conn;
 	u32 tag = cmd->icmd->se_cmd.map_tag;
@@ -320,7 +320,7 @@ static __always_inline u8 *iser_slot(struct iser_cmd *cmd)
  * already follow the BHS in the slot, and @payload, if any, is mapped as a
  * second piece. Inline: once per response.
  */
-static __always_inline int iser_prep_send(struct iser_cmd *cmd,
+static __iser_hot int iser_prep_send(struct iser_cmd *cmd,
 					  u32 inline_len, void *payload,
 					  u32 payload_len, bool ctrl)
 {
@@ -380,7 +380,7 @@ static __always_inline int iser_prep_send(struct iser_cmd *cmd,
  * Builds a SCSI Response, with sense data inline in the slot. Inline in
  * its two callers: once per command.
  */
-static __always_inline int iser_build_status(struct iser_cmd *cmd)
+static __iser_hot int iser_build_status(struct iser_cmd *cmd)
 {
 	struct iscsit_cmd *icmd = cmd->icmd;
 	struct se_cmd *se = &icmd->se_cmd;
