@@ -187,8 +187,8 @@ static int iser_copy_data(struct iser_buf *buf,
 
 /* Counts and traces a SCSI command the core accepted. Inline: each one. */
 static __iser_hot void iser_cmd_started(struct iser_conn *conn,
-					     struct iser_cmd *cmd,
-					     const struct iscsi_scsi_req *hdr)
+					struct iser_cmd *cmd,
+					const struct iscsi_scsi_req *hdr)
 {
 	bool rd = hdr->flags & ISCSI_FLAG_CMD_READ;
 	bool wr = hdr->flags & ISCSI_FLAG_CMD_WRITE;
@@ -318,8 +318,8 @@ ALLOW_ERROR_INJECTION(iser_dup_data, NULL);
  * Inline: it is asked of every SCSI command. Return: true when lent.
  */
 static __iser_hot bool iser_rx_lend(struct iser_buf *buf,
-					 const struct iser_pdu_info *info,
-					 struct iscsit_cmd *icmd)
+				    const struct iser_pdu_info *info,
+				    struct iscsit_cmd *icmd)
 {
 	struct se_cmd *se = &icmd->se_cmd;
 	u32 len = se->data_length;
@@ -371,9 +371,9 @@ iser_check_scsi_cmd(struct iser_conn *conn, const struct iscsi_scsi_req *hdr,
  * failed the connection. Inline in iser_rx_dispatch(), its only caller.
  */
 static __iser_hot int iser_rx_scsi_cmd(struct iser_conn *conn,
-					    struct iser_buf *buf,
-					    const struct iser_pdu_info *info,
-					    u8 *hdrs)
+				       struct iser_buf *buf,
+				       const struct iser_pdu_info *info,
+				       u8 *hdrs)
 {
 	struct iscsi_scsi_req *hdr = (struct iscsi_scsi_req *)hdrs;
 	struct iscsit_conn *iconn = conn->iconn;
@@ -775,9 +775,9 @@ static const char *iser_check_snack(const struct iscsit_conn *iconn)
 
 /* Inline, as iser_rx_pdu(), its only caller. */
 static __iser_hot int iser_rx_dispatch(struct iser_conn *conn,
-					    struct iser_buf *buf,
-					    const struct iser_pdu_info *info,
-					    u8 *hdrs)
+				       struct iser_buf *buf,
+				       const struct iser_pdu_info *info,
+				       u8 *hdrs)
 {
 	struct iscsit_conn *iconn = conn->iconn;
 	struct iscsit_cmd *icmd;
@@ -822,8 +822,8 @@ static __iser_hot int iser_rx_dispatch(struct iser_conn *conn,
 
 /* Inline, as iser_rx_one(), its only caller. */
 static __iser_hot int iser_rx_pdu(struct iser_conn *conn,
-				       struct iser_buf *buf,
-				       const struct iser_pdu_info *info)
+				  struct iser_buf *buf,
+				  const struct iser_pdu_info *info)
 {
 	struct iscsit_conn *iconn = conn->iconn;
 	u8 op = info->iscsi_opcode;

@@ -321,8 +321,8 @@ static __iser_hot u8 *iser_slot(struct iser_cmd *cmd)
  * second piece. Inline: once per response.
  */
 static __iser_hot int iser_prep_send(struct iser_cmd *cmd,
-					  u32 inline_len, void *payload,
-					  u32 payload_len, bool ctrl)
+				     u32 inline_len, void *payload,
+				     u32 payload_len, bool ctrl)
 {
 	struct iser_conn *conn = cmd->conn;
 	struct ib_device *ibd = conn->dev->ib_dev;
