@@ -566,11 +566,13 @@ struct cover {
 	unsigned int vanish[FZ_V_COUNT];
 	unsigned int fixes[FZ_FIX_COUNT];
 	unsigned int mr, dereg, verify, bursts, text_cont, bad_parse;
+	unsigned int small_rdsl_cont;	/* see cover_seq() */
 };
 
 static void cover_seq(struct cover *c, const struct fz_seq *s)
 {
 	unsigned int i, j, run = 0, k = login_kinds(s);
+	bool small_rdsl = false, send_all = false, empty_cont = false;
 
 	for (i = 0; i < LK_N; i++)
 		c->lkinds[i] += (k >> i) & 1;
@@ -601,10 +603,23 @@ static void cover_seq(struct cover *c, const struct fz_seq *s)
 		for (j = 0; j < a->nfix; j++) {
 			c->fixes[a->fix[j].kind]++;
 			c->text_cont += a->fix[j].kind == FZ_FIX_TEXT_TTT;
+			empty_cont |= a->fix[j].kind == FZ_FIX_TEXT_TTT &&
+				      a->nbytes == HDRS_LEN;
 		}
+		/* Declared by the grammar, not by a mutation's odd value. */
+		small_rdsl |= is_login(a) && has_text(a, "RecvDataSegmentLength=512") &&
+			      !(a->muts & (1ull << FZ_M_LOGIN_KEYVAL |
+					   1ull << FZ_M_LOGIN_DUPKEY));
+		send_all |= a->phase == FZ_PH_FFP && has_text(a, "SendTargets=All");
 		if (a->phase == FZ_PH_FFP && a->nbytes > ISER_HDR_LEN)
 			c->ops[a->bytes[ISER_HDR_LEN] & OP_MASK]++;
 	}
+	/*
+	 * A login that declares 512 bytes, SendTargets=All and an empty
+	 * request with the echoed TTT: the target's answer comes in several
+	 * parts and is continued.
+	 */
+	c->small_rdsl_cont += small_rdsl && send_all && empty_cont;
 }
 
 static void test_coverage(void)
@@ -698,6 +713,9 @@ static void test_coverage(void)
 	ok(c->verify && c->bursts && c->text_cont && c->mr,
 	   "verified I/O %u, pipelined runs of 8+ PDUs %u, Text continuations "
 	   "%u, second regions %u", c->verify, c->bursts, c->text_cont, c->mr);
+	ok(c->small_rdsl_cont,
+	   "sequences that declare 512 bytes, ask SendTargets=All and continue "
+	   "the answer with empty requests: %u", c->small_rdsl_cont);
 	missing = 0;
 	for (i = 0; i < FZ_FIX_COUNT; i++)
 		missing += !c->fixes[i];
