@@ -8,6 +8,7 @@
 # lcov adds them up over the suites and writes
 #   build/coverage/index.html   genhtml's report, line by line
 #   build/coverage/summary.txt  lines, functions and branches, per file
+#   build/coverage/unreached.txt  functions and runs of lines never reached
 # of drivers/target/iser/*.c and of the inline functions in iser.h and
 # include/iser_target/*.h (the receive path's parsing lives there), not
 # iser_trace.h, whose code the kernel's TRACE_EVENT() macros write. The
@@ -27,6 +28,10 @@
 #   ISER_FUZZ_SECS=N  length of the fuzz suite's run (default 600)
 #   COVERAGE_ONLY=1   no suites: report on the counters earlier runs left
 #                     in build/vm/out/*/gcov for SUITES
+#   ISER_DEBUG_CHECKERS=0  the gcov kernel without KASAN, lockdep, kmemleak
+#                     and DEBUG_OBJECTS (tools/dev/debug-kernel.sh): the
+#                     suites run several times faster; a split run must
+#                     not mix the two kernels
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -51,11 +56,26 @@ sources_hash() {
 		xargs -0 cat | sha256sum | cut -c1-16
 }
 
+# keep SUITE: tag the counters SUITE's guest returned with the module's
+# sources and keep the build's notes (.gcno) beside them.
+keep() {
+	local data=build/vm/out/$1@debug/gcov
+	[[ -d $data ]] || return 0
+	echo "$src_hash" >"$data/SOURCES"
+	cp "$src"/*.gcno "$data/"
+}
+
+# build_of DIR: which build the notes in DIR are of.
+build_of() {
+	cat "$1"/*.gcno 2>/dev/null | sha256sum | cut -c1-16
+}
+
 # capture SUITE: the counters one guest returned, as an lcov tracefile.
-# gcov reads a .gcda beside the .gcno the build left, so each suite's are
-# put there in turn.
+# gcov reads a .gcda beside the .gcno of its build: both are copied to a
+# directory of the suite's own. All suites must be of one build: the
+# kernel with or without checkers makes a module of other notes.
 capture() {
-	local suite=$1 data=build/vm/out/$1@debug/gcov f
+	local suite=$1 data=build/vm/out/$1@debug/gcov work=$out/data/$1
 	compgen -G "$data/*.gcda" >/dev/null || {
 		echo "no gcov counters in $data"
 		return 1
@@ -64,15 +84,15 @@ capture() {
 		echo "the counters in $data are of other module sources: run $suite again"
 		return 1
 	}
-	rm -f "$src"/*.gcda
-	for f in "$data"/*.gcda; do
-		cp "$f" "$src/" || return 1
-	done
-	lcov "${lc[@]}" --capture --directory "$src" --base-directory "$repo" \
+	[[ -z $first_build || $(build_of "$data") == "$first_build" ]] || {
+		echo "the counters in $data are of another build than $first_suite's (the kernel with or without checkers?): run $suite again"
+		return 1
+	}
+	first_build=${first_build:-$(build_of "$data")}
+	first_suite=${first_suite:-$suite}
+	mkdir -p "$work" && cp "$data"/*.gcno "$data"/*.gcda "$work/" || return 1
+	lcov "${lc[@]}" --capture --directory "$work" --base-directory "$repo" \
 		--test-name "${suite//-/_}" --output-file "$out/data/$suite.info"
-	local rc=$?
-	rm -f "$src"/*.gcda
-	return "$rc"
 }
 
 # percent KIND INFO: the rate lcov's summary of INFO gives for lines or
@@ -137,6 +157,7 @@ report() {
 		echo
 		lcov --rc lcov_branch_coverage=1 --list "$out/source.info" 2>&1
 	} >"$out/summary.txt"
+	python3 tools/dev/cov-unreached.py "$out/source.info" >"$out/unreached.txt"
 }
 
 if ! tap_run "lcov and genhtml are installed (tools/dev/install-deps.sh)" have_lcov; then
@@ -155,12 +176,13 @@ if [[ ${COVERAGE_ONLY:-0} != 1 ]]; then
 	for suite in $suites; do
 		ISER_DEBUG_GCOV=1 ISER_FUZZ_SECS=${ISER_FUZZ_SECS:-600} SUITES=$suite \
 			tap_relay_cmd "" tests/run-debug.sh
-		[[ -d build/vm/out/$suite@debug/gcov ]] &&
-			echo "$src_hash" >"build/vm/out/$suite@debug/gcov/SOURCES"
+		keep "$suite"
 	done
 fi
 rm -rf "$out"
 mkdir -p "$out/data"
+first_build=
+first_suite=
 for suite in $suites; do
 	tap_run "coverage: counters of $suite read back" capture "$suite"
 done
