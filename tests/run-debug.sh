@@ -12,6 +12,8 @@
 #   ISER_VM_SLOW=N   timeout factor for the slow kernel (default 3)
 #   ISER_DEBUG_GCOV=1  the kernel with CONFIG_GCOV_KERNEL and the module
 #                    instrumented for gcov (tools/dev/coverage.sh)
+#   ISER_DEBUG_CHECKERS=0  the kernel without its checkers (coverage only;
+#                    see tools/dev/debug-kernel.sh)
 #   ISER_DEBUG_CACHE, JOBS  see tools/dev/debug-kernel.sh
 set -uo pipefail
 
@@ -22,6 +24,12 @@ cd "$repo" || exit 1
 
 default_suites="allocfail basic iser-io iser-paths iser-teardown iser-stats hostile faults soak"
 suites=${SUITES:-$default_suites}
+# Given to the fuzz suite alone, as in tests/run-all.sh: with it set,
+# hostile.sh runs the fuzzer instead of its scenario table (make coverage
+# passed it to every suite, and its "hostile" counters were of a second
+# fuzz run).
+fuzz_secs=${ISER_FUZZ_SECS:-}
+unset ISER_FUZZ_SECS
 export ISER_IMPL=${ISER_IMPL:-ours}
 export ISER_VM_SLOW=${ISER_VM_SLOW:-3}
 
@@ -47,7 +55,10 @@ if tap_run "debug kernel built or cached (tools/dev/debug-kernel.sh)" build_kern
 				tools/dev/siw-module.sh "$(cat "$ktree/kver")"
 		fi
 		for suite in $suites; do
-			ISER_VM_KTREE=$ktree tap_relay_cmd "" \
+			suite_env=()
+			[[ $suite == fuzz && -n $fuzz_secs ]] &&
+				suite_env=(ISER_FUZZ_SECS="$fuzz_secs")
+			ISER_VM_KTREE=$ktree tap_relay_cmd "" env "${suite_env[@]}" \
 				tests/vm/run-vm.sh "tests/guest/$suite.sh" "$suite@debug"
 		done
 	else
