@@ -19,6 +19,10 @@
 #   ISER_DEBUG_GCOV=1     the same kernel with CONFIG_GCOV_KERNEL, for
 #                         `make coverage`; kept in DIR-gcov beside the
 #                         other, so that neither rebuild evicts the other
+#   ISER_DEBUG_CHECKERS=0 without the fragment's checkers (KASAN, lockdep,
+#                         kmemleak, DEBUG_OBJECTS), fault injection kept:
+#                         guests run several times faster, for a coverage
+#                         run that needs no checker; kept in DIR[-gcov]-fast
 #   JOBS=N                make -j (default: nproc)
 set -euo pipefail
 
@@ -27,13 +31,24 @@ tarball=/usr/src/linux-source-6.1.tar.xz
 cache=${ISER_DEBUG_CACHE:-${HOME:-/root}/.cache/iser-target/debug-kernel}
 frag=$(mktemp)
 trap 'rm -f "$frag"' EXIT
-cat "$repo/tests/debug/iser-debug.config" >"$frag"
+if [[ ${ISER_DEBUG_CHECKERS:-1} == 0 ]]; then
+	# The fragment's checkers section ends at its first blank line.
+	awk '/^# The checkers:/ { skip = 1 } skip && /^$/ { skip = 0 } !skip' \
+		"$repo/tests/debug/iser-debug.config" >"$frag"
+	if ! grep -q '^CONFIG_FAIL_FUNCTION=y' "$frag" || grep -q '^CONFIG_KASAN=' "$frag"; then
+		echo "debug-kernel: cannot take the checkers out of iser-debug.config" >&2
+		exit 1
+	fi
+else
+	cat "$repo/tests/debug/iser-debug.config" >"$frag"
+fi
 if [[ ${ISER_DEBUG_GCOV:-0} == 1 ]]; then
 	# Only objects built with GCOV_PROFILE are instrumented: the kernel
 	# itself runs as fast as without.
 	printf '%s\n' CONFIG_GCOV_KERNEL=y '# CONFIG_GCOV_PROFILE_ALL is not set' >>"$frag"
 	cache=$cache-gcov
 fi
+[[ ${ISER_DEBUG_CHECKERS:-1} == 0 ]] && cache=$cache-fast
 jobs=${JOBS:-$(nproc)}
 # Raise when a change to this script changes what gets built.
 recipe=1
