@@ -60,6 +60,14 @@ if tap_run "debug kernel built or cached (tools/dev/debug-kernel.sh)" build_kern
 				suite_env=(ISER_FUZZ_SECS="$fuzz_secs")
 			ISER_VM_KTREE=$ktree tap_relay_cmd "" env "${suite_env[@]}" \
 				tests/vm/run-vm.sh "tests/guest/$suite.sh" "$suite@debug"
+			# The counters' build notes, for tools/dev/coverage.sh,
+			# renamed: the next suite's "make clean" deletes every
+			# *.gcno under the module's directory, build/ included.
+			if [[ -d build/vm/out/$suite@debug/gcov ]]; then
+				for f in drivers/target/iser/*.gcno; do
+					cp "$f" "build/vm/out/$suite@debug/gcov/${f##*/}.kept"
+				done
+			fi
 		done
 	else
 		for suite in $suites; do

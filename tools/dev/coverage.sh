@@ -57,17 +57,18 @@ sources_hash() {
 }
 
 # keep SUITE: tag the counters SUITE's guest returned with the module's
-# sources and keep the build's notes (.gcno) beside them.
+# sources; tests/run-debug.sh put the build's notes beside them (as
+# NAME.gcno.kept: Kbuild's clean deletes every *.gcno under the module's
+# directory).
 keep() {
 	local data=build/vm/out/$1@debug/gcov
 	[[ -d $data ]] || return 0
 	echo "$src_hash" >"$data/SOURCES"
-	cp "$src"/*.gcno "$data/"
 }
 
 # build_of DIR: which build the notes in DIR are of.
 build_of() {
-	cat "$1"/*.gcno 2>/dev/null | sha256sum | cut -c1-16
+	cat "$1"/*.gcno.kept 2>/dev/null | sha256sum | cut -c1-16
 }
 
 # capture SUITE: the counters one guest returned, as an lcov tracefile.
@@ -75,9 +76,13 @@ build_of() {
 # directory of the suite's own. All suites must be of one build: the
 # kernel with or without checkers makes a module of other notes.
 capture() {
-	local suite=$1 data=build/vm/out/$1@debug/gcov work=$out/data/$1
+	local suite=$1 data=build/vm/out/$1@debug/gcov work=$out/data/$1 f
 	compgen -G "$data/*.gcda" >/dev/null || {
 		echo "no gcov counters in $data"
+		return 1
+	}
+	compgen -G "$data/*.gcno.kept" >/dev/null || {
+		echo "no build notes (.gcno) beside the counters in $data: run $suite again"
 		return 1
 	}
 	[[ $(cat "$data/SOURCES" 2>/dev/null) == "$src_hash" ]] || {
@@ -90,7 +95,10 @@ capture() {
 	}
 	first_build=${first_build:-$(build_of "$data")}
 	first_suite=${first_suite:-$suite}
-	mkdir -p "$work" && cp "$data"/*.gcno "$data"/*.gcda "$work/" || return 1
+	mkdir -p "$work" && cp "$data"/*.gcda "$work/" || return 1
+	for f in "$data"/*.gcno.kept; do
+		cp "$f" "$work/$(basename "$f" .kept)" || return 1
+	done
 	lcov "${lc[@]}" --capture --directory "$work" --base-directory "$repo" \
 		--test-name "${suite//-/_}" --output-file "$out/data/$suite.info"
 }
