@@ -16,12 +16,14 @@
 # so that a shortfall shows.
 # TAP, ending with "N passed, N failed, N skipped"; non-zero on failure.
 #
-# All suites take about five hours, so a run may be split: each suite's
-# counters stay in build/vm/out/SUITE@debug/gcov, tagged with a hash of
-# the module's sources, until that suite runs again, and the module is
-# built with a fixed gcov stamp (Kbuild), so that a later run of other
-# suites, then COVERAGE_ONLY=1, adds them all up. Counters of other
-# sources are refused.
+# All suites take about five hours on the debug kernel, much less on the
+# same kernel without checkers (ISER_DEBUG_CHECKERS=0 below), and a run
+# may be split: each suite's counters stay in build/vm/out/SUITE@debug/gcov
+# with their build's notes, tagged with a hash of the module's sources,
+# until that suite runs again, and the module is built with a fixed gcov
+# stamp (Kbuild), so that a later run of other suites, then
+# COVERAGE_ONLY=1, adds them all up. Counters of other sources or of
+# another build are refused.
 #
 # Environment:
 #   SUITES="a b"      suites to run (default: $default_suites below)
