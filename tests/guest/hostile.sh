@@ -102,13 +102,14 @@ setup_target() {
 		lio_portal "$T" "$PORTAL" && lio_enable "$T" && pad_targets
 }
 
-# Three more targets with long names on the same portal: SendTargets=All
-# then takes more than 512 bytes, the least InitiatorRecvDataSegmentLength
-# an initiator may declare, so the text scenarios can make the target
-# answer in several Text Responses (C=1) and continue them.
+# Five more targets with long names on the same portal: SendTargets=All
+# then takes more than 1024 bytes, twice the least
+# InitiatorRecvDataSegmentLength an initiator may declare, so the text
+# scenarios can make the target answer in three Text Responses (C=1) or
+# more and continue them.
 pad_targets() {
 	local i name
-	for i in 1 2 3; do
+	for i in 1 2 3 4 5; do
 		name=iqn.2026-11.org.example:sendtargets-padding-$i-$(printf '%0150d' 0)
 		lio_target "$name" && lio_portal "$name" "$PORTAL" &&
 			lio_enable "$name" || return 1
@@ -560,6 +561,62 @@ run_table() {
 	tap_diag "$n scenarios from ${TABLE#"$ISER_REPO"/} in $((SECONDS - t0)) s"
 }
 
+# The scenarios end connections with failed work requests (the refused
+# keepalive probe, peers that vanish in the middle of a transfer): the
+# devices' counters keep them by status once those connections are gone,
+# and the statuses add up to wc_errors.
+wc_by_status() {
+	local f v errs=0 by=0
+	for f in /sys/kernel/debug/iser_target/devices/*/stats; do
+		[[ -r $f ]] || continue
+		v=$(awk '$1 == "wc_errors" { print $2 }' "$f")
+		errs=$((errs + ${v:-0}))
+		v=$(awk '$1 == "wc_status" { n += $NF } END { print n + 0 }' "$f")
+		by=$((by + v))
+	done
+	((errs > 0 && by == errs)) && return 0
+	echo "wc_errors $errs, wc_status lines add up to $by"
+	grep -H . /sys/kernel/debug/iser_target/devices/*/stats
+	return 1
+}
+
+# Another RDMA listener (here the tool's, in user space) on the port of a
+# new portal: enabling iSER there must fail with a log line that says
+# why, and work once the port is free.
+PORT_TAKEN=3266
+port_taken() {
+	local np lpid rc=0 line="cannot listen on $TARGET_IP:$PORT_TAKEN: -98"
+	np=$(tpg_dir "$T")/np/$TARGET_IP:$PORT_TAKEN
+	"$HOSTILE" --target "$TARGET_IP" --port "$PORT_TAKEN" --iqn "$T" \
+		--initiator "$TOOL_IQN" --scenario listen --hold 120 >/tmp/taken.out 2>&1 &
+	lpid=$!
+	wait_line /tmp/taken.out '^LISTENING' 30 || {
+		echo "the user-space listener did not start:"
+		cat /tmp/taken.out
+		kill "$lpid"
+		return 1
+	}
+	dmesg_mark
+	mkdir -p "$np" || rc=1
+	if echo 1 >"$np/iser" 2>/dev/null; then
+		echo "iSER enabled on $TARGET_IP:$PORT_TAKEN, which another RDMA listener holds"
+		rc=1
+	fi
+	dmesg_new | grep -qF "$line" || {
+		echo "no \"$line\" in the kernel log:"
+		dmesg_new | tail -n 5
+		rc=1
+	}
+	kill "$lpid"
+	wait "$lpid"
+	{ echo 1 >"$np/iser" && [[ $(cat "$np/iser") == 1 ]]; } || {
+		echo "iSER not enabled on $TARGET_IP:$PORT_TAKEN once the port was free"
+		rc=1
+	}
+	lio_portal_del "$T" "$TARGET_IP:$PORT_TAKEN" || rc=1
+	return "$rc"
+}
+
 # The fuzzer against LUN 1 for FUZZ_SECS seconds. Every sequence is
 # recorded in $ISER_OUT/fuzz (build/vm/out/NAME/fuzz on the host) before it
 # is sent; the fuzzer keeps only failing ones and their minimised forms,
@@ -615,6 +672,17 @@ if ((STEPS_OK)) && [[ -n $FUZZ_SECS ]]; then
 	run_fuzz
 elif ((STEPS_OK)); then
 	run_table
+	what="the devices' counters keep the failed completions by status"
+	if [[ $ISER_IMPL == stock ]]; then
+		tap_skip "$what" "ib_isert has no such counters"
+	elif [[ -n $ONLY ]]; then
+		tap_skip "$what" "ISER_HOSTILE_ONLY may have left out the scenarios that fail work requests"
+	else
+		check "$what" wc_by_status
+	fi
+	if [[ $ISER_IMPL == ours ]]; then
+		check "enabling iSER on a port another RDMA listener holds fails, saying so, and works once it is free" port_taken
+	fi
 else
 	tap_skip "scenarios of ${TABLE#"$ISER_REPO"/}" "$STEPS_WHY"
 fi

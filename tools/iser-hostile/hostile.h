@@ -385,6 +385,7 @@ int sc_tmf_nonimm(struct result *res);
 int sc_write_reset_other(struct result *res);
 int sc_nopin_reply(struct result *res);
 int sc_keepalive_refused(struct result *res);
+int sc_keepalive_silent(struct result *res);
 int sc_logout_then(struct result *res);
 
 int sc_nop_flood(struct result *res);

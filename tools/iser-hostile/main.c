@@ -139,10 +139,12 @@ static const struct scenario scenarios[] = {
 	  "make the target ping every 3 s (its configfs, on this host) and answer each ping for --hold s" },
 	{ "keepalive-refused", "drop", sc_keepalive_refused, 0,
 	  "set iser_target's keepalive_secs to 2 (on this host), log in, take remote write access off the queue pair and stay silent" },
+	{ "keepalive-silent", "drop", sc_keepalive_silent, 0,
+	  "as keepalive-refused, but the queue pair goes to the error state, where Soft-RoCE drops the probe unanswered" },
 	{ "logout-then", "drop", sc_logout_then, 0,
 	  "Logout Request (--logout-reason), then at once --logout-then logout|read|text|nop|nothing" },
 	{ "text", "drop", sc_text, 0,
-	  "Text Requests by --text-mode: twice live-itt two continue reset cont-data cont-ttt cont-final cont-imm cont-twice reject-vanish" },
+	  "Text Requests by --text-mode: twice live-itt two continue reset cont-data cont-ttt cont-final cont-imm cont-twice rnr-new rnr-continue reject-vanish" },
 };
 
 static void usage(FILE *f)

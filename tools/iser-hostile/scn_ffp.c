@@ -703,20 +703,30 @@ out:
 }
 
 /*
- * The target's keepalive probe refused: the tool sets iser_target's
- * keepalive_secs to 2 before it logs in, then takes remote write access
- * off its queue pair and stays silent. The zero-length RDMA WRITE that
- * probes the idle connection is answered with a NAK by our adapter; the
- * target must drop the connection, saying the probe failed.
+ * The target's keepalive probe, refused or lost: the tool sets
+ * iser_target's keepalive_secs to 2 before it logs in, then stays silent
+ * with its queue pair changed. With @silent false, remote write access is
+ * taken off it: the zero-length RDMA WRITE that probes the idle connection
+ * is answered with a NAK by our adapter, and the target must drop the
+ * connection, saying the probe failed. With @silent true, the queue pair
+ * goes to the error state, where Soft-RoCE drops what arrives for it
+ * without a word, as a host that lost power would: the probe is never
+ * acknowledged, and the target must drop the connection, saying the
+ * initiator did not answer.
  */
-int sc_keepalive_refused(struct result *res)
+static int keepalive_probe(struct result *res, bool silent)
 {
 	static const char path[] = "/sys/module/iser_target/parameters/keepalive_secs";
 	struct ibv_qp_attr qa = { .qp_access_flags = IBV_ACCESS_REMOTE_READ };
+	int mask = IBV_QP_ACCESS_FLAGS;
 	char old[32];
 	struct conn *c;
 	double end, at;
 
+	if (silent) {
+		qa = (struct ibv_qp_attr){ .qp_state = IBV_QPS_ERR };
+		mask = IBV_QP_STATE;
+	}
 	if (read_attr(path, old, sizeof(old))) {
 		set_out(res, OUT_ERROR, 0);
 		note(res, "cannot read %s: needs iser_target on this host", path);
@@ -731,10 +741,10 @@ int sc_keepalive_refused(struct result *res)
 	if (!c)
 		goto out;
 	at = now();
-	if (ibv_modify_qp(c->qp, &qa, IBV_QP_ACCESS_FLAGS)) {
+	if (ibv_modify_qp(c->qp, &qa, mask)) {
 		set_out(res, OUT_ERROR, 0);
-		note(res, "cannot take remote write access off the queue pair: %s",
-		     strerror(errno));
+		note(res, "cannot %s: %s", silent ? "move the queue pair to the error state" :
+		     "take remote write access off the queue pair", strerror(errno));
 		conn_free(c);
 		goto out;
 	}
@@ -756,6 +766,16 @@ int sc_keepalive_refused(struct result *res)
 out:
 	write_attr(path, old);
 	return 0;
+}
+
+int sc_keepalive_refused(struct result *res)
+{
+	return keepalive_probe(res, false);
+}
+
+int sc_keepalive_silent(struct result *res)
+{
+	return keepalive_probe(res, true);
 }
 
 /* ---- Logout in odd places -------------------------------------------- */

@@ -162,6 +162,153 @@ static int text_exchange(struct conn *c, const char *key, bool reset,
 }
 
 /*
+ * Stop reposting receive buffers and use up those posted, one NOP-Out ping
+ * each: the target's next SEND then finds no receive buffer, and our
+ * adapter answers it with RNR NAKs until conn_resume(). The target retries
+ * for ever (our connect request asks for RNR retry count 7, "infinite"), so
+ * that send stays posted and uncompleted for as long as we like. Returns 0 once no receive buffer is posted.
+ */
+static int rx_starve(struct conn *c, double deadline)
+{
+	static const uint8_t ping[16];
+
+	c->repost = false;
+	while (c->rx_posted && conn_alive(c) && now() < deadline) {
+		uint64_t seen = c->rx_count;
+
+		if (nop_send(c, next_itt(c), ping, sizeof(ping)))
+			return -1;
+		while (c->rx_count == seen && conn_alive(c) && now() < deadline)
+			conn_poll(c, 50);
+	}
+	return c->rx_posted || !conn_alive(c) ? -1 : 0;
+}
+
+/* Keep the connection serviced, and read nothing, for @secs. */
+static void text_pause(struct conn *c, double secs)
+{
+	double end = now() + secs;
+
+	while (conn_alive(c) && now() < end)
+		conn_poll(c, 50);
+}
+
+/*
+ * The next Text Response to @itt, which must fit the --irdsl we declared.
+ * Returns 0, or -1 with a note in @res.
+ */
+static int text_next(struct conn *c, uint32_t itt, struct text_rsp *t,
+		     struct result *res)
+{
+	int ret = text_wait(c, itt, now() + o.timeout, t);
+
+	if (ret) {
+		note(res, ret > 0 ? "target sent a Reject" : "no Text Response in time");
+		return -1;
+	}
+	if (t->dlen > c->irdsl) {
+		note(res, "Text Response of %u bytes, above the %u the initiator declared",
+		     t->dlen, c->irdsl);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Requests that reach the target while its last response cannot be
+ * delivered (rx_starve()), and so is posted but not completed:
+ *   rnr-new       a SendTargets answered in one PDU, then a new request
+ *                 (TTT 0xffffffff, another ITT): the first task is over
+ *                 for the initiator and must not hold the second back
+ *   rnr-continue  a SendTargets answered in three PDUs or more (--irdsl
+ *                 512): the continuation for the second response, then at
+ *                 once the one for the third, before the second arrived
+ *                 (the TTT of a task does not change)
+ * Then we read again: every response must come, whole and within --irdsl.
+ */
+static void text_rnr(struct conn *c, const char *key, const char *want,
+		     bool cont, struct text_rsp *t, struct result *res)
+{
+	uint32_t itt = next_itt(c), itt2 = 0;
+	double at;
+
+	if (cont) {
+		text_send(c, itt, RSVD_TAG, false, c->cmdsn++, key);
+		if (text_next(c, itt, t, res)) {
+			set_out(res, OUT_ERROR, 0);
+			return;
+		}
+		if (t->flags & FLAG_FINAL) {
+			set_out(res, OUT_ERROR, 0);
+			note(res, "the text fit one PDU: nothing to continue "
+			     "(needs a smaller --irdsl or more targets)");
+			return;
+		}
+	}
+	if (rx_starve(c, now() + o.timeout)) {
+		set_out(res, OUT_ERROR, 0);
+		note(res, "could not use up the receive buffers (%u posted)", c->rx_posted);
+		return;
+	}
+	at = now();
+	if (cont) {
+		text_send(c, itt, t->ttt, false, c->cmdsn++, NULL);
+		text_pause(c, 1);
+		text_send(c, itt, t->ttt, false, c->cmdsn++, NULL);
+	} else {
+		text_send(c, itt, RSVD_TAG, false, c->cmdsn++, key);
+		text_pause(c, 1);
+		itt2 = next_itt(c);
+		text_send(c, itt2, RSVD_TAG, false, c->cmdsn++, key);
+	}
+	text_pause(c, 0.5);
+	note(res, "%s sent while the target's response waited for a receive buffer",
+	     cont ? "two continuations" : "a second request");
+	conn_resume(c);
+
+	if (cont) {
+		/* The second response, then the third, answering the early one. */
+		if (text_next(c, itt, t, res))
+			goto fail;
+		if (t->flags & FLAG_FINAL) {
+			set_out(res, OUT_ERROR, at);
+			note(res, "the text fit two PDUs: the second continuation had "
+			     "nothing to continue (needs more targets)");
+			return;
+		}
+		do {
+			if (text_next(c, itt, t, res))
+				goto fail;
+		} while (!(t->flags & FLAG_FINAL) &&
+			 !text_send(c, itt, t->ttt, false, c->cmdsn++, NULL));
+	} else {
+		if (text_next(c, itt, t, res))
+			goto fail;
+		if (!(t->flags & FLAG_FINAL) || !text_has(t, want)) {
+			note(res, "the first response is not the whole text");
+			goto fail;
+		}
+		t->len = 0;
+		t->pdus = 0;
+		if (text_next(c, itt2, t, res))
+			goto fail;
+	}
+	note(res, "%u bytes of text in %u PDUs", t->len, t->pdus);
+	if (!(t->flags & FLAG_FINAL) || !text_has(t, want)) {
+		note(res, "the text is not whole");
+		goto fail;
+	}
+	if (nop_ping(c, now() + 5)) {
+		note(res, "no NOP-In after the exchange");
+		goto fail;
+	}
+	set_out(res, OUT_VERIFIED, at);
+	return;
+fail:
+	set_out(res, conn_alive(c) ? OUT_FAILED : OUT_DROPPED, at);
+}
+
+/*
  * Text Requests as a peer may send them, well formed or not. Modes:
  *   twice        a SendTargets=All request, then at once a second one with
  *                the same ITT, TTT --ttt (0x1234) and data --text-data
@@ -179,6 +326,7 @@ static int text_exchange(struct conn *c, const char *key, bool reset,
  *   cont-imm     a continuation with the I bit its request did not have
  *   cont-twice   two continuations at once, the first held back by a
  *                CmdSN gap
+ *   rnr-new, rnr-continue  see text_rnr()
  */
 /*
  * --count rounds of: a Text Request the iSCSI layer answers with a Reject
@@ -327,6 +475,8 @@ int sc_text(struct result *res)
 			  !strcmp(mode, "cont-data") ? key : NULL);
 		note(res, "%s: continuation with TTT 0x%x", mode, ttt);
 		settle(c, at, res);
+	} else if (!strcmp(mode, "rnr-new") || !strcmp(mode, "rnr-continue")) {
+		text_rnr(c, key, want, !strcmp(mode, "rnr-continue"), t, res);
 	} else if (!strcmp(mode, "reject-vanish")) {
 		conn_free(c);
 		c = NULL;
