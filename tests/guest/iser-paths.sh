@@ -193,12 +193,13 @@ bad_params_refused() {
 		echo "no log line for max_io_bytes=65000"
 		rc=1
 	}
-	# The ends of each range are accepted and read back.
+	# The ends of each range are accepted and read back, and so is a
+	# module without counters.
 	modprobe iser_target queue_depth=4096 keepalive_secs=0 srq_size=64 \
-		max_io_bytes=65536 || return 1
-	v="$(cat $p/queue_depth $p/keepalive_secs $p/srq_size $p/max_io_bytes | xargs)"
-	[[ $v == "4096 0 64 65536" ]] || {
-		echo "queue_depth keepalive_secs srq_size max_io_bytes read back as $v"
+		max_io_bytes=65536 stats=0 || return 1
+	v="$(cat $p/queue_depth $p/keepalive_secs $p/srq_size $p/max_io_bytes $p/stats | xargs)"
+	[[ $v == "4096 0 64 65536 N" ]] || {
+		echo "queue_depth keepalive_secs srq_size max_io_bytes stats read back as $v"
 		rc=1
 	}
 	# A refused write through sysfs leaves the value as it was.
@@ -327,7 +328,7 @@ undo lio "LIO configuration removed" lio_clear
 undo iscsid "unload initiator modules" \
 	mods_unload ib_iser iscsi_tcp libiscsi_tcp libiscsi scsi_transport_iscsi
 undo lio "unload iser_target" mods_unload iser_target
-check "module parameters out of range refused at load and through sysfs, with a log line; their ends accepted" bad_params_refused
+check "module parameters out of range refused at load and through sysfs, with a log line; their ends and stats=0 accepted" bad_params_refused
 check "max_io_bytes=16777216 accepted" big_io_param
 check "iser_target refuses to load beside the stock ib_isert" refuses_beside_stock
 undo lio "unload LIO" unload_lio
