@@ -166,7 +166,8 @@ static int text_exchange(struct conn *c, const char *key, bool reset,
  * each: the target's next SEND then finds no receive buffer, and our
  * adapter answers it with RNR NAKs until conn_resume(). The target retries
  * for ever (our connect request asks for RNR retry count 7, "infinite"), so
- * that send stays posted and uncompleted for as long as we like. Returns 0 once no receive buffer is posted.
+ * that send stays posted and uncompleted for as long as we like.
+ * Returns 0 once no receive buffer is posted.
  */
 static int rx_starve(struct conn *c, double deadline)
 {
