@@ -360,6 +360,21 @@ HOLD_GOOD_RC=1
 # iser_connect_request() gives every connection a login request and a
 # login response buffer of ISER_LOGIN_MAX_DATA (8 KiB) each, in pages.
 LOGIN_BUF_KIB=16
+# listener_start PORT HOLD OUT: the tool's user-space RDMA listener on
+# $TARGET_IP:PORT for HOLD seconds, its output in OUT; LISTENER_PID is its
+# process once it listens.
+LISTENER_PID=
+listener_start() {
+	"$HOSTILE" --target "$TARGET_IP" --port "$1" --iqn "$T" \
+		--initiator "$TOOL_IQN" --scenario listen --hold "$2" >"$3" 2>&1 &
+	LISTENER_PID=$!
+	wait_line "$3" '^LISTENING' 30 && return 0
+	echo "the user-space listener did not start:"
+	cat "$3"
+	kill "$LISTENER_PID"
+	return 1
+}
+
 hold_run() {
 	local count hold lpid rc t0 gs
 	count=$(sed -n 's/.*--count \([0-9]*\).*/\1/p' <<<"$*")
@@ -367,14 +382,8 @@ hold_run() {
 	count=${count:-200}
 	hold=${hold:-60}
 
-	"$HOSTILE" --target "$TARGET_IP" --port 3261 --iqn "$T" \
-		--initiator "$TOOL_IQN" --scenario listen --hold 600 >/tmp/listen.out 2>&1 &
-	lpid=$!
-	wait_line /tmp/listen.out '^LISTENING' 30 || {
-		echo "the user-space listener did not start:"
-		cat /tmp/listen.out
-		return 1
-	}
+	listener_start 3261 600 /tmp/listen.out || return 1
+	lpid=$LISTENER_PID
 	hold_measure 3261 "$count" 5 "$lpid" || return 1
 	local s_l=$HM_S v_l=$HM_V s_t v_t
 	echo "baseline, $HM_N connections to a user-space listener: $HM_LINES"
@@ -587,15 +596,8 @@ PORT_TAKEN=3266
 port_taken() {
 	local np lpid rc=0 line="cannot listen on $TARGET_IP:$PORT_TAKEN: -98"
 	np=$(tpg_dir "$T")/np/$TARGET_IP:$PORT_TAKEN
-	"$HOSTILE" --target "$TARGET_IP" --port "$PORT_TAKEN" --iqn "$T" \
-		--initiator "$TOOL_IQN" --scenario listen --hold 120 >/tmp/taken.out 2>&1 &
-	lpid=$!
-	wait_line /tmp/taken.out '^LISTENING' 30 || {
-		echo "the user-space listener did not start:"
-		cat /tmp/taken.out
-		kill "$lpid"
-		return 1
-	}
+	listener_start "$PORT_TAKEN" 120 /tmp/taken.out || return 1
+	lpid=$LISTENER_PID
 	dmesg_mark
 	mkdir -p "$np" || rc=1
 	if echo 1 >"$np/iser" 2>/dev/null; then

@@ -113,6 +113,27 @@ static bool text_has(const struct text_rsp *t, const char *kv)
 }
 
 /*
+ * The next Text Response to @itt by @deadline, which must fit the --irdsl
+ * we declared. Returns 0, or -1 with a note in @res.
+ */
+static int text_next(struct conn *c, uint32_t itt, double deadline,
+		     struct text_rsp *t, struct result *res)
+{
+	int ret = text_wait(c, itt, deadline, t);
+
+	if (ret) {
+		note(res, ret > 0 ? "target sent a Reject" : "no Text Response in time");
+		return -1;
+	}
+	if (t->dlen > c->irdsl) {
+		note(res, "Text Response of %u bytes, above the %u the initiator declared",
+		     t->dlen, c->irdsl);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * A whole SendTargets exchange on @c: the request, then an empty
  * continuation for as long as the target answers C=1 (F=0). With @reset,
  * the first C=1 answer is followed by a new request under the same ITT
@@ -130,17 +151,8 @@ static int text_exchange(struct conn *c, const char *key, bool reset,
 	if (text_send(c, itt, RSVD_TAG, false, c->cmdsn++, key))
 		return -1;
 	for (;;) {
-		ret = text_wait(c, itt, end, t);
-		if (ret) {
-			note(res, ret > 0 ? "target sent a Reject" :
-			     "no Text Response in time");
+		if (text_next(c, itt, end, t, res))
 			return -1;
-		}
-		if (t->dlen > c->irdsl) {
-			note(res, "Text Response of %u bytes, above the %u the "
-			     "initiator declared", t->dlen, c->irdsl);
-			return -1;
-		}
 		if (t->flags & FLAG_FINAL)
 			return 0;
 		if (!(t->flags & 0x40) || t->ttt == RSVD_TAG) {
@@ -162,26 +174,20 @@ static int text_exchange(struct conn *c, const char *key, bool reset,
 }
 
 /*
- * Stop reposting receive buffers and use up those posted, one NOP-Out ping
- * each: the target's next SEND then finds no receive buffer, and our
- * adapter answers it with RNR NAKs until conn_resume(). The target retries
- * for ever (our connect request asks for RNR retry count 7, "infinite"), so
- * that send stays posted and uncompleted for as long as we like.
+ * Stop reposting receive buffers and use up those posted, one answered
+ * NOP-Out ping each: the target's next SEND then finds no receive buffer,
+ * and our adapter answers it with RNR NAKs until conn_resume(). The target
+ * retries for ever (our connect request asks for RNR retry count 7,
+ * "infinite"), so that send stays posted and uncompleted for as long as we
+ * like.
  * Returns 0 once no receive buffer is posted.
  */
 static int rx_starve(struct conn *c, double deadline)
 {
-	static const uint8_t ping[16];
-
 	c->repost = false;
-	while (c->rx_posted && conn_alive(c) && now() < deadline) {
-		uint64_t seen = c->rx_count;
-
-		if (nop_send(c, next_itt(c), ping, sizeof(ping)))
+	while (c->rx_posted && conn_alive(c))
+		if (nop_ping(c, deadline))
 			return -1;
-		while (c->rx_count == seen && conn_alive(c) && now() < deadline)
-			conn_poll(c, 50);
-	}
 	return c->rx_posted || !conn_alive(c) ? -1 : 0;
 }
 
@@ -192,27 +198,6 @@ static void text_pause(struct conn *c, double secs)
 
 	while (conn_alive(c) && now() < end)
 		conn_poll(c, 50);
-}
-
-/*
- * The next Text Response to @itt, which must fit the --irdsl we declared.
- * Returns 0, or -1 with a note in @res.
- */
-static int text_next(struct conn *c, uint32_t itt, struct text_rsp *t,
-		     struct result *res)
-{
-	int ret = text_wait(c, itt, now() + o.timeout, t);
-
-	if (ret) {
-		note(res, ret > 0 ? "target sent a Reject" : "no Text Response in time");
-		return -1;
-	}
-	if (t->dlen > c->irdsl) {
-		note(res, "Text Response of %u bytes, above the %u the initiator declared",
-		     t->dlen, c->irdsl);
-		return -1;
-	}
-	return 0;
 }
 
 /*
@@ -235,7 +220,7 @@ static void text_rnr(struct conn *c, const char *key, const char *want,
 
 	if (cont) {
 		text_send(c, itt, RSVD_TAG, false, c->cmdsn++, key);
-		if (text_next(c, itt, t, res)) {
+		if (text_next(c, itt, now() + o.timeout, t, res)) {
 			set_out(res, OUT_ERROR, 0);
 			return;
 		}
@@ -269,7 +254,7 @@ static void text_rnr(struct conn *c, const char *key, const char *want,
 
 	if (cont) {
 		/* The second response, then the third, answering the early one. */
-		if (text_next(c, itt, t, res))
+		if (text_next(c, itt, now() + o.timeout, t, res))
 			goto fail;
 		if (t->flags & FLAG_FINAL) {
 			set_out(res, OUT_ERROR, at);
@@ -278,12 +263,12 @@ static void text_rnr(struct conn *c, const char *key, const char *want,
 			return;
 		}
 		do {
-			if (text_next(c, itt, t, res))
+			if (text_next(c, itt, now() + o.timeout, t, res))
 				goto fail;
 		} while (!(t->flags & FLAG_FINAL) &&
 			 !text_send(c, itt, t->ttt, false, c->cmdsn++, NULL));
 	} else {
-		if (text_next(c, itt, t, res))
+		if (text_next(c, itt, now() + o.timeout, t, res))
 			goto fail;
 		if (!(t->flags & FLAG_FINAL) || !text_has(t, want)) {
 			note(res, "the first response is not the whole text");
@@ -291,7 +276,7 @@ static void text_rnr(struct conn *c, const char *key, const char *want,
 		}
 		t->len = 0;
 		t->pdus = 0;
-		if (text_next(c, itt2, t, res))
+		if (text_next(c, itt2, now() + o.timeout, t, res))
 			goto fail;
 	}
 	note(res, "%u bytes of text in %u PDUs", t->len, t->pdus);
