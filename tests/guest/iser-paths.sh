@@ -4,7 +4,7 @@
 # refused), ImmediateData and InitialR2T set both ways on the TPG, IPv6
 # and wildcard portals, Soft-iWARP refused with its reason, a portal
 # disabled while another keeps serving, module parameter validation, and
-# refusal to load beside ib_isert.
+# refusal to load beside ib_isert; t10_pi on a TPG served without PI.
 # shellcheck source-path=SCRIPTDIR
 set -u
 ISER_IMPL=ours
@@ -169,6 +169,24 @@ window_above_depth() {
 	return $rc
 }
 
+# t10_pi on the TPG: this transport offers no protection information (no
+# signature offload), so the session is served without it, and the log
+# says so rather than the initiator silently losing PI.
+t10_pi_without_pi() {
+	local m rc=0
+	lio_attrib "$T" t10_pi 1 || return 1
+	m=$(dmesg | wc -l)
+	session_roundtrip "$T" "$PORTAL" || rc=1
+	lio_attrib "$T" t10_pi 0 || rc=1
+	dmesg | tail -n +"$((m + 1))" | grep 'T10-PI' | head -n 2
+	dmesg | tail -n +"$((m + 1))" |
+		grep -q "T10-PI requested on $T but not offered by iSER; serving without PI" || {
+		echo "no line about T10-PI"
+		rc=1
+	}
+	return $rc
+}
+
 logout_all() {
 	iscsiadm -m node -u >/dev/null 2>&1
 	(($(sessions_count) == 0))
@@ -322,6 +340,7 @@ step ipv6 "IPv6 addresses and an IPv6 iSER portal" ipv6_setup
 check "IPv6 portal login verifies" session_roundtrip "$T6" "$P6"
 check "wildcard portals 0.0.0.0 and [::] serve IPv4 and IPv6" wildcard
 check "window above queue_depth: verifies, and the queue pair drains" window_above_depth
+check "t10_pi on the TPG: served without PI, with a log line" t10_pi_without_pi
 step logout "all sessions logged out" logout_all
 undo iscsid "iscsid stopped" initiator_stop
 undo lio "LIO configuration removed" lio_clear
