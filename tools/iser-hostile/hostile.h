@@ -288,6 +288,7 @@ int scsi_exec(struct conn *c, struct scsi_req *r, double deadline,
 void cdb_rw10(uint8_t *cdb, bool write, uint32_t lba, uint16_t blocks);
 int nop_ping(struct conn *c, double deadline);
 int nop_send(struct conn *c, uint32_t itt, const uint8_t *data, uint32_t len);
+int nopin_answer(struct conn *c, const uint8_t *lun, uint32_t ttt);
 int logout(struct conn *c, double deadline);
 int tmf_send(struct conn *c, uint8_t function, uint32_t rtt, uint32_t refcmdsn,
 	     uint32_t itt);
@@ -332,6 +333,8 @@ void note_pdu(struct result *res, const struct rpdu *r);
 void dropped(struct conn *c, double t_act, struct result *res);
 void wait_cm_down(struct conn *c, double end, struct result *res);
 void settle(struct conn *c, double t_act, struct result *res);
+int rx_starve(struct conn *c, double deadline);
+void serve_for(struct conn *c, double secs);
 int hex_bytes(const char *hex, uint8_t *out, size_t max);
 int apply_knobs(struct pdu *p, uint8_t *data, uint32_t datasz);
 void fill_pattern(uint8_t *p, size_t len, uint64_t seed, uint64_t at);
@@ -384,6 +387,7 @@ int sc_tmf_abort_write(struct result *res);
 int sc_tmf_nonimm(struct result *res);
 int sc_write_reset_other(struct result *res);
 int sc_nopin_reply(struct result *res);
+int sc_nopin_early(struct result *res);
 int sc_keepalive_refused(struct result *res);
 int sc_keepalive_silent(struct result *res);
 int sc_logout_then(struct result *res);

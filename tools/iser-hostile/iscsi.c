@@ -148,20 +148,25 @@ void pdu_note_rx(struct conn *c, const struct rpdu *r)
 
 	/* The target pings us (NOP-In with a TTT): answer it. */
 	if (op == OP_NOOP_IN && c->auto_nopin && get32(bhs + B_ITT) == RSVD_TAG &&
-	    get32(bhs + B_TTT) != RSVD_TAG) {
-		struct pdu p;
-		uint8_t buf[HDRS_LEN];
+	    get32(bhs + B_TTT) != RSVD_TAG &&
+	    nopin_answer(c, bhs + B_LUN, get32(bhs + B_TTT)) == 0)
+		c->nopin_pings++;
+}
 
-		pdu_init(&p, OP_NOOP_OUT | OP_IMMEDIATE, FLAG_FINAL);
-		memcpy(p.bhs + B_LUN, bhs + B_LUN, 8);
-		put32(p.bhs + B_ITT, RSVD_TAG);
-		memcpy(p.bhs + B_TTT, bhs + B_TTT, 4);
-		put32(p.bhs + B_CMDSN, c->cmdsn);
-		put32(p.bhs + B_EXPSTATSN, c->exp_statsn);
-		pdu_build(&p, buf, sizeof(buf));
-		if (conn_send_nowait(c, buf, sizeof(buf)) == 0)
-			c->nopin_pings++;
-	}
+/* The NOP-Out that answers the target's ping of @lun and @ttt. */
+int nopin_answer(struct conn *c, const uint8_t *lun, uint32_t ttt)
+{
+	struct pdu p;
+	uint8_t buf[HDRS_LEN];
+
+	pdu_init(&p, OP_NOOP_OUT | OP_IMMEDIATE, FLAG_FINAL);
+	memcpy(p.bhs + B_LUN, lun, 8);
+	put32(p.bhs + B_ITT, RSVD_TAG);
+	put32(p.bhs + B_TTT, ttt);
+	put32(p.bhs + B_CMDSN, c->cmdsn);
+	put32(p.bhs + B_EXPSTATSN, c->exp_statsn);
+	pdu_build(&p, buf, sizeof(buf));
+	return conn_send_nowait(c, buf, sizeof(buf));
 }
 
 /* ---- login ---------------------------------------------------------- */

@@ -137,6 +137,8 @@ static const struct scenario scenarios[] = {
 	  "log in with --keys (replacing the tool's own of that name), then READ one block" },
 	{ "nopin-reply", "survive", sc_nopin_reply, 0,
 	  "make the target ping every 3 s (its configfs, on this host) and answer each ping for --hold s" },
+	{ "nopin-early", "survive", sc_nopin_early, 0,
+	  "as nopin-reply, but answer the second ping while it waits for a receive buffer, before it arrives" },
 	{ "keepalive-refused", "drop", sc_keepalive_refused, 0,
 	  "set iser_target's keepalive_secs to 2 (on this host), log in, take remote write access off the queue pair and stay silent" },
 	{ "keepalive-silent", "drop", sc_keepalive_silent, 0,

@@ -294,6 +294,33 @@ void settle(struct conn *c, double t_act, struct result *res)
 	note(res, "connection up but a NOP-Out ping got no answer in 5 s");
 }
 
+/*
+ * Stop reposting receive buffers and use up those posted, one answered
+ * NOP-Out ping each: the target's next SEND then finds no receive buffer,
+ * and our adapter answers it with RNR NAKs until conn_resume(). The target
+ * retries for ever (our connect request asks for RNR retry count 7,
+ * "infinite"), so that send stays posted and uncompleted for as long as we
+ * like.
+ * Returns 0 once no receive buffer is posted.
+ */
+int rx_starve(struct conn *c, double deadline)
+{
+	c->repost = false;
+	while (c->rx_posted && conn_alive(c))
+		if (nop_ping(c, deadline))
+			return -1;
+	return c->rx_posted || !conn_alive(c) ? -1 : 0;
+}
+
+/* Keep the connection serviced, and read nothing, for @secs. */
+void serve_for(struct conn *c, double secs)
+{
+	double end = now() + secs;
+
+	while (conn_alive(c) && now() < end)
+		conn_poll(c, 50);
+}
+
 /* ---- PDUs, data and commands --------------------------------------- */
 
 int hex_bytes(const char *hex, uint8_t *out, size_t max)

@@ -657,15 +657,20 @@ int sc_tmf_nonimm(struct result *res)
  * every NOP-In for --hold s (default 10), restores the attribute and
  * checks that the connection still answers a ping of its own.
  */
+static void nopin_path(char *path, size_t len)
+{
+	snprintf(path, len,
+		 "/sys/kernel/config/target/iscsi/%s/tpgt_1/acls/%s/attrib/nopin_timeout",
+		 o.iqn, o.initiator);
+}
+
 int sc_nopin_reply(struct result *res)
 {
 	char path[1024], old[32] = "15";
 	struct conn *c;
 	double end, at;
 
-	snprintf(path, sizeof(path),
-		 "/sys/kernel/config/target/iscsi/%s/tpgt_1/acls/%s/attrib/nopin_timeout",
-		 o.iqn, o.initiator);
+	nopin_path(path, sizeof(path));
 	if (read_attr(path, old, sizeof(old))) {
 		set_out(res, OUT_ERROR, 0);
 		note(res, "cannot read %s: needs the target's configfs here", path);
@@ -695,6 +700,110 @@ int sc_nopin_reply(struct result *res)
 		note(res, "the target sent no NOP-In ping");
 	} else {
 		settle(c, at, res);
+	}
+out:
+	write_attr(path, old);
+	conn_free(c);
+	return 0;
+}
+
+/* The next NOP-In ping of the target, not answered; NULL after @deadline. */
+static struct rpdu *nopin_next(struct conn *c, double deadline)
+{
+	struct rpdu *r;
+
+	while ((r = conn_next(c, deadline))) {
+		const uint8_t *bhs = r->buf + ISER_HDR_LEN;
+
+		if (r->len >= HDRS_LEN && (bhs[0] & OP_MASK) == OP_NOOP_IN &&
+		    get32(bhs + B_ITT) == RSVD_TAG && get32(bhs + B_TTT) != RSVD_TAG)
+			return r;
+		free(r);
+	}
+	return NULL;
+}
+
+/*
+ * The answer to a ping that has not arrived: the target pings every 3 s
+ * (as nopin-reply); we answer the first ping, stop posting receive
+ * buffers (rx_starve()), so that the second waits, posted, on RNR NAKs,
+ * and answer that one with the TTT it carries (LIO numbers a session's
+ * TTTs in turn, and nothing else takes one here). The target then sees
+ * the answer before the completion of its own send, the reverse of the
+ * usual order: it must free the ping once, and serve on. Then we post
+ * buffers again, and the ping must arrive with that TTT.
+ */
+int sc_nopin_early(struct result *res)
+{
+	char path[1024], old[32] = "15";
+	uint32_t ttt, next;
+	struct conn *c;
+	struct rpdu *r;
+	double at, answered;
+	uint8_t lun[8];
+
+	nopin_path(path, sizeof(path));
+	if (read_attr(path, old, sizeof(old))) {
+		set_out(res, OUT_ERROR, 0);
+		note(res, "cannot read %s: needs the target's configfs here", path);
+		return 0;
+	}
+	c = open_session(res, NULL);
+	if (!c)
+		return 0;
+	c->auto_nopin = false;
+	at = now();
+	if (write_attr(path, "0") || write_attr(path, "3")) {
+		set_out(res, OUT_ERROR, 0);
+		note(res, "cannot write %s", path);
+		goto out;
+	}
+	r = nopin_next(c, now() + 10);
+	if (!r)
+		goto lost;
+	memcpy(lun, r->buf + ISER_HDR_LEN + B_LUN, sizeof(lun));
+	ttt = get32(r->buf + ISER_HDR_LEN + B_TTT);
+	free(r);
+	if (nopin_answer(c, lun, ttt))
+		goto lost;
+	answered = now();
+	if (rx_starve(c, now() + o.timeout)) {
+		set_out(res, OUT_ERROR, 0);
+		note(res, "could not use up the receive buffers (%u posted)", c->rx_posted);
+		goto out;
+	}
+	/* The target's timer restarts with our answer: its ping waits by now. */
+	serve_for(c, answered + 4.5 - now());
+	next = ttt + 1 == RSVD_TAG ? 0 : ttt + 1;
+	if (nopin_answer(c, lun, next))
+		goto lost;
+	serve_for(c, 0.5);
+	note(res, "answered the ping of TTT 0x%08x while it waited for a receive buffer",
+	     next);
+	/* No third ping to answer: back to the old period before reading on. */
+	write_attr(path, old);
+	conn_resume(c);
+	r = nopin_next(c, now() + o.timeout);
+	if (!r)
+		goto lost;
+	ttt = get32(r->buf + ISER_HDR_LEN + B_TTT);
+	free(r);
+	if (ttt != next) {
+		set_out(res, OUT_ERROR, 0);
+		note(res, "the waiting ping has TTT 0x%08x, not 0x%08x: the early answer "
+		     "named no ping", ttt, next);
+		goto out;
+	}
+	c->auto_nopin = true;
+	settle(c, at, res);
+	goto out;
+lost:
+	if (!conn_alive(c) || c->state == C_DOWN) {
+		wait_cm_down(c, now() + o.timeout, NULL);
+		dropped(c, at, res);
+	} else {
+		set_out(res, OUT_ERROR, 0);
+		note(res, "the target sent no NOP-In ping");
 	}
 out:
 	write_attr(path, old);

@@ -174,33 +174,6 @@ static int text_exchange(struct conn *c, const char *key, bool reset,
 }
 
 /*
- * Stop reposting receive buffers and use up those posted, one answered
- * NOP-Out ping each: the target's next SEND then finds no receive buffer,
- * and our adapter answers it with RNR NAKs until conn_resume(). The target
- * retries for ever (our connect request asks for RNR retry count 7,
- * "infinite"), so that send stays posted and uncompleted for as long as we
- * like.
- * Returns 0 once no receive buffer is posted.
- */
-static int rx_starve(struct conn *c, double deadline)
-{
-	c->repost = false;
-	while (c->rx_posted && conn_alive(c))
-		if (nop_ping(c, deadline))
-			return -1;
-	return c->rx_posted || !conn_alive(c) ? -1 : 0;
-}
-
-/* Keep the connection serviced, and read nothing, for @secs. */
-static void text_pause(struct conn *c, double secs)
-{
-	double end = now() + secs;
-
-	while (conn_alive(c) && now() < end)
-		conn_poll(c, 50);
-}
-
-/*
  * Requests that reach the target while its last response cannot be
  * delivered (rx_starve()), and so is posted but not completed:
  *   rnr-new       a SendTargets answered in one PDU, then a new request
@@ -239,15 +212,15 @@ static void text_rnr(struct conn *c, const char *key, const char *want,
 	at = now();
 	if (cont) {
 		text_send(c, itt, t->ttt, false, c->cmdsn++, NULL);
-		text_pause(c, 1);
+		serve_for(c, 1);
 		text_send(c, itt, t->ttt, false, c->cmdsn++, NULL);
 	} else {
 		text_send(c, itt, RSVD_TAG, false, c->cmdsn++, key);
-		text_pause(c, 1);
+		serve_for(c, 1);
 		itt2 = next_itt(c);
 		text_send(c, itt2, RSVD_TAG, false, c->cmdsn++, key);
 	}
-	text_pause(c, 0.5);
+	serve_for(c, 0.5);
 	note(res, "%s sent while the target's response waited for a receive buffer",
 	     cont ? "two continuations" : "a second request");
 	conn_resume(c);
