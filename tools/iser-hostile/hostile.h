@@ -394,6 +394,7 @@ int sc_logout_then(struct result *res);
 
 int sc_nop_flood(struct result *res);
 int sc_nop_noread(struct result *res);
+int sc_tmf_noread(struct result *res);
 int sc_tmf_flood(struct result *res);
 
 int sc_text_itt(struct result *res);

@@ -117,6 +117,8 @@ static const struct scenario scenarios[] = {
 	{ "nop-flood", "survive", sc_nop_flood, 0, "--count NOP-Out pings" },
 	{ "nop-flood-noread", "survive", sc_nop_noread, 0,
 	  "--count NOP-Outs without reading the answers for --hold s, then read again" },
+	{ "tmf-flood-noread", "drop", sc_tmf_noread, 0,
+	  "as nop-flood-noread, with ABORT TASK requests for no task instead of NOP-Outs" },
 	{ "tmf-flood", "survive", sc_tmf_flood, 0,
 	  "--count task management requests (ABORT TASK of no task, ABORT TASK SET, LUN RESET)" },
 	{ "write-stall", "drop", sc_write_stall, 0,

@@ -70,11 +70,13 @@ int sc_nop_flood(struct result *res)
 }
 
 /*
- * NOP-Out pings while we stop taking the answers (no receive buffers
- * reposted) for --hold seconds, then take them again: the target must
- * neither fall over nor stay stuck once we read again.
+ * NOP-Out pings, or with @tmf ABORT TASK requests for no task, while we
+ * stop taking the answers (no receive buffers reposted) for --hold
+ * seconds, then take them again: the target must neither fall over nor
+ * stay stuck once we read again. Each request holds one of the session's
+ * tasks until its answer is delivered, so --count beyond them uses them up.
  */
-int sc_nop_noread(struct result *res)
+static int flood_noread(struct result *res, bool tmf)
 {
 	struct conn_cfg cfg;
 	struct conn *c;
@@ -95,7 +97,8 @@ int sc_nop_noread(struct result *res)
 	end = t + o.hold;
 	while (conn_alive(c) && sent < o.count && now() < end) {
 		if (c->tx_inflight < cfg.ntx) {
-			if (nop_send(c, next_itt(c), ping, sizeof(ping)))
+			if (tmf ? tmf_send(c, 1, 0x70000000 + sent, c->cmdsn, next_itt(c)) :
+			    nop_send(c, next_itt(c), ping, sizeof(ping)))
 				break;
 			sent++;
 		} else {
@@ -104,8 +107,9 @@ int sc_nop_noread(struct result *res)
 	}
 	while (conn_alive(c) && now() < end)
 		conn_poll(c, 100);
-	note(res, "%u NOP-Outs sent without reading the answers, %llu sends "
+	note(res, "%u %s sent without reading the answers, %llu sends "
 	     "completed, %llu answers received in %.1f s", sent,
+	     tmf ? "task management requests" : "NOP-Outs",
 	     (unsigned long long)(c->tx_count - c->tx_inflight),
 	     (unsigned long long)c->rx_count, now() - t);
 	if (c->state == C_DOWN) {
@@ -133,6 +137,16 @@ int sc_nop_noread(struct result *res)
 	settle(c, t, res);
 	conn_free(c);
 	return 0;
+}
+
+int sc_nop_noread(struct result *res)
+{
+	return flood_noread(res, false);
+}
+
+int sc_tmf_noread(struct result *res)
+{
+	return flood_noread(res, true);
 }
 
 /*
