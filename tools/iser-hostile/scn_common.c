@@ -59,9 +59,13 @@ void conn_ids(struct conn *c)
 	c->cid = 0;
 }
 
-/* Connect with well-formed CM private data; NULL and @res set on failure. */
+/*
+ * Connect with well-formed CM private data, its first bytes replaced by
+ * --pdata if given; NULL and @res set on failure.
+ */
 struct conn *open_conn(struct result *res, const struct conn_cfg *cfg)
 {
+	uint8_t pd[ISER_CM_REQ_LEN];
 	struct conn_cfg def;
 	struct conn *c;
 	int ret;
@@ -77,7 +81,15 @@ struct conn *open_conn(struct result *res, const struct conn_cfg *cfg)
 		return NULL;
 	}
 	conn_ids(c);
-	ret = conn_connect(c, iser_pdata, sizeof(iser_pdata), o.timeout);
+	/* --pdata: this session's connect request says what it gives. */
+	memcpy(pd, iser_pdata, sizeof(pd));
+	if (o.pdata_hex && hex_bytes(o.pdata_hex, pd, sizeof(pd)) < 0) {
+		set_out(res, OUT_ERROR, 0);
+		note(res, "bad --pdata");
+		conn_free(c);
+		return NULL;
+	}
+	ret = conn_connect(c, pd, sizeof(pd), o.timeout);
 	if (ret) {
 		set_out(res, ret < 0 || !c->refused ? OUT_ERROR : OUT_REFUSED, 0);
 		note(res, "connect: %s", conn_why(c));
