@@ -650,13 +650,7 @@ int sc_tmf_nonimm(struct result *res)
 
 /* ---- target NOP-In pings -------------------------------------------------- */
 
-/*
- * The target pings us: the tool, on the target's own host, sets the
- * nopin_timeout of its node ACL in LIO's configfs to 3 s once logged in
- * (from 0: only that starts the timer of a live connection), answers
- * every NOP-In for --hold s (default 10), restores the attribute and
- * checks that the connection still answers a ping of its own.
- */
+/* Our node ACL's nopin_timeout in LIO's configfs. */
 static void nopin_path(char *path, size_t len)
 {
 	snprintf(path, len,
@@ -664,6 +658,13 @@ static void nopin_path(char *path, size_t len)
 		 o.iqn, o.initiator);
 }
 
+/*
+ * The target pings us: the tool, on the target's own host, sets the
+ * nopin_timeout of its node ACL in LIO's configfs to 3 s once logged in
+ * (from 0: only that starts the timer of a live connection), answers
+ * every NOP-In for --hold s (default 10), restores the attribute and
+ * checks that the connection still answers a ping of its own.
+ */
 int sc_nopin_reply(struct result *res)
 {
 	char path[1024], old[32] = "15";
