@@ -488,9 +488,11 @@ static void drain_cq(struct conn *c)
 
 	if (!c->cq)
 		return;
-	while ((n = ibv_poll_cq(c->cq, 16, wc)) > 0)
+	while ((n = ibv_poll_cq(c->cq, 16, wc)) > 0) {
+		c->cqes_armed += (unsigned int)n;
 		for (i = 0; i < n; i++)
 			handle_wc(c, &wc[i]);
+	}
 }
 
 /*
@@ -536,6 +538,7 @@ int conn_poll(struct conn *c, int timeout_ms)
 		while (ibv_get_cq_event(c->cc, &cq, &ctx) == 0) {
 			ibv_ack_cq_events(cq, 1);
 			ibv_req_notify_cq(cq, 0);
+			c->cqes_armed = 0;
 		}
 	}
 	drain_cq(c);
@@ -730,6 +733,36 @@ void conn_disconnect(struct conn *c, double timeout)
 		conn_poll(c, 100);
 }
 
+/*
+ * Soft-RoCE (rdma_rxe of Linux 6.1) tells an armed CQ of a completion from
+ * a tasklet, which destroying the CQ neither waits for nor kills: one still
+ * scheduled then writes to the freed CQ ("Poison overwritten" in a CQ of
+ * ib_uverbs, seen on a 6.1 debug kernel). A completion polled since the CQ
+ * was last armed may have scheduled it: wait, bounded, for the event it
+ * sends. Called once the queue pair is gone, so no completion can follow.
+ * Some of those completions came before the arm and sent nothing: then
+ * the wait runs out, 100 ms at most.
+ */
+static void cq_quiesce(struct conn *c)
+{
+	struct ibv_wc wc[16];
+	struct pollfd pfd;
+	struct ibv_cq *cq;
+	void *ctx;
+	int n;
+
+	if (!c->cc)
+		return;
+	while ((n = ibv_poll_cq(c->cq, 16, wc)) > 0)
+		c->cqes_armed += (unsigned int)n;
+	if (!c->cqes_armed)
+		return;
+	pfd.fd = c->cc->fd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 100) > 0 && ibv_get_cq_event(c->cc, &cq, &ctx) == 0)
+		ibv_ack_cq_events(cq, 1);
+}
+
 void conn_free(struct conn *c)
 {
 	struct rpdu *r;
@@ -738,8 +771,10 @@ void conn_free(struct conn *c)
 		return;
 	if (c->qp)
 		rdma_destroy_qp(c->id);
-	if (c->cq)
+	if (c->cq) {
+		cq_quiesce(c);
 		ibv_destroy_cq(c->cq);
+	}
 	if (c->cc)
 		ibv_destroy_comp_channel(c->cc);
 	if (c->rxmr)

@@ -127,6 +127,7 @@ struct conn {
 	bool own_pd;
 	struct ibv_comp_channel *cc;
 	struct ibv_cq *cq;
+	unsigned int cqes_armed;	/* CQEs polled since the CQ was last armed */
 	struct ibv_qp *qp;
 	struct conn_cfg cfg;
 
