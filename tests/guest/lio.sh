@@ -156,20 +156,24 @@ mem_now() {
 	echo "$((m[0] - m[1] - pcp - m[2] - m[3] - m[4])) ${m[5]} ${m[6]}"
 }
 
-# portal_transport IQN ours|srq|stock|off: iSER on the portal served by that
-# transport (srq: iser_target with use_srq=1), or off with both
-# transports unloaded.
+# portal_transport IQN ours|srq|nostats|stock|off: iSER on the portal
+# served by that transport (srq: iser_target with use_srq=1; nostats: with
+# stats=0), or off with both transports unloaded.
 portal_transport() {
 	local np
 	np=$(tpg_dir "$1")/np/$PORTAL
 	echo 0 >"$np/iser" && mods_unload iser_target ib_isert || return 1
 	rm -f /etc/modprobe.d/iser-transport.conf
 	case $2 in
-	ours | srq)
-		[[ $2 == ours ]] || echo "options iser_target use_srq=1" >/etc/modprobe.d/iser-transport.conf
+	ours | srq | nostats)
+		case $2 in
+		srq) echo "options iser_target use_srq=1" >/etc/modprobe.d/iser-transport.conf ;;
+		nostats) echo "options iser_target stats=0" >/etc/modprobe.d/iser-transport.conf ;;
+		esac
 		install -m 0644 "$ISER_REPO/packaging/modprobe.d/iser-target.conf" /etc/modprobe.d/ &&
 			echo 1 >"$np/iser" && mod_loaded iser_target && ! mod_loaded ib_isert &&
-			[[ $(cat /sys/module/iser_target/parameters/use_srq) == "$([[ $2 == srq ]] && echo Y || echo N)" ]]
+			[[ $(cat /sys/module/iser_target/parameters/use_srq) == "$([[ $2 == srq ]] && echo Y || echo N)" ]] &&
+			[[ $(cat /sys/module/iser_target/parameters/stats) == "$([[ $2 == nostats ]] && echo N || echo Y)" ]]
 		;;
 	stock)
 		rm -f /etc/modprobe.d/iser-target.conf

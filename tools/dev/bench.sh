@@ -11,7 +11,7 @@
 # calls counted by kprobes, instructions by a QEMU plugin
 # (tools/dev/insn-count.c) in the target's guest; IOS per
 # workload (default 4000), ROUNDS (default 2), TRANSPORTS (default
-# "ours stock").
+# "ours stock"; also srq, and nostats: iser_target with stats=0).
 #
 # ICOUNT=1 measures 4 KiB latency at queue depth 1 for iser_target and
 # ib_isert in one guest on QEMU's instruction clock (ISER_VM_ICOUNT=1:

@@ -7,8 +7,9 @@ transport and workload), divides by the I/Os, and prints per workload the
 figures of iser_target and ib_isert and their ratio; the spread between
 rounds shows how exact the counts are. Merges the figures into a
 benchmark JSON (created if missing): "cost" holds them, and
-ratios[workload][METRIC_per_io]["ours/ib_isert"] their ratios, beside
-the wall-clock ones. Also writes the table in Markdown next to it
+ratios[workload][METRIC_per_io]["ours/ib_isert"] their ratios (with
+"nostats" among the transports, iser_target with stats=0, also
+"nostats/ib_isert" and "ours/nostats"), beside the wall-clock ones. Also writes the table in Markdown next to it
 (cost.md). Exit status 1 if a figure is missing.
 
 usage: cost-report.py OUTDIR BENCH_JSON TRANSPORTS ROUNDS
@@ -40,9 +41,11 @@ INSN_METRICS = {
     "module_insn": "instructions in the transport module",
     "stack_insn": "instructions in the module, ib_core and rdma_rxe",
 }
-MODULE = {"ours": "iser_target", "srq": "iser_target", "stock": "ib_isert"}
+MODULE = {"ours": "iser_target", "srq": "iser_target", "nostats": "iser_target",
+          "stock": "ib_isert"}
 STACK = ("ib_core", "rdma_rxe")
-NAMES = {"ours": "iser_target", "stock": "ib_isert", "srq": "iser_target use_srq=1"}
+NAMES = {"ours": "iser_target", "stock": "ib_isert", "srq": "iser_target use_srq=1",
+         "nostats": "iser_target stats=0"}
 
 
 def load_syms(path):
@@ -169,6 +172,10 @@ def main():
             r["ours/ib_isert"] = ratio(wl, m, "ours", "stock")
             if "srq" in transports:
                 r["srq/ib_isert"] = ratio(wl, m, "srq", "stock")
+            # What the per-connection statistics cost.
+            if "nostats" in transports:
+                r["nostats/ib_isert"] = ratio(wl, m, "nostats", "stock")
+                r["ours/nostats"] = ratio(wl, m, "ours", "nostats")
     with open(jsonout, "w") as f:
         json.dump(data, f, indent=1)
 
