@@ -659,6 +659,38 @@ static void nopin_path(char *path, size_t len)
 }
 
 /*
+ * Log in, then have the target ping us every 3 s: our node ACL's
+ * nopin_timeout (its old value to @old, to be written back to @path) goes
+ * to 0 and then 3, as only that starts the ping timer of a live
+ * connection. @answer: the tool answers the pings itself. NULL, with @res
+ * set, on failure.
+ */
+static struct conn *nopin_session(struct result *res, char *path, size_t plen,
+				  char *old, size_t olen, bool answer)
+{
+	struct conn *c;
+
+	nopin_path(path, plen);
+	if (read_attr(path, old, olen)) {
+		set_out(res, OUT_ERROR, 0);
+		note(res, "cannot read %s: needs the target's configfs here", path);
+		return NULL;
+	}
+	c = open_session(res, NULL);
+	if (!c)
+		return NULL;
+	c->auto_nopin = answer;
+	if (write_attr(path, "0") || write_attr(path, "3")) {
+		set_out(res, OUT_ERROR, 0);
+		note(res, "cannot write %s", path);
+		write_attr(path, old);
+		conn_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/*
  * The target pings us: the tool, on the target's own host, sets the
  * nopin_timeout of its node ACL in LIO's configfs to 3 s once logged in
  * (from 0: only that starts the timer of a live connection), answers
@@ -671,21 +703,10 @@ int sc_nopin_reply(struct result *res)
 	struct conn *c;
 	double end, at;
 
-	nopin_path(path, sizeof(path));
-	if (read_attr(path, old, sizeof(old))) {
-		set_out(res, OUT_ERROR, 0);
-		note(res, "cannot read %s: needs the target's configfs here", path);
-		return 0;
-	}
-	c = open_session(res, NULL);
+	c = nopin_session(res, path, sizeof(path), old, sizeof(old), true);
 	if (!c)
 		return 0;
 	at = now();
-	if (write_attr(path, "0") || write_attr(path, "3")) {
-		set_out(res, OUT_ERROR, 0);
-		note(res, "cannot write %s", path);
-		goto out;
-	}
 	end = now() + (o.hold ? o.hold : 10);
 	while (now() < end && conn_alive(c)) {
 		struct rpdu *r = conn_next(c, end);
@@ -702,7 +723,6 @@ int sc_nopin_reply(struct result *res)
 	} else {
 		settle(c, at, res);
 	}
-out:
 	write_attr(path, old);
 	conn_free(c);
 	return 0;
@@ -740,25 +760,13 @@ int sc_nopin_early(struct result *res)
 	uint32_t ttt, next;
 	struct conn *c;
 	struct rpdu *r;
-	double at, answered;
+	double answered, at;
 	uint8_t lun[8];
 
-	nopin_path(path, sizeof(path));
-	if (read_attr(path, old, sizeof(old))) {
-		set_out(res, OUT_ERROR, 0);
-		note(res, "cannot read %s: needs the target's configfs here", path);
-		return 0;
-	}
-	c = open_session(res, NULL);
+	c = nopin_session(res, path, sizeof(path), old, sizeof(old), false);
 	if (!c)
 		return 0;
-	c->auto_nopin = false;
 	at = now();
-	if (write_attr(path, "0") || write_attr(path, "3")) {
-		set_out(res, OUT_ERROR, 0);
-		note(res, "cannot write %s", path);
-		goto out;
-	}
 	r = nopin_next(c, now() + 10);
 	if (!r)
 		goto lost;
