@@ -9,8 +9,8 @@ rounds shows how exact the counts are. Merges the figures into a
 benchmark JSON (created if missing): "cost" holds them, and
 ratios[workload][METRIC_per_io]["ours/ib_isert"] their ratios (with
 "nostats" among the transports, iser_target with stats=0, also
-"nostats/ib_isert" and "ours/nostats"), beside the wall-clock ones. Also writes the table in Markdown next to it
-(cost.md). Exit status 1 if a figure is missing.
+"nostats/ib_isert" and "ours/nostats"), beside the wall-clock ones.
+Also writes the table in Markdown next to it (cost.md). Exit status 1 if a figure is missing.
 
 usage: cost-report.py OUTDIR BENCH_JSON TRANSPORTS ROUNDS
 """

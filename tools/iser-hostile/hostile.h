@@ -289,6 +289,7 @@ int scsi_exec(struct conn *c, struct scsi_req *r, double deadline,
 void cdb_rw10(uint8_t *cdb, bool write, uint32_t lba, uint16_t blocks);
 int nop_ping(struct conn *c, double deadline);
 int nop_send(struct conn *c, uint32_t itt, const uint8_t *data, uint32_t len);
+bool nopin_is_ping(const uint8_t *bhs);
 int nopin_answer(struct conn *c, const uint8_t *lun, uint32_t ttt);
 int logout(struct conn *c, double deadline);
 int tmf_send(struct conn *c, uint8_t function, uint32_t rtt, uint32_t refcmdsn,

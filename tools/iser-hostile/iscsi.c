@@ -147,10 +147,16 @@ void pdu_note_rx(struct conn *c, const struct rpdu *r)
 		c->max_cmdsn = v;
 
 	/* The target pings us (NOP-In with a TTT): answer it. */
-	if (op == OP_NOOP_IN && c->auto_nopin && get32(bhs + B_ITT) == RSVD_TAG &&
-	    get32(bhs + B_TTT) != RSVD_TAG &&
+	if (c->auto_nopin && nopin_is_ping(bhs) &&
 	    nopin_answer(c, bhs + B_LUN, get32(bhs + B_TTT)) == 0)
 		c->nopin_pings++;
+}
+
+/* Is @bhs a NOP-In ping of the target's (no ITT, a TTT to answer with)? */
+bool nopin_is_ping(const uint8_t *bhs)
+{
+	return (bhs[0] & OP_MASK) == OP_NOOP_IN && get32(bhs + B_ITT) == RSVD_TAG &&
+	       get32(bhs + B_TTT) != RSVD_TAG;
 }
 
 /* The NOP-Out that answers the target's ping of @lun and @ttt. */

@@ -736,8 +736,7 @@ static struct rpdu *nopin_next(struct conn *c, double deadline)
 	while ((r = conn_next(c, deadline))) {
 		const uint8_t *bhs = r->buf + ISER_HDR_LEN;
 
-		if (r->len >= HDRS_LEN && (bhs[0] & OP_MASK) == OP_NOOP_IN &&
-		    get32(bhs + B_ITT) == RSVD_TAG && get32(bhs + B_TTT) != RSVD_TAG)
+		if (r->len >= HDRS_LEN && nopin_is_ping(bhs))
 			return r;
 		free(r);
 	}
