@@ -62,30 +62,32 @@ struct iser_cm_params {
 
 /**
  * struct iser_pdu_info - a received control-type PDU, validated
- * @opcode: opcode of the iSER header (ISCSI_CTRL, ISER_HELLO, ...)
- * @wsv: @write_stag and @write_va are valid
- * @rsv: @read_stag and @read_va are valid
- * @write_stag: STag of the initiator buffer holding write data
- * @read_stag: STag of the initiator buffer that receives read data
- * @write_va: address of that write buffer
- * @read_va: address of that read buffer
- * @iscsi_opcode: opcode of the iSCSI BHS, without the I bit
+ * @write_va: address of the initiator buffer holding write data
+ * @read_va: address of the initiator buffer that receives read data
+ * @write_stag: STag of that write buffer
+ * @read_stag: STag of that read buffer
  * @ahs_len: bytes of additional header segments after the BHS
  * @data_off: offset of the data segment from the start of the iSER header
  * @data_len: data segment length the BHS declares (checked to be present)
+ * @opcode: opcode of the iSER header (ISCSI_CTRL, ISER_HELLO, ...)
+ * @iscsi_opcode: opcode of the iSCSI BHS, without the I bit
+ * @wsv: @write_stag and @write_va are valid
+ * @rsv: @read_stag and @read_va are valid
+ *
+ * Widest members first: no padding, so a command's copy is 40 bytes.
  */
 struct iser_pdu_info {
-	u8 opcode;
-	bool wsv;
-	bool rsv;
-	u32 write_stag;
-	u32 read_stag;
 	u64 write_va;
 	u64 read_va;
-	u8 iscsi_opcode;
+	u32 write_stag;
+	u32 read_stag;
 	u32 ahs_len;
 	u32 data_off;
 	u32 data_len;
+	u8 opcode;
+	u8 iscsi_opcode;
+	bool wsv;
+	bool rsv;
 };
 
 /* Why a PDU or a request was refused; iser_reason_str() names each. */

@@ -363,6 +363,8 @@ struct iser_np;
  * @rx_held: consumed descriptors waiting for that post, linked by their
  *	@rwr
  * @rx_held_count: descriptors on @rx_held
+ * @rx_bad_wr: where ib_post_recv() names a failed work request, under
+ *	@rx_lock; unread, as @sq_bad_wr
  * @rx_closed: the queue pair is being drained: nothing is posted any more
  * @max_recv_data: largest data segment the target accepts
  * @tx_slots: send header slots, one per session tag
@@ -377,8 +379,12 @@ struct iser_np;
  * @sq_closed: teardown began: nothing is posted any more. The posting
  *	path's view of CLOSING, under @sq_lock so that a post and the close
  *	are ordered without @lock on the I/O path
- * @sq_unsig: SCSI Responses posted unsignalled and not yet released, in
- *	posting order, linked by their @wait_node
+ * @sq_unsig: the oldest SCSI Response posted unsignalled and not yet
+ *	released; the others follow it by their @unsig_next, in posting order
+ * @sq_unsig_last: the latest one, NULL when @sq_unsig is
+ * @sq_bad_wr: where ib_post_send() names a failed work request. Nothing
+ *	reads it (a failed post fails the connection); a variable on the
+ *	stack would cost every post a stack-protector check
  * @sq_seq: number of the latest numbered send post
  * @sq_run: unsignalled responses posted since the last signalled send
  * @sq_mark: posts a completion marker behind unsignalled responses once a
@@ -460,6 +466,7 @@ struct iser_conn {
 	spinlock_t rx_lock;	/* rx_held, rx_held_count, rx_closed */
 	struct ib_recv_wr *rx_held;
 	u32 rx_held_count;
+	const struct ib_recv_wr *rx_bad_wr;
 	bool rx_closed;
 	u32 max_recv_data;
 
@@ -473,7 +480,9 @@ struct iser_conn {
 	struct list_head sq_wait;
 	u32 sq_size;
 	bool sq_closed;
-	struct list_head sq_unsig;
+	struct iser_cmd *sq_unsig;
+	struct iser_cmd *sq_unsig_last;
+	const struct ib_send_wr *sq_bad_wr;
 	u32 sq_seq;
 	u32 sq_run;
 	struct delayed_work sq_mark;
@@ -533,6 +542,7 @@ enum iser_post {
  * @pdu: decoded headers of the command PDU (STags, addresses)
  * @rw: RDMA READ/WRITE context of the data transfer
  * @rw_ops: work requests @rw posts; zero when no context exists
+ * @rw_dir: the direction @rw mapped the data pages with
  * @send_cqe: completion of the response SEND
  * @rw_cqe: completion of the RDMA READs
  * @rdma_err_cqe: error completion of the unsignalled RDMA work requests
@@ -542,8 +552,9 @@ enum iser_post {
  * @payload_len: its length
  * @credits: send queue entries this command holds
  * @post: what to post when it waits for send queue entries
- * @wait_node: entry in the connection's send queue wait list, or, once
- *	posted unsignalled, in its @sq_unsig
+ * @wait_node: entry in the connection's send queue wait list
+ * @unsig_next: the next unsignalled response, once on its connection's
+ *	@sq_unsig
  * @sq_seq: send number of the command's SEND (under the conn's @sq_lock)
  * @unsig: the SEND was posted unsignalled and the command is on @sq_unsig
  * @ctrl: the command is a control PDU (may use the control reserve)
@@ -568,6 +579,7 @@ struct iser_cmd {
 	struct iser_pdu_info pdu;
 	struct rdma_rw_ctx rw;
 	u32 rw_ops;
+	enum dma_data_direction rw_dir;
 	struct ib_cqe send_cqe;
 	struct ib_cqe rw_cqe;
 	struct ib_cqe rdma_err_cqe;
@@ -578,6 +590,7 @@ struct iser_cmd {
 	u32 credits;
 	enum iser_post post;
 	struct list_head wait_node;
+	struct iser_cmd *unsig_next;
 	u32 sq_seq;
 	bool unsig;
 	bool ctrl;

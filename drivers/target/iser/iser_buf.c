@@ -251,7 +251,8 @@ void iser_tx_slots_free(struct iser_conn *conn)
  * @conn: the connection
  * @count: number of tags of the session
  *
- * Slots are mapped once here, so sending a response maps nothing.
+ * Slots are mapped once here, with their iSER header written, so sending
+ * a response maps nothing and writes only the BHS.
  *
  * Return: 0 or -ENOMEM.
  */
@@ -266,11 +267,16 @@ __iser_fault_point int iser_tx_slots_alloc(struct iser_conn *conn, u32 count)
 		goto out_free;
 	conn->tx_count = count;
 	for (i = 0; i < count; i++) {
-		void *p = kmem_cache_zalloc(iser_tx_cache, GFP_KERNEL);
+		struct iser_ctrl *p = kmem_cache_zalloc(iser_tx_cache, GFP_KERNEL);
 		u64 dma;
 
 		if (!p)
 			goto out_free;
+		/*
+		 * Every PDU the target sends has the same iSER header: a
+		 * control PDU that advertises no STag (RFC 7145 9.2).
+		 */
+		p->flags = ISCSI_CTRL;
 		dma = ib_dma_map_single(ibd, p, ISER_TX_SLOT, DMA_TO_DEVICE);
 		if (ib_dma_mapping_error(ibd, dma)) {
 			kmem_cache_free(iser_tx_cache, p);

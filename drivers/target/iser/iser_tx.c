@@ -26,7 +26,10 @@ static u32 iser_port(struct iser_conn *conn)
 	return conn->cm_id->port_num;
 }
 
-/* Inline: called twice per command, the second time with nothing to do. */
+/*
+ * Unmaps with the direction the pages were mapped with. Inline: called
+ * twice per command, the second time with nothing to do.
+ */
 static __iser_hot void iser_rw_destroy(struct iser_cmd *cmd)
 {
 	struct se_cmd *se = &cmd->icmd->se_cmd;
@@ -34,8 +37,7 @@ static __iser_hot void iser_rw_destroy(struct iser_cmd *cmd)
 	if (!cmd->rw_ops)
 		return;
 	rdma_rw_ctx_destroy(&cmd->rw, cmd->conn->qp, iser_port(cmd->conn),
-			    se->t_data_sg, se->t_data_nents,
-			    target_reverse_dma_direction(se));
+			    se->t_data_sg, se->t_data_nents, cmd->rw_dir);
 	cmd->rw_ops = 0;
 }
 
@@ -62,13 +64,14 @@ static void iser_rdma_err_done(struct ib_cq *cq, struct ib_wc *wc)
 		       ISER_WR_RDMA_READ : ISER_WR_RDMA_WRITE);
 }
 
+/* @stop ends the chain: the response SEND after the WRITEs, or NULL. */
 static void iser_rdma_err_cqes(struct iser_cmd *cmd, struct ib_send_wr *first,
 			       struct ib_send_wr *stop)
 {
 	struct ib_send_wr *wr;
 
 	cmd->rdma_err_cqe.done = iser_rdma_err_done;
-	for (wr = first; wr && wr != stop; wr = wr->next)
+	for (wr = first; wr != stop; wr = wr->next)
 		if (!wr->wr_cqe)
 			wr->wr_cqe = &cmd->rdma_err_cqe;
 }
@@ -95,7 +98,12 @@ static __iser_hot void iser_sq_posted(struct iser_conn *conn, struct iser_cmd *c
 		return;
 	}
 	cmd->unsig = true;
-	list_add_tail(&cmd->wait_node, &conn->sq_unsig);
+	cmd->unsig_next = NULL;
+	if (conn->sq_unsig_last)
+		conn->sq_unsig_last->unsig_next = cmd;
+	else
+		conn->sq_unsig = cmd;
+	conn->sq_unsig_last = cmd;
 	conn->sq_run++;
 	iser_stat_inc(conn, ISER_S_SEND_UNSIGNALLED);
 	iser_sq_arm(conn);
@@ -122,7 +130,7 @@ static __iser_hot_fault_point int iser_post_now(struct iser_cmd *cmd)
 		first = rdma_rw_ctx_wrs(&cmd->rw, conn->qp, iser_port(conn),
 					&cmd->rw_cqe, NULL);
 		iser_rdma_err_cqes(cmd, first, NULL);
-		return ib_post_send(conn->qp, first, NULL);
+		return ib_post_send(conn->qp, first, &conn->sq_bad_wr);
 	}
 	if (cmd->icmd->iscsi_opcode == ISCSI_OP_SCSI_CMD &&
 	    !iser_sq_signal(conn->sq_run, conn->sq_avail, conn->sq_size))
@@ -134,7 +142,7 @@ static __iser_hot_fault_point int iser_post_now(struct iser_cmd *cmd)
 	} else {
 		first = &cmd->send_wr;
 	}
-	ret = ib_post_send(conn->qp, first, NULL);
+	ret = ib_post_send(conn->qp, first, &conn->sq_bad_wr);
 	if (!ret)
 		iser_sq_posted(conn, cmd);
 	return ret;
@@ -177,9 +185,10 @@ static void iser_sq_broken(struct iser_conn *conn, int err)
  * Posts @cmd, or queues it behind earlier commands that wait for send
  * queue entries. Return: 0 when posted or queued, -ESHUTDOWN when the
  * connection is closing (the command stays listed and the core frees it
- * after the drain), -EINVAL when it can never fit.
+ * after the drain), -EINVAL when it can never fit. Inline in the data
+ * paths; control PDUs share iser_post_ctrl().
  */
-static int iser_post(struct iser_cmd *cmd)
+static __iser_hot int iser_post(struct iser_cmd *cmd)
 {
 	struct iser_conn *conn = cmd->conn;
 	unsigned long flags;
@@ -212,6 +221,11 @@ static int iser_post(struct iser_cmd *cmd)
 	return -ESHUTDOWN;
 }
 
+static noinline int iser_post_ctrl(struct iser_cmd *cmd)
+{
+	return iser_post(cmd);
+}
+
 /* Gives back @done's send queue entries. Called with sq_lock held. */
 static void iser_sq_give(struct iser_conn *conn, struct iser_cmd *done)
 {
@@ -223,35 +237,41 @@ static void iser_sq_give(struct iser_conn *conn, struct iser_cmd *done)
 }
 
 /*
- * Moves to @out the unsignalled responses posted before send number @seq,
- * which have completed, and gives back their entries. Called with sq_lock
- * held.
+ * Takes off @sq_unsig the unsignalled responses posted before send number
+ * @seq, which have completed, and gives back their entries. Return: the
+ * first of them, still linked by @unsig_next, or NULL. Called with
+ * sq_lock held.
  */
-static void iser_sq_collect(struct iser_conn *conn, u32 seq,
-			    struct list_head *out)
+static struct iser_cmd *iser_sq_collect(struct iser_conn *conn, u32 seq)
 {
-	struct iser_cmd *cmd, *tmp;
+	struct iser_cmd *first = conn->sq_unsig, *cmd, *last = NULL;
 
-	list_for_each_entry_safe(cmd, tmp, &conn->sq_unsig, wait_node) {
-		if (!iser_seq_before(cmd->sq_seq, seq))
-			break;
-		list_move_tail(&cmd->wait_node, out);
+	for (cmd = first; cmd && iser_seq_before(cmd->sq_seq, seq);
+	     cmd = cmd->unsig_next) {
 		cmd->unsig = false;
 		iser_sq_give(conn, cmd);
+		last = cmd;
 	}
+	if (!last)
+		return NULL;
+	conn->sq_unsig = cmd;
+	if (!cmd)
+		conn->sq_unsig_last = NULL;
+	last->unsig_next = NULL;
+	return first;
 }
 
 /*
- * Releases the responses iser_sq_collect() gathered, as their own
- * completion would have: @ok when the completion that stands for them
- * succeeded.
+ * Releases the responses iser_sq_collect() gathered, from @cmd on, as
+ * their own completion would have: @ok when the completion that stands
+ * for them succeeded.
  */
-static void iser_sq_release(struct list_head *done, bool ok)
+static void iser_sq_release(struct iser_cmd *cmd, bool ok)
 {
-	struct iser_cmd *cmd, *tmp;
+	struct iser_cmd *next;
 
-	list_for_each_entry_safe(cmd, tmp, done, wait_node) {
-		list_del_init(&cmd->wait_node);
+	for (; cmd; cmd = next) {
+		next = cmd->unsig_next;
 		iser_payload_unmap(cmd);
 		iser_rw_destroy(cmd);
 		if (ok)
@@ -262,11 +282,12 @@ static void iser_sq_release(struct list_head *done, bool ok)
 
 /*
  * Gives back the entries of @done, if any, and, with @out, of the
- * unsignalled responses posted before send number @seq (moved to @out for
- * iser_sq_release()), then posts who waited for entries.
+ * unsignalled responses posted before send number @seq (*@out is then
+ * what iser_sq_release() must release), then posts who waited for
+ * entries.
  */
 static void iser_sq_put(struct iser_conn *conn, struct iser_cmd *done,
-			u32 seq, struct list_head *out)
+			u32 seq, struct iser_cmd **out)
 {
 	struct iser_cmd *cmd, *tmp;
 	unsigned long flags;
@@ -277,7 +298,7 @@ static void iser_sq_put(struct iser_conn *conn, struct iser_cmd *done,
 	if (done)
 		iser_sq_give(conn, done);
 	if (out)
-		iser_sq_collect(conn, seq, out);
+		*out = iser_sq_collect(conn, seq);
 	list_for_each_entry_safe(cmd, tmp, &conn->sq_wait, wait_node) {
 		if (conn->sq_closed)
 			break;
@@ -298,21 +319,22 @@ static void iser_sq_put(struct iser_conn *conn, struct iser_cmd *done,
 }
 
 /*
- * Start of the send header slot of @icmd: iSER header, then the BHS.
- * Inline: once per response.
+ * Start of the send header slot of @icmd: the iSER header, which
+ * iser_tx_slots_alloc() wrote for good, then the BHS, zeroed unless
+ * @bhs_zeroed says the core's builder zeroes it. Inline: once per response.
  */
-static __iser_hot u8 *iser_slot(struct iser_cmd *cmd)
+static __iser_hot u8 *iser_slot(struct iser_cmd *cmd, bool bhs_zeroed)
 {
 	struct iser_conn *conn = cmd->conn;
 	u32 tag = cmd->icmd->se_cmd.map_tag;
-	struct iser_ctrl *ih;
+	u8 *slot;
 
 	if (WARN_ON_ONCE(tag >= conn->tx_count))
 		return NULL;
-	ih = conn->tx_slots[tag];
-	memset(ih, 0, ISER_HEADERS_LEN);
-	ih->flags = ISCSI_CTRL;
-	return (u8 *)ih;
+	slot = conn->tx_slots[tag];
+	if (!bhs_zeroed)
+		memset(slot + ISER_HDR_LEN, 0, ISCSI_HDR_LEN);
+	return slot;
 }
 
 /*
@@ -335,7 +357,6 @@ static __iser_hot int iser_prep_send(struct iser_cmd *cmd,
 	cmd->sge[0].lkey = conn->dev->pd->local_dma_lkey;
 	ib_dma_sync_single_for_device(ibd, cmd->sge[0].addr, ISER_TX_SLOT,
 				      DMA_TO_DEVICE);
-	memset(wr, 0, sizeof(*wr));
 	wr->num_sge = 1;
 	if (payload_len) {
 		cmd->payload_dma = ib_dma_map_single(ibd, payload, payload_len,
@@ -351,11 +372,6 @@ static __iser_hot int iser_prep_send(struct iser_cmd *cmd,
 		wr->num_sge = 2;
 	}
 
-	cmd->send_cqe.done = iser_send_done;
-	wr->wr_cqe = &cmd->send_cqe;
-	wr->sg_list = cmd->sge;
-	wr->send_flags = IB_SEND_SIGNALED;
-	wr->opcode = IB_WR_SEND;
 	/*
 	 * Send with Invalidate can name one STag: a bidirectional command with
 	 * two different ones gets a plain SEND, and the initiator invalidates
@@ -366,10 +382,14 @@ static __iser_hot int iser_prep_send(struct iser_cmd *cmd,
 	      cmd->pdu.read_stag != cmd->pdu.write_stag))
 		inv = cmd->pdu.rsv ? cmd->pdu.read_stag :
 		      (cmd->pdu.wsv ? cmd->pdu.write_stag : 0);
-	if (inv) {
-		wr->opcode = IB_WR_SEND_WITH_INV;
-		wr->ex.invalidate_rkey = inv;
-	}
+	cmd->send_cqe.done = iser_send_done;
+	/* Every field of the WR, without a memset of it. */
+	wr->next = NULL;
+	wr->wr_cqe = &cmd->send_cqe;
+	wr->sg_list = cmd->sge;
+	wr->send_flags = IB_SEND_SIGNALED;
+	wr->opcode = inv ? IB_WR_SEND_WITH_INV : IB_WR_SEND;
+	wr->ex.invalidate_rkey = inv;
 	cmd->ctrl = ctrl;
 	cmd->post = ISER_POST_SEND;
 	cmd->credits = 1;
@@ -384,7 +404,8 @@ static __iser_hot int iser_build_status(struct iser_cmd *cmd)
 {
 	struct iscsit_cmd *icmd = cmd->icmd;
 	struct se_cmd *se = &icmd->se_cmd;
-	u8 *slot = iser_slot(cmd);
+	/* iscsit_build_rsp_pdu() zeroes the BHS itself. */
+	u8 *slot = iser_slot(cmd, true);
 	struct iscsi_scsi_rsp *rsp;
 	u32 sense = 0;
 
@@ -461,6 +482,7 @@ __iser_fault_point int iser_queue_data_in(struct iscsit_conn *iconn, struct iscs
 		return -ENOMEM;
 	}
 	cmd->rw_ops = ret;
+	cmd->rw_dir = DMA_TO_DEVICE;
 
 	ret = iser_build_status(cmd);
 	if (ret)
@@ -512,6 +534,7 @@ __iser_fault_point int iser_get_dataout(struct iscsit_conn *iconn, struct iscsit
 		return -ENOMEM;
 	}
 	cmd->rw_ops = ret;
+	cmd->rw_dir = DMA_FROM_DEVICE;
 	cmd->rw_cqe.done = iser_read_done;
 	cmd->post = ISER_POST_DATA_OUT;
 	cmd->credits = cmd->rw_ops;
@@ -701,18 +724,17 @@ static void iser_send_done(struct ib_cq *cq, struct ib_wc *wc)
 	struct iser_conn *conn = cmd->conn;
 	bool err = wc->status != IB_WC_SUCCESS;
 	struct iscsi_text_rsp *trsp;
-	LIST_HEAD(done);
+	struct iser_cmd *done;
 
 	/* Only a failed unsignalled send completes: it stands for itself. */
 	if (unlikely(cmd->unsig)) {
 		iser_sq_put(conn, NULL, cmd->sq_seq + 1, &done);
 		iser_wc_failed(conn, wc, ISER_WR_SEND);
-		iser_sq_release(&done, false);
+		iser_sq_release(done, false);
 		return;
 	}
 	iser_sq_put(conn, cmd, cmd->sq_seq, &done);
-	if (!list_empty(&done))
-		iser_sq_release(&done, !err);
+	iser_sq_release(done, !err);
 	iser_payload_unmap(cmd);
 	iser_rw_destroy(cmd);
 	if (unlikely(err))
@@ -765,7 +787,7 @@ static void iser_send_done(struct ib_cq *cq, struct ib_wc *wc)
 static int iser_send_nopin(struct iser_cmd *cmd, bool response)
 {
 	struct iscsit_cmd *icmd = cmd->icmd;
-	u8 *slot = iser_slot(cmd);
+	u8 *slot = iser_slot(cmd, false);
 	int ret;
 
 	if (!slot)
@@ -776,7 +798,7 @@ static int iser_send_nopin(struct iser_cmd *cmd, bool response)
 	iser_stat_inc(cmd->conn, ISER_S_PDU_OUT_NOP_IN);
 	ret = iser_prep_send(cmd, 0, icmd->buf_ptr,
 			     response ? icmd->buf_ptr_size : 0, true);
-	return ret ? ret : iser_post(cmd);
+	return ret ? ret : iser_post_ctrl(cmd);
 }
 
 /*
@@ -813,7 +835,7 @@ static int iser_send_ctrl(struct iser_cmd *cmd, int state)
 {
 	struct iscsit_cmd *icmd = cmd->icmd;
 	struct iscsit_conn *iconn = icmd->conn;
-	u8 *slot = iser_slot(cmd);
+	u8 *slot = iser_slot(cmd, false);
 	void *bhs;
 	int ret;
 
@@ -855,7 +877,7 @@ static int iser_send_ctrl(struct iser_cmd *cmd, int state)
 	default:
 		return -EINVAL;
 	}
-	return ret ? ret : iser_post(cmd);
+	return ret ? ret : iser_post_ctrl(cmd);
 }
 
 /**
@@ -991,17 +1013,16 @@ void iser_sq_close(struct iser_conn *conn)
  */
 void iser_sq_flush(struct iser_conn *conn)
 {
-	struct iser_cmd *cmd, *tmp;
+	struct iser_cmd *cmd, *tmp, *unsig;
 	unsigned long flags;
-	LIST_HEAD(unsig);
 	LIST_HEAD(drop);
 
 	spin_lock_irqsave(&conn->sq_lock, flags);
 	list_splice_init(&conn->sq_wait, &drop);
-	iser_sq_collect(conn, conn->sq_seq + 1, &unsig);
+	unsig = iser_sq_collect(conn, conn->sq_seq + 1);
 	spin_unlock_irqrestore(&conn->sq_lock, flags);
 
-	iser_sq_release(&unsig, false);
+	iser_sq_release(unsig, false);
 	list_for_each_entry_safe(cmd, tmp, &drop, wait_node) {
 		list_del_init(&cmd->wait_node);
 		iser_cmd_put(cmd);
@@ -1024,7 +1045,7 @@ static int iser_post_empty_write(struct iser_conn *conn, struct ib_cqe *cqe)
 	};
 	int ret;
 
-	ret = ib_post_send(conn->qp, &wr.wr, NULL);
+	ret = ib_post_send(conn->qp, &wr.wr, &conn->sq_bad_wr);
 	if (ret)
 		iser_sq_broken(conn, ret);
 	return ret;
@@ -1048,8 +1069,8 @@ static void iser_sq_mark_done(struct ib_cq *cq, struct ib_wc *wc)
 {
 	struct iser_conn *conn = wc->qp->qp_context;
 	bool ok = wc->status == IB_WC_SUCCESS;
+	struct iser_cmd *done;
 	unsigned long flags;
-	LIST_HEAD(done);
 	u32 seq;
 
 	spin_lock_irqsave(&conn->sq_lock, flags);
@@ -1059,7 +1080,7 @@ static void iser_sq_mark_done(struct ib_cq *cq, struct ib_wc *wc)
 	iser_sq_put(conn, NULL, seq, &done);
 	if (unlikely(!ok))
 		iser_wc_failed(conn, wc, ISER_WR_SQ_MARKER);
-	iser_sq_release(&done, ok);
+	iser_sq_release(done, ok);
 }
 
 /**
@@ -1082,7 +1103,7 @@ static void iser_sq_mark_fn(struct work_struct *work)
 
 	spin_lock_irqsave(&conn->sq_lock, flags);
 	conn->sq_mark_armed = false;
-	if (list_empty(&conn->sq_unsig) || conn->sq_closed)
+	if (!conn->sq_unsig || conn->sq_closed)
 		goto out_unlock;
 	/* Posts since the last look, or a marker on its way: look again. */
 	if (conn->sq_mark_posted || conn->sq_seq != conn->sq_arm_seq) {
@@ -1109,7 +1130,6 @@ out_unlock:
 void iser_sq_init(struct iser_conn *conn)
 {
 	INIT_LIST_HEAD(&conn->sq_wait);
-	INIT_LIST_HEAD(&conn->sq_unsig);
 	INIT_DELAYED_WORK(&conn->sq_mark, iser_sq_mark_fn);
 	conn->sq_mark_cqe.done = iser_sq_mark_done;
 }
