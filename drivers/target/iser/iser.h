@@ -301,8 +301,11 @@ enum iser_wr_kind {
  * @cpu_len: leading bytes the CPU owns until iser_rx_buf_for_device()
  * @tail: the last piece is the header slot's unused end (see
  *	ISER_RX_HDR_SLOT), not a page of its own
- * @sgl: with @tail, one entry per data page: what a WRITE's immediate
- *	data is lent to the target core as (iser_rx_lend()); else NULL
+ * @sgl: with @tail, one entry per data page, set up when the ring is
+ *	allocated: what a WRITE's immediate data is lent to the target core
+ *	as (iser_rx_lend()); else NULL
+ * @sgl_end: entries of @sgl up to its end mark: as many as the last lend
+ *	used, all of them before the first
  * @rwr: receive work request, linked while the buffer waits for its
  *	connection's next batch of reposts
  */
@@ -315,6 +318,7 @@ struct iser_buf {
 	u32 cpu_len;
 	bool tail;
 	struct scatterlist *sgl;
+	u32 sgl_end;
 	struct ib_recv_wr rwr;
 };
 

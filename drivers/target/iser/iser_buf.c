@@ -9,6 +9,7 @@
 
 #include <linux/slab.h>
 #include <linux/mm.h>
+#include <linux/scatterlist.h>
 
 #include "iser.h"
 
@@ -173,6 +174,24 @@ void iser_rx_ring_free(struct iser_conn *conn)
 	conn->rx_count = 0;
 }
 
+/*
+ * The scatterlist a WRITE's immediate data is lent as, one whole page per
+ * entry; iser_rx_lend() trims the last one to the data and moves the end
+ * mark.
+ */
+static void iser_rx_sgl_init(struct iser_buf *buf, struct scatterlist *sgl,
+			     u32 pages)
+{
+	u32 i;
+
+	sg_init_table(sgl, pages);
+	for (i = 0; i < pages; i++)
+		sg_set_page(&sgl[i], virt_to_page(buf->segs[1 + i].addr),
+			    PAGE_SIZE, 0);
+	buf->sgl = sgl;
+	buf->sgl_end = pages;
+}
+
 /**
  * iser_rx_ring_alloc() - allocate the full-feature receive ring
  * @conn: the connection
@@ -213,7 +232,8 @@ __iser_fault_point int iser_rx_ring_alloc(struct iser_conn *conn, u32 count, u32
 		if (ret)
 			goto out_free;
 		if (tail)
-			buf->sgl = &conn->rx_sgl[i * conn->rx_pages];
+			iser_rx_sgl_init(buf, &conn->rx_sgl[i * conn->rx_pages],
+					 conn->rx_pages);
 	}
 	return 0;
 

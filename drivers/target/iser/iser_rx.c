@@ -323,7 +323,8 @@ static __iser_hot bool iser_rx_lend(struct iser_buf *buf,
 {
 	struct se_cmd *se = &icmd->se_cmd;
 	u32 len = se->data_length;
-	u32 n, i;
+	struct scatterlist *last;
+	u32 n;
 
 	if (!icmd->immediate_data || !buf->sgl || icmd->unsolicited_data ||
 	    icmd->conn->sess->sess_ops->ErrorRecoveryLevel >= 2 ||
@@ -333,10 +334,14 @@ static __iser_hot bool iser_rx_lend(struct iser_buf *buf,
 	    len > (buf->nsegs - 2) * PAGE_SIZE)
 		return false;
 	n = DIV_ROUND_UP(len, PAGE_SIZE);
-	sg_init_table(buf->sgl, n);
-	for (i = 0; i < n; i++)
-		sg_set_page(&buf->sgl[i], virt_to_page(buf->segs[1 + i].addr),
-			    min_t(u32, len - i * PAGE_SIZE, PAGE_SIZE), 0);
+	last = &buf->sgl[n - 1];
+	if (n != buf->sgl_end) {
+		sg_unmark_end(&buf->sgl[buf->sgl_end - 1]);
+		buf->sgl[buf->sgl_end - 1].length = PAGE_SIZE;
+		sg_mark_end(last);
+		buf->sgl_end = n;
+	}
+	last->length = len - (n - 1) * PAGE_SIZE;
 	se->t_data_sg = buf->sgl;
 	se->t_data_nents = n;
 	se->se_cmd_flags |= SCF_PASSTHROUGH_SG_TO_MEM_NOALLOC;
