@@ -367,8 +367,8 @@ struct iser_np;
  * @rx_held: consumed descriptors waiting for that post, linked by their
  *	@rwr
  * @rx_held_count: descriptors on @rx_held
- * @rx_bad_wr: where ib_post_recv() names a failed work request, under
- *	@rx_lock; unread, as @sq_bad_wr
+ * @rx_bad_wr: where reposts name a failed work request, under @rx_lock;
+ *	unread, as @sq_bad_wr
  * @rx_closed: the queue pair is being drained: nothing is posted any more
  * @max_recv_data: largest data segment the target accepts
  * @tx_slots: send header slots, one per session tag
@@ -386,9 +386,9 @@ struct iser_np;
  * @sq_unsig: the oldest SCSI Response posted unsignalled and not yet
  *	released; the others follow it by their @unsig_next, in posting order
  * @sq_unsig_last: the latest one, NULL when @sq_unsig is
- * @sq_bad_wr: where ib_post_send() names a failed work request. Nothing
- *	reads it (a failed post fails the connection); a variable on the
- *	stack would cost every post a stack-protector check
+ * @sq_bad_wr: where the send path's posts name a failed work request
+ *	(iser_post_send_wrs()); nothing reads it: a failed post fails the
+ *	connection
  * @sq_seq: number of the latest numbered send post
  * @sq_run: unsignalled responses posted since the last signalled send
  * @sq_mark: posts a completion marker behind unsignalled responses once a
@@ -674,6 +674,26 @@ void iser_stats_dev_add(struct iser_device *dev);
 void iser_stats_dev_del(struct iser_device *dev);
 void iser_stats_init(void);
 void iser_stats_exit(void);
+
+/*
+ * ib_post_send() and ib_post_recv() without their fallback for a NULL
+ * @bad_wr: that fallback is a variable on the stack, and its address costs
+ * every function that posts a stack-protector check. The I/O path passes
+ * a field of its connection instead.
+ */
+static __always_inline int iser_post_send_wrs(struct ib_qp *qp,
+					      const struct ib_send_wr *wr,
+					      const struct ib_send_wr **bad_wr)
+{
+	return qp->device->ops.post_send(qp, wr, bad_wr);
+}
+
+static __always_inline int iser_post_recv_wrs(struct ib_qp *qp,
+					      const struct ib_recv_wr *wr,
+					      const struct ib_recv_wr **bad_wr)
+{
+	return qp->device->ops.post_recv(qp, wr, bad_wr);
+}
 
 /* iser_buf.c */
 int iser_buf_alloc(struct iser_device *dev, struct iser_buf *buf,

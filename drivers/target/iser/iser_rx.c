@@ -94,7 +94,7 @@ static __iser_hot void iser_rx_repost(struct iser_conn *conn, struct iser_buf *b
 	chain = conn->rx_held;
 	conn->rx_held = NULL;
 	conn->rx_held_count = 0;
-	ret = ib_post_recv(conn->qp, chain, &conn->rx_bad_wr);
+	ret = iser_post_recv_wrs(conn->qp, chain, &conn->rx_bad_wr);
 out_unlock:
 	spin_unlock_irqrestore(&conn->rx_lock, flags);
 	if (unlikely(ret)) {

@@ -118,7 +118,7 @@ static __iser_hot void iser_sq_posted(struct iser_conn *conn, struct iser_cmd *c
  * the send queue and leaves the command mapped until the drain. A SCSI
  * Response goes unsignalled unless iser_sq_signal() says otherwise.
  *
- * Return: 0 or the error of ib_post_send().
+ * Return: 0 or the error of the post.
  */
 static __iser_hot_fault_point int iser_post_now(struct iser_cmd *cmd)
 {
@@ -130,7 +130,7 @@ static __iser_hot_fault_point int iser_post_now(struct iser_cmd *cmd)
 		first = rdma_rw_ctx_wrs(&cmd->rw, conn->qp, iser_port(conn),
 					&cmd->rw_cqe, NULL);
 		iser_rdma_err_cqes(cmd, first, NULL);
-		return ib_post_send(conn->qp, first, &conn->sq_bad_wr);
+		return iser_post_send_wrs(conn->qp, first, &conn->sq_bad_wr);
 	}
 	if (cmd->icmd->iscsi_opcode == ISCSI_OP_SCSI_CMD &&
 	    !iser_sq_signal(conn->sq_run, conn->sq_avail, conn->sq_size))
@@ -142,7 +142,7 @@ static __iser_hot_fault_point int iser_post_now(struct iser_cmd *cmd)
 	} else {
 		first = &cmd->send_wr;
 	}
-	ret = ib_post_send(conn->qp, first, &conn->sq_bad_wr);
+	ret = iser_post_send_wrs(conn->qp, first, &conn->sq_bad_wr);
 	if (!ret)
 		iser_sq_posted(conn, cmd);
 	return ret;
@@ -1045,7 +1045,7 @@ static int iser_post_empty_write(struct iser_conn *conn, struct ib_cqe *cqe)
 	};
 	int ret;
 
-	ret = ib_post_send(conn->qp, &wr.wr, &conn->sq_bad_wr);
+	ret = ib_post_send(conn->qp, &wr.wr, NULL);
 	if (ret)
 		iser_sq_broken(conn, ret);
 	return ret;
