@@ -151,33 +151,19 @@ static void iser_bad_pdu(struct iser_conn *conn, const u8 *bhs, const char *what
 	iser_conn_fail(conn, what);
 }
 
-/*
- * One pass over the destination for the whole copy: copying each source
- * piece with sg_pcopy_from_buffer() would walk the scatterlist from its
- * start again for every page of the PDU.
- */
 struct iser_sg_copy {
-	struct sg_mapping_iter miter;
-	size_t used;
+	struct scatterlist *sgl;
+	unsigned int nents;
+	u32 skip;
 };
 
 static int iser_copy_to_sg(void *ctx, const void *src, u32 len, u32 done)
 {
 	struct iser_sg_copy *c = ctx;
-	size_t n;
 
-	while (len) {
-		if (c->used == c->miter.length) {
-			if (!sg_miter_next(&c->miter))
-				return -ERANGE;
-			c->used = 0;
-		}
-		n = min_t(size_t, len, c->miter.length - c->used);
-		memcpy(c->miter.addr + c->used, src, n);
-		c->used += n;
-		src += n;
-		len -= n;
-	}
+	if (sg_pcopy_from_buffer(c->sgl, c->nents, src, len,
+				 c->skip + done) != len)
+		return -ERANGE;
 	return 0;
 }
 
@@ -187,18 +173,16 @@ static int iser_copy_data(struct iser_buf *buf,
 			  struct iscsit_cmd *icmd, u32 offset, u32 len)
 {
 	struct se_cmd *se = &icmd->se_cmd;
-	struct iser_sg_copy c = {};
-	int ret = -ERANGE;
+	struct iser_sg_copy c = {
+		.sgl = se->t_data_sg,
+		.nents = se->t_data_nents,
+		.skip = offset,
+	};
 
 	if (!se->t_data_sg || (u64)offset + len > se->data_length)
 		return -ERANGE;
-	sg_miter_start(&c.miter, se->t_data_sg, se->t_data_nents,
-		       SG_MITER_TO_SG | SG_MITER_ATOMIC);
-	if (!offset || sg_miter_skip(&c.miter, offset))
-		ret = iser_segs_walk(buf->segs, buf->nsegs, info->data_off, len,
-				     iser_copy_to_sg, &c);
-	sg_miter_stop(&c.miter);
-	return ret;
+	return iser_segs_walk(buf->segs, buf->nsegs, info->data_off, len,
+			      iser_copy_to_sg, &c);
 }
 
 /* Counts and traces a SCSI command the core accepted. Inline: each one. */
