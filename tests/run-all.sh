@@ -113,6 +113,7 @@ if stage unit; then
 		tap_relay_cmd "unit: " python3 tests/vm/test-leak-check.py
 		tap_relay_cmd "unit: " tests/vm/test-splat-check.sh
 		tap_relay_cmd "unit: " python3 tests/bench/test-cost-report.py
+		tap_relay_cmd "unit: " python3 tests/bench/test-cost-lines.py
 		tap_relay_cmd "unit: ktap-check: " tests/selftests/iser_target/test-ktap-check.sh
 	else
 		tap_skip "unit tests" "tests/unit/Makefile does not exist yet"

@@ -14,6 +14,7 @@ import bisect
 import collections
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -46,14 +47,20 @@ def module_syms(kallsyms, module):
 
 
 def ko_syms(ko):
-    """{name: address} of the text symbols in the module file."""
-    out = subprocess.run(["nm", ko], capture_output=True, text=True, check=True).stdout
-    return {p[2]: int(p[0], 16) for p in (line.split() for line in out.splitlines())
-            if len(p) == 3 and p[1] in "tT"}
+    """{name: (address, size)} of the text symbols in the module file."""
+    out = subprocess.run(["nm", "-S", ko], capture_output=True, text=True,
+                         check=True).stdout
+    return {p[3]: (int(p[0], 16), int(p[1], 16))
+            for p in (line.split() for line in out.splitlines())
+            if len(p) == 4 and p[2] in "tT"}
 
 
 def ko_counts(insn, syms, kosyms):
-    """{address in the .ko: executions} of the module's counted instructions."""
+    """{address in the .ko: executions} of the module's counted instructions.
+
+    An address past the end of the function before it (in another module
+    loaded after this one, say) is not the module's.
+    """
     starts = [a for a, _ in syms]
     counts = collections.Counter()
     with open(insn, encoding="utf-8") as f:
@@ -65,7 +72,9 @@ def ko_counts(insn, syms, kosyms):
             i = bisect.bisect_right(starts, addr) - 1
             if i < 0 or syms[i][1] not in kosyms:
                 continue
-            counts[kosyms[syms[i][1]] + addr - starts[i]] += int(p[1])
+            start, size = kosyms[syms[i][1]]
+            if addr - starts[i] < size:
+                counts[start + addr - starts[i]] += int(p[1])
     return counts
 
 
@@ -112,4 +121,6 @@ def main():
 
 
 if __name__ == "__main__":
+    # Quietly, when piped into head.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     main()
