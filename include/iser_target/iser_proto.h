@@ -134,7 +134,6 @@ iser_parse_pdu(const void *hdrs, u32 hdrs_len, u32 byte_len, u32 max_data,
 {
 	const struct iser_ctrl *ih = hdrs;
 	const struct iscsi_hdr *bhs = (const void *)(ih + 1);
-	u32 lens;
 	u8 flags;
 	u64 need;
 
@@ -171,10 +170,8 @@ iser_parse_pdu(const void *hdrs, u32 hdrs_len, u32 byte_len, u32 max_data,
 	}
 
 	info->iscsi_opcode = bhs->opcode & ISCSI_OPCODE_MASK;
-	/* TotalAHSLength and DataSegmentLength: one big-endian word. */
-	lens = get_unaligned_be32(&bhs->hlength);
-	info->ahs_len = (lens >> 24) * 4;
-	info->data_len = lens & 0xffffff;
+	info->ahs_len = (u32)bhs->hlength * 4;
+	info->data_len = ntoh24(bhs->dlength);
 	info->data_off = ISER_HEADERS_LEN + info->ahs_len;
 
 	if (info->data_len > max_data)

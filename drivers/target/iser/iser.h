@@ -402,10 +402,6 @@ struct iser_np;
  * @max_rx_pages: data pages a receive may scatter to on this queue pair
  * @rq_size: receive queue entries of the queue pair
  * @hdr_scratch: contiguous copy of a BHS whose AHS overflows the header slot
- * @rx_info: the decoded headers of the PDU being received. A connection's
- *	completions run one at a time on its CQ; on the stack, the handlers
- *	that take its address would cost every receive a stack-protector
- *	check
  * @logout_posted: a Logout Response was posted; teardown waits for it
  *	(set once)
  * @use_sie: answer with Send with Invalidate
@@ -503,7 +499,6 @@ struct iser_conn {
 	u32 max_rx_pages;
 	u32 rq_size;
 	void *hdr_scratch;
-	struct iser_pdu_info rx_info;
 	bool logout_posted;
 	bool use_sie;
 	u8 initiator_depth;

@@ -167,12 +167,8 @@ static int iser_copy_to_sg(void *ctx, const void *src, u32 len, u32 done)
 	return 0;
 }
 
-/*
- * Copy a PDU's data segment into a command's buffer at @offset. Out of
- * line: its walk state is on the stack, and inlined into the receive
- * completion it would cost every PDU a stack-protector check.
- */
-static noinline int iser_copy_data(struct iser_buf *buf,
+/* Copy a PDU's data segment into a command's buffer at @offset. */
+static int iser_copy_data(struct iser_buf *buf,
 			  const struct iser_pdu_info *info,
 			  struct iscsit_cmd *icmd, u32 offset, u32 len)
 {
@@ -867,7 +863,7 @@ static __iser_hot int iser_rx_pdu(struct iser_conn *conn,
  */
 static __iser_hot int iser_rx_one(struct iser_conn *conn, struct iser_buf *buf, u32 len)
 {
-	struct iser_pdu_info *info = &conn->rx_info;
+	struct iser_pdu_info info;
 	enum iser_reason why;
 
 	iser_heard(conn);
@@ -875,19 +871,19 @@ static __iser_hot int iser_rx_one(struct iser_conn *conn, struct iser_buf *buf, 
 
 	iser_rx_buf_for_cpu(conn->dev, buf, len);
 	why = iser_parse_pdu(buf->segs[0].addr, buf->segs[0].len, len,
-			     conn->max_recv_data, info);
+			     conn->max_recv_data, &info);
 	if (why) {
 		iser_stat_inc(conn, ISER_S_BAD_PDUS);
 		pr_warn_ratelimited("conn %p from %pISpc: %s (opcode 0x%02x, data %u of %u allowed, %u bytes received), dropping connection\n",
 				    conn, &conn->cm_id->route.addr.dst_addr,
-				    iser_reason_str(why), info->iscsi_opcode,
-				    info->data_len, conn->max_recv_data, len);
+				    iser_reason_str(why), info.iscsi_opcode,
+				    info.data_len, conn->max_recv_data, len);
 		iser_conn_fail(conn, iser_reason_str(why));
 		return -EINVAL;
 	}
 	pr_debug("conn %p: opcode 0x%02x data %u wsv %d rsv %d\n", conn,
-		 info->iscsi_opcode, info->data_len, info->wsv, info->rsv);
-	return iser_rx_pdu(conn, buf, info);
+		 info.iscsi_opcode, info.data_len, info.wsv, info.rsv);
+	return iser_rx_pdu(conn, buf, &info);
 }
 
 static void iser_recv_done(struct ib_cq *cq, struct ib_wc *wc)
