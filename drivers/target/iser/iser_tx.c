@@ -221,6 +221,7 @@ static __iser_hot int iser_post(struct iser_cmd *cmd)
 	return -ESHUTDOWN;
 }
 
+/* One copy of iser_post() out of line, for the control PDUs. */
 static noinline int iser_post_ctrl(struct iser_cmd *cmd)
 {
 	return iser_post(cmd);
