@@ -8,8 +8,9 @@ and the kernel's symbols at that time. This maps the module's addresses
 back to its .ko and asks addr2line where each came from, inlined code
 included, so that a change to the I/O path can be judged line by line.
 
-Usage: cost-lines.py OUTDIR TRANSPORT WORKLOAD KO [MODULE] [--by function]
+Usage: cost-lines.py OUTDIR TRANSPORT WORKLOAD KO [MODULE] [--by line|function]
 """
+import argparse
 import bisect
 import collections
 import json
@@ -17,10 +18,6 @@ import os
 import signal
 import subprocess
 import sys
-
-
-def usage():
-    sys.exit("usage: cost-lines.py OUTDIR TRANSPORT WORKLOAD KO [MODULE] [--by function]")
 
 
 def run_record(outdir, transport, workload):
@@ -91,17 +88,18 @@ def where(ko, addrs):
 
 
 def main():
-    args = [a for a in sys.argv[1:] if a != "--by"]
-    by_function = "--by" in sys.argv[1:]
-    if by_function:
-        if "function" not in args:
-            usage()
-        args.remove("function")
-    if len(args) not in (4, 5):
-        usage()
-    outdir, transport, workload, ko = args[:4]
-    module = args[4] if len(args) == 5 else "iser_target"
-    rec = run_record(outdir, transport, workload)
+    ap = argparse.ArgumentParser(description="A module's exact instructions per I/O "
+                                 "from make bench COST=1, by source line or function.")
+    ap.add_argument("outdir")
+    ap.add_argument("transport")
+    ap.add_argument("workload")
+    ap.add_argument("ko")
+    ap.add_argument("module", nargs="?", default="iser_target")
+    ap.add_argument("--by", choices=("line", "function"), default="line")
+    a = ap.parse_args()
+    outdir, ko, module = a.outdir, a.ko, a.module
+    by_function = a.by == "function"
+    rec = run_record(outdir, a.transport, a.workload)
     syms = module_syms(os.path.join(outdir, rec["kallsyms"]), module)
     if not syms:
         sys.exit(f"{module} is not in {rec['kallsyms']}")
@@ -111,7 +109,7 @@ def main():
     for addr, (fn, loc) in zip(addrs, where(ko, addrs)):
         totals[fn if by_function else (fn, loc)] += counts[addr]
     ios = rec["ios"]
-    print(f"{module}, {transport}, {workload}: {sum(counts.values()) / ios:.1f} "
+    print(f"{module}, {a.transport}, {a.workload}: {sum(counts.values()) / ios:.1f} "
           f"instructions per I/O ({ios} I/Os)")
     for key, n in totals.most_common():
         if n / ios < 0.05:
