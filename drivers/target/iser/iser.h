@@ -85,6 +85,13 @@
  * flight at most.
  */
 #define ISER_SQ_OUTSIDE		3
+/*
+ * Quiet time after which a completion marker releases unsignalled
+ * responses. Their initiator has them already, and the command window
+ * opened when they were built: only their tasks wait. Longer than a tick,
+ * so that the marker's work runs seldom while I/O flows.
+ */
+#define ISER_SQ_MARK_MS		10
 #define ISER_MAX_KEEPALIVE_SECS	3600
 #define ISER_MIN_SRQ_SIZE	64
 #define ISER_MAX_SRQ_SIZE	16384
@@ -391,8 +398,8 @@ struct iser_np;
  *	connection
  * @sq_seq: number of the latest numbered send post
  * @sq_run: unsignalled responses posted since the last signalled send
- * @sq_mark: posts a completion marker behind unsignalled responses once a
- *	clock tick passed without a post
+ * @sq_mark: posts a completion marker behind unsignalled responses once
+ *	ISER_SQ_MARK_MS passed without a post
  * @sq_mark_cqe: completion of the marker
  * @sq_mark_seq: the marker's send number
  * @sq_arm_seq: @sq_seq when @sq_mark was armed: unchanged when it runs

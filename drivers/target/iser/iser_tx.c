@@ -1054,7 +1054,7 @@ static int iser_post_empty_write(struct iser_conn *conn, struct ib_cqe *cqe)
 
 /*
  * Makes sure a completion will stand for the unsignalled responses: after
- * a clock tick in which nothing was posted, iser_sq_mark_fn() posts a
+ * ISER_SQ_MARK_MS in which nothing was posted, iser_sq_mark_fn() posts a
  * marker behind them. Called with sq_lock held.
  */
 static void iser_sq_arm(struct iser_conn *conn)
@@ -1063,7 +1063,8 @@ static void iser_sq_arm(struct iser_conn *conn)
 		return;
 	conn->sq_mark_armed = true;
 	conn->sq_arm_seq = conn->sq_seq;
-	queue_delayed_work(iser_wq, &conn->sq_mark, 1);
+	queue_delayed_work(iser_wq, &conn->sq_mark,
+			   msecs_to_jiffies(ISER_SQ_MARK_MS));
 }
 
 static void iser_sq_mark_done(struct ib_cq *cq, struct ib_wc *wc)
@@ -1090,7 +1091,7 @@ static void iser_sq_mark_done(struct ib_cq *cq, struct ib_wc *wc)
  * @work: the connection's marker work
  *
  * While responses keep being posted, the next signalled one comes within
- * ISER_SQ_SIGNAL_EVERY of them. When a whole clock tick passed without a
+ * ISER_SQ_SIGNAL_EVERY of them. When ISER_SQ_MARK_MS passed without a
  * post, none may come, and their commands would hold their tasks and the
  * target core's references: an empty RDMA WRITE completes behind them and
  * releases them.
