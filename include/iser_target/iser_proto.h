@@ -9,6 +9,7 @@
 #define ISER_PROTO_H
 
 #ifdef __KERNEL__
+#include <linux/errno.h>
 #include <linux/types.h>
 #include <asm/byteorder.h>
 #include "iser_compat.h"
@@ -263,8 +264,49 @@ struct iser_seg {
 };
 
 typedef int (*iser_seg_fn)(void *ctx, const void *src, u32 len, u32 done);
-int iser_segs_walk(const struct iser_seg *segs, unsigned int nsegs, u32 off,
-		   u32 len, iser_seg_fn fn, void *ctx);
+
+/**
+ * iser_segs_walk() - visit a byte range of a segmented buffer
+ * @segs: the segments, in order
+ * @nsegs: how many there are
+ * @off: first byte of the range, counted over all segments
+ * @len: length of the range
+ * @fn: called once per contiguous piece, with the bytes done so far
+ * @ctx: passed to @fn
+ *
+ * Inline, so that a caller's constant @fn is called directly, not through
+ * a pointer, for each piece.
+ *
+ * Return: 0, -ERANGE when the range does not fit the buffer, or the first
+ * non-zero value @fn returned.
+ */
+static inline int iser_segs_walk(const struct iser_seg *segs,
+				 unsigned int nsegs, u32 off, u32 len,
+				 iser_seg_fn fn, void *ctx)
+{
+	unsigned int i;
+	u32 done = 0;
+	int ret;
+
+	for (i = 0; i < nsegs && done < len; i++) {
+		u32 n;
+
+		if (off >= segs[i].len) {
+			off -= segs[i].len;
+			continue;
+		}
+		n = segs[i].len - off;
+		if (n > len - done)
+			n = len - done;
+		ret = fn(ctx, (const u8 *)segs[i].addr + off, n, done);
+		if (ret)
+			return ret;
+		done += n;
+		off = 0;
+	}
+	return done == len ? 0 : -ERANGE;
+}
+
 int iser_segs_copy_out(const struct iser_seg *segs, unsigned int nsegs,
 		       u32 off, void *dst, u32 len);
 

@@ -81,44 +81,6 @@ void iser_build_cm_rep(bool use_sie, struct iser_cm_hdr *rep)
 	rep->rsvd[2] = 0;
 }
 
-/**
- * iser_segs_walk() - visit a byte range of a segmented buffer
- * @segs: the segments, in order
- * @nsegs: how many there are
- * @off: first byte of the range, counted over all segments
- * @len: length of the range
- * @fn: called once per contiguous piece, with the bytes done so far
- * @ctx: passed to @fn
- *
- * Return: 0, -ERANGE when the range does not fit the buffer, or the first
- * non-zero value @fn returned.
- */
-int iser_segs_walk(const struct iser_seg *segs, unsigned int nsegs, u32 off,
-		   u32 len, iser_seg_fn fn, void *ctx)
-{
-	unsigned int i;
-	u32 done = 0;
-	int ret;
-
-	for (i = 0; i < nsegs && done < len; i++) {
-		u32 n;
-
-		if (off >= segs[i].len) {
-			off -= segs[i].len;
-			continue;
-		}
-		n = segs[i].len - off;
-		if (n > len - done)
-			n = len - done;
-		ret = fn(ctx, (const u8 *)segs[i].addr + off, n, done);
-		if (ret)
-			return ret;
-		done += n;
-		off = 0;
-	}
-	return done == len ? 0 : -ERANGE;
-}
-
 static int iser_seg_memcpy(void *ctx, const void *src, u32 len, u32 done)
 {
 	memcpy((u8 *)ctx + done, src, len);
