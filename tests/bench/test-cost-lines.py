@@ -97,6 +97,10 @@ def main():
     p = run(d, "ours", "w", obj, "absent")
     check("a module that was not loaded: exit 1",
           p.returncode == 1 and "absent is not in" in p.stderr, p.stderr)
+    p = run(d, "ours", "w", os.path.join(d, "missing.ko"), "fakemod")
+    check("a module file that is not there: exit 1 naming it, no traceback",
+          p.returncode == 1 and "missing.ko" in p.stderr and "Traceback" not in p.stderr,
+          p.stderr)
     shutil.rmtree(d)
 
     print(f"1..{len(results)}")

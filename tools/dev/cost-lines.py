@@ -98,6 +98,8 @@ def main():
     ap.add_argument("--by", choices=("line", "function"), default="line")
     a = ap.parse_args()
     outdir, ko, module = a.outdir, a.ko, a.module
+    if not os.path.isfile(ko):
+        sys.exit(f"{ko}: no such module file (the .ko the run loaded)")
     by_function = a.by == "function"
     rec = run_record(outdir, a.transport, a.workload)
     syms = module_syms(os.path.join(outdir, rec["kallsyms"]), module)
