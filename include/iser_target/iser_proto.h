@@ -135,6 +135,7 @@ iser_parse_pdu(const void *hdrs, u32 hdrs_len, u32 byte_len, u32 max_data,
 {
 	const struct iser_ctrl *ih = hdrs;
 	const struct iscsi_hdr *bhs = (const void *)(ih + 1);
+	u32 lens;
 	u8 flags;
 	u64 need;
 
@@ -144,15 +145,11 @@ iser_parse_pdu(const void *hdrs, u32 hdrs_len, u32 byte_len, u32 max_data,
 
 	flags = ih->flags;
 	info->opcode = flags & ISER_OPCODE_MASK;
-	switch (info->opcode) {
-	case ISCSI_CTRL:
-		break;
-	case ISER_HELLO:
-	case ISER_HELLORPLY:
-		return ISER_ERR_HELLO;
-	default:
-		return ISER_ERR_OPCODE;
-	}
+	/* One test for every PDU of the full feature phase. */
+	if (info->opcode != ISCSI_CTRL)
+		return info->opcode == ISER_HELLO ||
+		       info->opcode == ISER_HELLORPLY ? ISER_ERR_HELLO :
+							ISER_ERR_OPCODE;
 	if (flags & ~(ISER_OPCODE_MASK | ISER_CTRL_FLAGS_MASK))
 		return ISER_ERR_FLAGS;
 	if (byte_len < ISER_HEADERS_LEN)
@@ -171,8 +168,10 @@ iser_parse_pdu(const void *hdrs, u32 hdrs_len, u32 byte_len, u32 max_data,
 	}
 
 	info->iscsi_opcode = bhs->opcode & ISCSI_OPCODE_MASK;
-	info->ahs_len = (u32)bhs->hlength * 4;
-	info->data_len = ntoh24(bhs->dlength);
+	/* TotalAHSLength and DataSegmentLength are one big-endian word. */
+	lens = get_unaligned_be32(&bhs->hlength);
+	info->ahs_len = (lens >> 24) * 4;
+	info->data_len = lens & 0xffffff;
 	info->data_off = ISER_HEADERS_LEN + info->ahs_len;
 
 	if (info->data_len > max_data)

@@ -159,6 +159,10 @@ static void test_parse(void)
 	      "AHS moves the data segment");
 	check(iser_parse_pdu(b, sizeof(b), h + 15, 8192, &in) ==
 	      ISER_ERR_TRUNCATED, "AHS counted against the bytes received");
+	h = mk_pdu(b, ISCSI_CTRL, 0x01, 0x81, 0x010203);
+	check(iser_parse_pdu(b, sizeof(b), h + 0x010203, 0xffffff, &in) ==
+	      ISER_OK && in.ahs_len == 0x81 * 4 && in.data_len == 0x010203,
+	      "TotalAHSLength and DataSegmentLength apart in one word");
 	h = mk_pdu(b, ISCSI_CTRL, 0x01, 255, 0);
 	check(iser_parse_pdu(b, sizeof(b), ISER_HEADERS_LEN + 100, 8192, &in) ==
 	      ISER_ERR_TRUNCATED, "largest AHS with few bytes refused");
