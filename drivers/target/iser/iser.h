@@ -413,6 +413,8 @@ struct iser_np;
  * @logout_posted: a Logout Response was posted; teardown waits for it
  *	(set once)
  * @use_sie: answer with Send with Invalidate
+ * @discovery: the session is a discovery session (SessionType), kept
+ *	for the full feature phase's check of every PDU
  * @initiator_depth: RDMA READs the target may have outstanding
  * @release_work: final teardown, off the CM handler's context
  * @login_deadline: drops the connection if its first Login Request, or
@@ -509,6 +511,7 @@ struct iser_conn {
 	void *hdr_scratch;
 	bool logout_posted;
 	bool use_sie;
+	bool discovery;
 	u8 initiator_depth;
 	struct work_struct release_work;
 	struct delayed_work login_deadline;

@@ -433,6 +433,8 @@ void iser_get_rx_pdu(struct iscsit_conn *iconn)
 		iser_conn_fail(conn, "TargetRecvDataSegmentLength above what a receive holds");
 		return;
 	}
+	/* Before the receives are posted: each PDU then reads it. */
+	conn->discovery = iconn->sess->sess_ops->SessionType;
 	if (iser_ffp_alloc(conn, iconn)) {
 		pr_warn_ratelimited("conn %p: no memory for the full feature phase\n",
 				    conn);

@@ -830,7 +830,6 @@ static __iser_hot int iser_rx_pdu(struct iser_conn *conn,
 				  struct iser_buf *buf,
 				  const struct iser_pdu_info *info)
 {
-	struct iscsit_conn *iconn = conn->iconn;
 	u8 op = info->iscsi_opcode;
 	u8 *hdrs;
 	int ret;
@@ -844,8 +843,7 @@ static __iser_hot int iser_rx_pdu(struct iser_conn *conn,
 				   ISCSI_HDR_LEN + info->ahs_len);
 	}
 
-	if (iconn->sess->sess_ops->SessionType &&
-	    op != ISCSI_OP_TEXT && op != ISCSI_OP_LOGOUT) {
+	if (conn->discovery && op != ISCSI_OP_TEXT && op != ISCSI_OP_LOGOUT) {
 		iser_bad_pdu(conn, hdrs, "PDU not allowed in a discovery session");
 		return -EINVAL;
 	}
