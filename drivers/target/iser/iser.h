@@ -89,8 +89,8 @@
 /*
  * Quiet time after which a completion marker releases unsignalled
  * responses. Their initiator has them already, and the command window
- * opened when they were built: only their tasks wait. Longer than a tick,
- * so that the marker's work runs seldom while I/O flows.
+ * opened when they were built: only their tasks wait. 10 ms rather than
+ * one tick, so that the marker's work runs seldom while I/O flows.
  */
 #define ISER_SQ_MARK_MS		10
 #define ISER_MAX_KEEPALIVE_SECS	3600
