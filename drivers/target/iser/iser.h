@@ -133,6 +133,10 @@
  * @ISER_S_SEND_UNSIGNALLED: SCSI Responses posted without a completion
  * @ISER_S_SQ_MARKERS: completion markers posted behind unsignalled
  *	responses once a clock tick passed without a post (iser_sq_mark_fn())
+ * @ISER_S_DATA_PAGES_REUSED: data pages a READ or WRITE got from those its
+ *	connection kept (iser_dbuf_give())
+ * @ISER_S_DATA_PAGES_NEW: data pages the connection allocated for a READ or
+ *	WRITE, none being kept
  * @ISER_S_MAX: number of counters
  */
 enum iser_stat {
@@ -169,6 +173,8 @@ enum iser_stat {
 	ISER_S_KEEPALIVE_PROBES,
 	ISER_S_SEND_UNSIGNALLED,
 	ISER_S_SQ_MARKERS,
+	ISER_S_DATA_PAGES_REUSED,
+	ISER_S_DATA_PAGES_NEW,
 	ISER_S_MAX
 };
 
@@ -202,6 +208,7 @@ extern unsigned int iser_login_stall_ms;
 extern unsigned int iser_keepalive_secs;
 extern bool iser_use_srq;
 extern unsigned int iser_srq_size;
+extern unsigned int iser_data_cache_kib;
 extern struct workqueue_struct *iser_wq;
 /* Named caches, so that /proc/slabinfo shows what connections hold. */
 extern struct kmem_cache *iser_conn_cache;
@@ -298,6 +305,19 @@ enum iser_wr_kind {
 };
 
 /**
+ * struct iser_dbuf - data pages a connection gave the command of one tag
+ * @sgl: their scatterlist: @one, or an array for more than one page; NULL
+ *	when the tag holds none
+ * @nents: pages in @sgl
+ * @one: the scatterlist of a one-page command
+ */
+struct iser_dbuf {
+	struct scatterlist *sgl;
+	u32 nents;
+	struct scatterlist one;
+};
+
+/**
  * struct iser_buf - a DMA-mapped buffer built from a small header slot and
  * whole pages, so that no receive or login buffer is a high-order allocation
  * @cqe: completion entry of the work request that uses the buffer
@@ -381,6 +401,13 @@ struct iser_np;
  * @tx_slots: send header slots, one per session tag
  * @tx_dma: DMA addresses of @tx_slots
  * @tx_count: number of slots
+ * @dpool_lock: protects @dpool and @dpool_count
+ * @dpool: data pages kept for the next commands, by their lru
+ * @dpool_count: pages on @dpool
+ * @dpool_cap: most pages @dpool holds; 0 once the connection is released
+ * @dbufs: data pages given to commands, by session tag (iser_data.c); NULL
+ *	when the core allocates them
+ * @dbuf_count: entries of @dbufs
  * @sq_lock: protects @sq_avail, @sq_ctrl, @sq_wait, @sq_closed and the
  *	unsignalled responses' fields below
  * @sq_avail: send queue entries free for data transfers
@@ -487,6 +514,13 @@ struct iser_conn {
 	u64 *tx_dma;
 	u32 tx_count;
 
+	spinlock_t dpool_lock;	/* dpool, dpool_count */
+	struct list_head dpool;
+	u32 dpool_count;
+	u32 dpool_cap;
+	struct iser_dbuf *dbufs;
+	u32 dbuf_count;
+
 	spinlock_t sq_lock;	/* sq_avail, sq_ctrl, sq_wait, sq_closed */
 	int sq_avail;
 	int sq_ctrl;
@@ -586,6 +620,8 @@ enum iser_post {
  *	statistics on, counted off the outstanding ones)
  * @rx_lent: the receive descriptor whose pages hold this WRITE's data, until
  *	iser_rx_return() gives it back to the receive queue
+ * @dbuf: the record of the data pages the connection gave the command,
+ *	until iser_dbuf_return()
  */
 struct iser_cmd {
 	struct iser_conn *conn;
@@ -615,6 +651,7 @@ struct iser_cmd {
 	bool tas_status;
 	bool counted;
 	struct iser_buf *rx_lent;
+	struct iser_dbuf *dbuf;
 };
 
 /**
@@ -797,6 +834,19 @@ static inline void iser_rx_return(struct iser_cmd *cmd)
 {
 	if (READ_ONCE(cmd->rx_lent))
 		__iser_rx_return(cmd);
+}
+
+/* iser_data.c */
+int iser_dbufs_alloc(struct iser_conn *conn, u32 count, u32 cap);
+void iser_dbufs_free(struct iser_conn *conn);
+bool iser_dbuf_give(struct iser_conn *conn, struct iscsit_cmd *icmd);
+void __iser_dbuf_return(struct iser_cmd *cmd);
+
+/* See __iser_dbuf_return(); only READs and WRITEs hold pages. */
+static inline void iser_dbuf_return(struct iser_cmd *cmd)
+{
+	if (READ_ONCE(cmd->dbuf))
+		__iser_dbuf_return(cmd);
 }
 
 /* iser_tx.c */

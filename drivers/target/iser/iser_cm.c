@@ -168,6 +168,7 @@ static void iser_conn_free_queues(struct iser_conn *conn)
 		ib_cq_pool_put(conn->cq, conn->cq_size);
 	iser_rx_ring_free(conn);
 	iser_tx_slots_free(conn);
+	iser_dbufs_free(conn);
 	iser_buf_free(dev, &conn->login_rx, DMA_FROM_DEVICE);
 	iser_buf_free(dev, &conn->login_tx, DMA_TO_DEVICE);
 	kfree(conn->hdr_scratch);
@@ -566,6 +567,8 @@ static __iser_fault_point struct iser_conn *iser_conn_alloc(struct iser_np *inp,
 	spin_lock_init(&conn->lock);
 	spin_lock_init(&conn->sq_lock);
 	spin_lock_init(&conn->rx_lock);
+	spin_lock_init(&conn->dpool_lock);
+	INIT_LIST_HEAD(&conn->dpool);
 	iser_sq_init(conn);
 	INIT_LIST_HEAD(&conn->np_node);
 	init_waitqueue_head(&conn->state_wq);

@@ -323,15 +323,22 @@ static __iser_fault_point int iser_ffp_alloc(struct iser_conn *conn, struct iscs
 	ret = iser_tx_slots_alloc(conn, tags);
 	if (ret)
 		goto out_ring;
+	/* At ErrorRecoveryLevel 2 a command may outlive its connection. */
+	ret = iser_dbufs_alloc(conn, tags,
+			       conn->discovery || sess->sess_ops->ErrorRecoveryLevel >= 2 ?
+			       0 : READ_ONCE(iser_data_cache_kib) / (PAGE_SIZE / SZ_1K));
+	if (ret)
+		goto out_slots;
 	conn->hdr_scratch = kmalloc(ISCSI_HDR_LEN + ISER_MAX_AHS_LEN, GFP_KERNEL);
 	if (!conn->hdr_scratch) {
 		ret = -ENOMEM;
-		goto out_slots;
+		goto out_dbufs;
 	}
 	/*
 	 * Receives posted before a failure complete (flushed) only once the
 	 * queue pair is drained: the ring stays for iser_conn_release(),
-	 * which frees it, the slots and the scratch header after the drain.
+	 * which frees it, the slots, the data pages and the scratch header after
+	 * the drain.
 	 */
 	ret = iser_post_rx_ring(conn);
 	if (ret)
@@ -341,6 +348,8 @@ static __iser_fault_point int iser_ffp_alloc(struct iser_conn *conn, struct iscs
 		 conn->srq ? " (shared receive queue)" : "", tags);
 	return 0;
 
+out_dbufs:
+	iser_dbufs_free(conn);
 out_slots:
 	iser_tx_slots_free(conn);
 out_ring:

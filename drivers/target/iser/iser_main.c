@@ -165,6 +165,15 @@ module_param_cb(srq_size, &iser_uint_param_ops, &iser_srq_size_param, 0444);
 MODULE_PARM_DESC(srq_size,
 		 "Receive buffers of 8 KiB in each device's shared receive queue (use_srq; 64 to 16384, default 1024)");
 
+/*
+ * Enough for the 8 unsignalled responses whose commands complete together
+ * (ISER_SQ_SIGNAL_EVERY) at 128 KiB each: at most 1 MiB per connection.
+ */
+unsigned int iser_data_cache_kib = 1024;
+module_param_named(data_cache_kib, iser_data_cache_kib, uint, 0644);
+MODULE_PARM_DESC(data_cache_kib,
+		 "KiB of data pages a connection keeps for its next READs and WRITEs instead of freeing them, so that they need no fresh, cleared pages (taken at login; 0: the target core allocates every command's pages; default 1024)");
+
 module_param_named(stats, iser_stats_param, bool, 0444);
 MODULE_PARM_DESC(stats,
 		 "Count per-connection statistics (default on; off only to measure what counting costs: every counter then reads 0)");

@@ -403,8 +403,10 @@ static __iser_hot int iser_rx_scsi_cmd(struct iser_conn *conn,
 	if (rc < 0)
 		return 0;
 	iser_cmd_started(conn, iser_cmd(icmd), hdr);
-	/* Before the core allocates the data pages, which this spares. */
+	/* Before the core allocates the data pages, which these spare. */
 	lent = iser_rx_lend(buf, info, icmd);
+	if (!lent)
+		iser_dbuf_give(conn, icmd);
 	rc = iscsit_process_scsi_cmd(iconn, icmd, hdr);
 	if (rc < 0)
 		return lent ? ISER_RX_LENT : 0;

@@ -50,6 +50,8 @@ static const char * const iser_stat_names[ISER_S_MAX] = {
 	[ISER_S_KEEPALIVE_PROBES] = "keepalive_probes",
 	[ISER_S_SEND_UNSIGNALLED] = "send_unsignalled",
 	[ISER_S_SQ_MARKERS]	= "sq_completion_markers",
+	[ISER_S_DATA_PAGES_REUSED] = "data_pages_reused",
+	[ISER_S_DATA_PAGES_NEW]	= "data_pages_allocated",
 };
 
 static struct dentry *iser_debugfs_root;

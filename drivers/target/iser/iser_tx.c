@@ -660,6 +660,7 @@ void iser_cmd_put(struct iser_cmd *cmd)
 		    se->t_state == TRANSPORT_WRITE_PENDING && !cmd->tas_status)
 			target_put_sess_cmd(se);
 		iser_rw_destroy(cmd);
+		iser_dbuf_return(cmd);
 		transport_generic_free_cmd(se, 0);
 		break;
 	case ISCSI_OP_SCSI_TMFUNC:
