@@ -53,7 +53,7 @@ ctr() {
 }
 
 # Most responses go without a completion of their own; a later one, or a
-# completion marker a clock tick after the initiator went quiet, releases
+# completion marker 10 ms after the initiator went quiet, releases
 # their commands. Waits up to 2 s (scaled) for every command of the
 # connection in directory $1 to be released.
 all_released() {
@@ -107,6 +107,13 @@ counters_match_fio() {
 	((wbytes == WRITES * 4096)) || rc=1
 	# Each 4 KiB WRITE came whole as immediate data: lent, not copied.
 	(($(delta bytes_immediate_in_place) == WRITES * 4096)) || rc=1
+	# Every 64 KiB READ got its 16 pages from the connection (the WRITEs
+	# had theirs lent): after the first ones, pages its released READs
+	# gave back. At most 8 in flight and 7 released late (unsignalled)
+	# need 240 pages; the rest must be reused.
+	echo "data pages reused +$(delta data_pages_reused), allocated +$(delta data_pages_allocated)"
+	(($(delta data_pages_reused) + $(delta data_pages_allocated) == READS * 16)) || rc=1
+	(($(delta data_pages_allocated) <= 256)) || rc=1
 	(($(ctr "$a" outstanding) == 0)) || rc=1
 	(($(ctr "$a" outstanding_max) >= 1)) || rc=1
 	(($(ctr "$a" wc_errors) == 0 && $(ctr "$a" bad_pdus) == 0)) || rc=1

@@ -132,7 +132,7 @@
  * @ISER_S_KEEPALIVE_PROBES: keepalive probes posted (iser_keepalive_fn())
  * @ISER_S_SEND_UNSIGNALLED: SCSI Responses posted without a completion
  * @ISER_S_SQ_MARKERS: completion markers posted behind unsignalled
- *	responses once a clock tick passed without a post (iser_sq_mark_fn())
+ *	responses once ISER_SQ_MARK_MS passed without a post (iser_sq_mark_fn())
  * @ISER_S_DATA_PAGES_REUSED: data pages a READ or WRITE got from those its
  *	connection kept (iser_dbuf_give())
  * @ISER_S_DATA_PAGES_NEW: data pages the connection allocated for a READ or

@@ -110,6 +110,7 @@ bool iser_dbuf_give(struct iser_conn *conn, struct iscsit_cmd *icmd)
 	struct se_cmd *se = &icmd->se_cmd;
 	u32 len = se->data_length;
 	struct scatterlist *sgl;
+	unsigned long flags;
 	struct iser_dbuf *d;
 	struct page *page;
 	u32 i, n, reused;
@@ -129,13 +130,13 @@ bool iser_dbuf_give(struct iser_conn *conn, struct iscsit_cmd *icmd)
 	if (!sgl)
 		return false;
 	sg_init_table(sgl, n);
-	spin_lock_irq(&conn->dpool_lock);
+	spin_lock_irqsave(&conn->dpool_lock, flags);
 	for (i = 0; i < n && conn->dpool_count; i++, conn->dpool_count--) {
 		page = list_first_entry(&conn->dpool, struct page, lru);
 		list_del(&page->lru);
 		sg_set_page(&sgl[i], page, PAGE_SIZE, 0);
 	}
-	spin_unlock_irq(&conn->dpool_lock);
+	spin_unlock_irqrestore(&conn->dpool_lock, flags);
 	reused = i;
 	for (; i < n; i++) {
 		page = alloc_page(GFP_KERNEL);
