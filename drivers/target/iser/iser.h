@@ -402,7 +402,7 @@ struct iser_np;
  * @tx_dma: DMA addresses of @tx_slots
  * @tx_count: number of slots
  * @dpool_lock: protects @dpool and @dpool_count
- * @dpool: data pages kept for the next commands, by their lru
+ * @dpool: data pages kept for the next commands, a stack of @dpool_cap
  * @dpool_count: pages on @dpool
  * @dpool_cap: most pages @dpool holds; 0 once the connection is released
  * @dbufs: data pages given to commands, by session tag (iser_data.c); NULL
@@ -515,7 +515,7 @@ struct iser_conn {
 	u32 tx_count;
 
 	spinlock_t dpool_lock;	/* dpool, dpool_count */
-	struct list_head dpool;
+	struct page **dpool;
 	u32 dpool_count;
 	u32 dpool_cap;
 	struct iser_dbuf *dbufs;

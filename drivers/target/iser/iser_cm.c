@@ -568,7 +568,6 @@ static __iser_fault_point struct iser_conn *iser_conn_alloc(struct iser_np *inp,
 	spin_lock_init(&conn->sq_lock);
 	spin_lock_init(&conn->rx_lock);
 	spin_lock_init(&conn->dpool_lock);
-	INIT_LIST_HEAD(&conn->dpool);
 	iser_sq_init(conn);
 	INIT_LIST_HEAD(&conn->np_node);
 	init_waitqueue_head(&conn->state_wq);

@@ -38,27 +38,35 @@ int iser_dbufs_alloc(struct iser_conn *conn, u32 count, u32 cap)
 {
 	if (!cap)
 		return 0;
-	conn->dbufs = kcalloc(count, sizeof(*conn->dbufs), GFP_KERNEL);
-	if (!conn->dbufs)
+	conn->dpool = kmalloc_array(cap, sizeof(*conn->dpool), GFP_KERNEL);
+	if (!conn->dpool)
 		return -ENOMEM;
+	conn->dbufs = kcalloc(count, sizeof(*conn->dbufs), GFP_KERNEL);
+	if (!conn->dbufs) {
+		kfree(conn->dpool);
+		conn->dpool = NULL;
+		return -ENOMEM;
+	}
 	conn->dbuf_count = count;
 	conn->dpool_cap = cap;
 	return 0;
 }
 
 /*
- * Gives the pages of @d back: to the connection's free pages while it
+ * Gives the pages of @d back: to the connection's kept pages while it
  * keeps fewer than its cap, to the page allocator after that.
  */
 static void iser_dbuf_put(struct iser_conn *conn, struct iser_dbuf *d)
 {
 	unsigned long flags;
+	struct page **top;
 	u32 i, keep;
 
 	spin_lock_irqsave(&conn->dpool_lock, flags);
 	keep = min(d->nents, conn->dpool_cap - conn->dpool_count);
+	top = &conn->dpool[conn->dpool_count];
 	for (i = 0; i < keep; i++)
-		list_add(&sg_page(&d->sgl[i])->lru, &conn->dpool);
+		top[i] = sg_page(&d->sgl[i]);
 	conn->dpool_count += keep;
 	spin_unlock_irqrestore(&conn->dpool_lock, flags);
 	for (; i < d->nents; i++)
@@ -76,21 +84,22 @@ static void iser_dbuf_put(struct iser_conn *conn, struct iser_dbuf *d)
  */
 void iser_dbufs_free(struct iser_conn *conn)
 {
-	struct page *page, *next;
 	u32 i;
 
 	if (!conn->dbufs)
 		return;
+	for (i = 0; i < conn->dpool_count; i++)
+		__free_page(conn->dpool[i]);
+	conn->dpool_count = 0;
+	/* Nothing kept from now on: what the records hold is freed. */
 	conn->dpool_cap = 0;
 	for (i = 0; i < conn->dbuf_count; i++)
 		if (conn->dbufs[i].sgl)
 			iser_dbuf_put(conn, &conn->dbufs[i]);
 	kfree(conn->dbufs);
 	conn->dbufs = NULL;
-	list_for_each_entry_safe(page, next, &conn->dpool, lru)
-		__free_page(page);
-	INIT_LIST_HEAD(&conn->dpool);
-	conn->dpool_count = 0;
+	kfree(conn->dpool);
+	conn->dpool = NULL;
 }
 
 /**
@@ -112,6 +121,7 @@ bool iser_dbuf_give(struct iser_conn *conn, struct iscsit_cmd *icmd)
 	struct scatterlist *sgl;
 	unsigned long flags;
 	struct iser_dbuf *d;
+	struct page **top;
 	struct page *page;
 	u32 i, n, reused;
 
@@ -131,13 +141,12 @@ bool iser_dbuf_give(struct iser_conn *conn, struct iscsit_cmd *icmd)
 		return false;
 	sg_init_table(sgl, n);
 	spin_lock_irqsave(&conn->dpool_lock, flags);
-	for (i = 0; i < n && conn->dpool_count; i++, conn->dpool_count--) {
-		page = list_first_entry(&conn->dpool, struct page, lru);
-		list_del(&page->lru);
-		sg_set_page(&sgl[i], page, PAGE_SIZE, 0);
-	}
+	reused = min(n, conn->dpool_count);
+	conn->dpool_count -= reused;
+	top = &conn->dpool[conn->dpool_count];
+	for (i = 0; i < reused; i++)
+		sg_set_page(&sgl[i], top[i], PAGE_SIZE, 0);
 	spin_unlock_irqrestore(&conn->dpool_lock, flags);
-	reused = i;
 	for (; i < n; i++) {
 		page = alloc_page(GFP_KERNEL);
 		if (!page)
@@ -156,7 +165,8 @@ bool iser_dbuf_give(struct iser_conn *conn, struct iscsit_cmd *icmd)
 	se->se_cmd_flags |= SCF_PASSTHROUGH_SG_TO_MEM_NOALLOC;
 	iser_cmd(icmd)->dbuf = d;
 	iser_stat_add(conn, ISER_S_DATA_PAGES_REUSED, reused);
-	iser_stat_add(conn, ISER_S_DATA_PAGES_NEW, n - reused);
+	if (unlikely(reused < n))
+		iser_stat_add(conn, ISER_S_DATA_PAGES_NEW, n - reused);
 	return true;
 }
 
