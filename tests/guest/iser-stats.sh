@@ -114,6 +114,8 @@ counters_match_fio() {
 	echo "data pages reused +$(delta data_pages_reused), allocated +$(delta data_pages_allocated)"
 	(($(delta data_pages_reused) + $(delta data_pages_allocated) == READS * 16)) || rc=1
 	(($(delta data_pages_allocated) <= 256)) || rc=1
+	echo "data_pages_kept $(ctr "$a" data_pages_kept)"
+	(($(ctr "$a" data_pages_kept) >= 16)) || rc=1
 	(($(ctr "$a" outstanding) == 0)) || rc=1
 	(($(ctr "$a" outstanding_max) >= 1)) || rc=1
 	(($(ctr "$a" wc_errors) == 0 && $(ctr "$a" bad_pdus) == 0)) || rc=1
@@ -156,8 +158,11 @@ idle_probed() {
 	n0=$(ctr "$d/stats" keepalive_probes)
 	sleep "$secs"
 	n1=$(ctr "$d/stats" keepalive_probes)
-	echo "keepalive_probes $n0 -> $n1 in ${secs} s idle; $(grep '^state' "$d/stats")"
+	echo "keepalive_probes $n0 -> $n1 in ${secs} s idle; $(grep '^state' "$d/stats")," \
+		"data_pages_kept $(ctr "$d/stats" data_pages_kept)"
+	# A probe finds the connection idle: it frees the data pages it kept.
 	((n1 > n0)) && grep -q '^state full-feature$' "$d/stats" &&
+		(($(ctr "$d/stats" data_pages_kept) == 0)) &&
 		(($(ctr "$d/stats" wc_errors) == 0)) &&
 		! dmesg | grep 'did not answer a keepalive probe'
 }
@@ -280,7 +285,7 @@ step session "iSER session with a disk" session_nomerges
 check "one debugfs entry per connection, named initiator,portal,isid,cid" entry_named
 check "counters match fio: $WRITES writes, $READS reads, bytes exact, 4 KiB writes used in place" counters_match_fio
 check "a quiet connection's last response is released within 2 s" quiet_write_released
-check "an idle connection is probed every ${KEEPALIVE} s and kept" idle_probed
+check "an idle connection is probed every ${KEEPALIVE} s, kept, and frees its kept data pages" idle_probed
 check "iser-stat lists the connection" tool_once
 [[ -s /tmp/iser-stat.out ]] && tap_diag </tmp/iser-stat.out
 check "iser-stat shows a live read rate" tool_rates

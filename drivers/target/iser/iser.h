@@ -839,6 +839,7 @@ static inline void iser_rx_return(struct iser_cmd *cmd)
 /* iser_data.c */
 int iser_dbufs_alloc(struct iser_conn *conn, u32 count, u32 cap);
 void iser_dbufs_free(struct iser_conn *conn);
+void iser_dbufs_trim(struct iser_conn *conn);
 bool iser_dbuf_give(struct iser_conn *conn, struct iscsit_cmd *icmd);
 void __iser_dbuf_return(struct iser_cmd *cmd);
 

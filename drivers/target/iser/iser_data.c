@@ -103,6 +103,34 @@ void iser_dbufs_free(struct iser_conn *conn)
 }
 
 /**
+ * iser_dbufs_trim() - free the data pages a quiet connection kept
+ * @conn: the connection; nothing came from its initiator for a keepalive
+ *	interval
+ *
+ * An idle connection should not hold memory for traffic that stopped. The
+ * pages are freed a batch at a time, outside the lock.
+ */
+void iser_dbufs_trim(struct iser_conn *conn)
+{
+	struct page *batch[16];
+	unsigned long flags;
+	u32 i, n;
+
+	if (!conn->dbufs)
+		return;
+	do {
+		spin_lock_irqsave(&conn->dpool_lock, flags);
+		n = min_t(u32, conn->dpool_count, ARRAY_SIZE(batch));
+		conn->dpool_count -= n;
+		for (i = 0; i < n; i++)
+			batch[i] = conn->dpool[conn->dpool_count + i];
+		spin_unlock_irqrestore(&conn->dpool_lock, flags);
+		for (i = 0; i < n; i++)
+			__free_page(batch[i]);
+	} while (n);
+}
+
+/**
  * iser_dbuf_give() - give a SCSI command data pages of the connection
  * @conn: the connection
  * @icmd: the command, set up by the core, before its pages are allocated

@@ -110,6 +110,7 @@ static int iser_conn_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "shared_rx %d\n", !!conn->srq);
 	seq_printf(m, "outstanding %d\n", atomic_read(&conn->outstanding));
 	seq_printf(m, "outstanding_max %d\n", READ_ONCE(conn->outstanding_max));
+	seq_printf(m, "data_pages_kept %u\n", READ_ONCE(conn->dpool_count));
 	seq_printf(m, "close_reason %s\n", conn->close_reason ?: "-");
 	iser_stats_print(m, &sum);
 	return 0;

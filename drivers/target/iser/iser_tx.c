@@ -1255,8 +1255,10 @@ void iser_keepalive_fn(struct work_struct *work)
 		iser_conn_fail(conn, "cannot post a work request");
 		return;
 	}
-	if (posted)
+	if (posted) {
 		iser_stat_inc(conn, ISER_S_KEEPALIVE_PROBES);
+		iser_dbufs_trim(conn);
+	}
 	conn->ka_heard = heard;
 	/* keepalive_secs set to 0 meanwhile: no more probes. */
 	if (secs)
