@@ -109,11 +109,14 @@ counters_match_fio() {
 	(($(delta bytes_immediate_in_place) == WRITES * 4096)) || rc=1
 	# Every 64 KiB READ got its 16 pages from the connection (the WRITEs
 	# had theirs lent): after the first ones, pages its released READs
-	# gave back. At most 8 in flight and 7 released late (unsignalled)
-	# need 240 pages; the rest must be reused.
+	# gave back. Pages are allocated only while the commands not yet
+	# released (8 in flight, up to 7 unsignalled and those whose
+	# completions are on their way: outstanding_max, 17 in one run) hold
+	# more than were kept, or after the cap (256 pages) freed some: at
+	# least 90 % must be reused.
 	echo "data pages reused +$(delta data_pages_reused), allocated +$(delta data_pages_allocated)"
 	(($(delta data_pages_reused) + $(delta data_pages_allocated) == READS * 16)) || rc=1
-	(($(delta data_pages_allocated) <= 256)) || rc=1
+	(($(delta data_pages_allocated) * 10 <= READS * 16)) || rc=1
 	echo "data_pages_kept $(ctr "$a" data_pages_kept)"
 	(($(ctr "$a" data_pages_kept) >= 16)) || rc=1
 	(($(ctr "$a" outstanding) == 0)) || rc=1
